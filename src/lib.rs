@@ -7,5 +7,7 @@
 
 pub mod cli;
 pub mod diag;
+pub mod ir;
 pub mod load;
+pub mod sema;
 pub mod syntax;

@@ -57,22 +57,11 @@ impl Loaded {
         }
     }
 
-    /// Adds a file's bytes. Invalid UTF-8 is reported at the first bad byte and the text
-    /// is kept (lossily decoded) so the report can show it.
+    /// Adds a file's bytes (see [`crate::syntax::add_source`]).
     pub fn add_bytes(&mut self, name: String, bytes: Vec<u8>) -> crate::syntax::span::FileId {
-        match String::from_utf8(bytes) {
-            Ok(text) => self.sources.add(name, text),
-            Err(e) => {
-                let offset = e.utf8_error().valid_up_to();
-                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let id = self.sources.add(name.clone(), text);
-                self.diagnostics.push(
-                    Diagnostic::new(codes::INVALID_UTF8, Span::new(id, offset, offset + '\u{FFFD}'.len_utf8()), format!("`{name}` is not valid UTF-8 (first invalid byte at offset {offset})"))
-                        .with_label_message("invalid UTF-8 here"),
-                );
-                id
-            }
-        }
+        let (id, diag) = crate::syntax::add_source(&mut self.sources, name, bytes);
+        self.diagnostics.extend(diag);
+        id
     }
 
     /// True when the file could be read as text (it may still have syntax errors).
@@ -101,4 +90,16 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
 
 fn display(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// Resolves `import "./x.writ" as m` relative to the importing file's directory.
+pub struct FsResolver;
+
+impl crate::sema::Resolver for FsResolver {
+    fn read(&mut self, from: &str, path: &str) -> Result<(String, Vec<u8>), String> {
+        let base = Path::new(from).parent().unwrap_or_else(|| Path::new(""));
+        let full = base.join(path);
+        let name = display(&full);
+        std::fs::read(&full).map(|bytes| (name, bytes)).map_err(|e| format!("cannot read `{}`: {e}", display(&full)))
+    }
 }

@@ -3,7 +3,8 @@
 
 use crate::diag::{self, Diagnostic};
 use crate::load;
-use crate::syntax::{self, SourceMap};
+use crate::sema;
+use crate::syntax::SourceMap;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -59,18 +60,24 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     code
 }
 
-/// Reads and parses every file; returns the sources and all diagnostics, sorted.
+/// Reads, parses and checks every file; returns the sources (imported modules included)
+/// and all diagnostics, sorted.
 pub fn check_paths(paths: &[PathBuf]) -> (SourceMap, Vec<Diagnostic>) {
+    let (sources, _, diags) = compile_paths(paths);
+    (sources, diags)
+}
+
+/// Reads and checks a policy set; the IR is there when there are no errors.
+pub fn compile_paths(paths: &[PathBuf]) -> (SourceMap, Option<crate::ir::PolicySet>, Vec<Diagnostic>) {
     let loaded = load::load_paths(paths);
-    let mut diags = loaded.diagnostics.clone();
-    for (id, file) in loaded.sources.files() {
-        if !loaded.is_readable(id) {
-            continue;
-        }
-        diags.extend(syntax::parse_file(id, &file.text).diagnostics);
-    }
+    let files: Vec<_> = loaded.sources.files().map(|(id, _)| id).filter(|id| loaded.is_readable(*id)).collect();
+    let mut diags = loaded.diagnostics;
+    let mut sources = loaded.sources;
+    let checked = sema::check(&mut sources, &files, &mut load::FsResolver);
+    diags.extend(checked.diagnostics);
     diag::sort(&mut diags);
-    (loaded.sources, diags)
+    let policy = if diag::has_errors(&diags) { None } else { checked.policy };
+    (sources, policy, diags)
 }
 
 fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
@@ -79,7 +86,7 @@ fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
     let text = match format {
         Format::Json => format!("{}\n", diag::json::render(&diags, &sources)),
         Format::Human => {
-            let files = sources.files().count();
+            let files = sources.files().filter(|(_, f)| !f.name.starts_with("<std>")).count();
             let mut s = diag::render::render(&diags, &sources, color);
             let noun = if files == 1 { "file" } else { "files" };
             s.push_str(&format!("checked {files} {noun}: {}\n", diag::render::summary(&diags)));

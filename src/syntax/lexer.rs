@@ -25,7 +25,7 @@ pub enum LexError {
 
 #[derive(Logos, Clone, Debug, PartialEq)]
 #[logos(error = LexError)]
-#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip r"[ \t\r\n\f\u{FEFF}]+")]
 #[logos(skip(r"//[^\n]*", priority = 3, allow_greedy = true))]
 pub enum Tok<'a> {
     // keywords
@@ -316,6 +316,12 @@ pub fn lex(file: FileId, src: &str) -> Lexed<'_> {
                 continue;
             }
             Ok(Tok::BlockComment) => continue,
+            Err(LexError::UnterminatedComment) => {
+                // The comment ran to the end of the file: report it, emit no token.
+                let (diag, _) = lex_error(LexError::UnterminatedComment, span, lexer.slice());
+                out.diagnostics.push(diag);
+                continue;
+            }
             Ok(tok) => tok,
             Err(err) => {
                 let (diag, tok) = lex_error(err, span, lexer.slice());
@@ -331,10 +337,14 @@ pub fn lex(file: FileId, src: &str) -> Lexed<'_> {
     if let Some((span, _)) = pending_doc {
         out.diagnostics.push(
             Diagnostic::new(codes::MISPLACED_DOC, span, "doc comment at the end of the file documents nothing")
+                .with_label_message("nothing follows it")
                 .with_help("use `//` for an ordinary comment"),
         );
     }
-    out.tokens.push((src.len(), Tok::Eof, src.len()));
+    // The end-of-file token sits right after the last real token, so "unexpected end of
+    // file" points at the place where something is missing, not past trailing blank lines.
+    let end = out.tokens.last().map_or(0, |t| t.2);
+    out.tokens.push((end, Tok::Eof, end));
     out
 }
 
@@ -349,7 +359,8 @@ fn lex_error<'a>(err: LexError, span: Span, text: &str) -> (Diagnostic, Tok<'a>)
                 '\'' => Some("strings use double quotes: \"…\""),
                 _ => None,
             };
-            let mut d = Diagnostic::new(codes::UNKNOWN_CHARACTER, span, format!("unrecognised character `{}`", ch.escape_default()))
+            let shown = if ch.is_control() { ch.escape_default().to_string() } else { ch.to_string() };
+            let mut d = Diagnostic::new(codes::UNKNOWN_CHARACTER, span, format!("unrecognised character `{shown}`"))
                 .with_label_message("not part of any token");
             if let Some(h) = hint {
                 d = d.with_help(h);

@@ -79,18 +79,20 @@ impl State {
         e
     }
 
-    /// `a and b` / `a or b`, flattened into one n-ary node.
+    /// `a and b` / `a or b`, flattened into one n-ary node. The chain's depth is that of its
+    /// deepest operand plus one; the operands count, the chain's length does not.
     pub(crate) fn chain(&mut self, is_and: bool, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
         let span = self.span(l, r);
-        let depth = a.depth.max(b.depth + 1);
         match (is_and, a.kind) {
             (true, ExprKind::And(mut es)) => {
+                let max = es.iter().map(|e| e.depth).max().unwrap_or(0).max(b.depth);
                 es.push(b);
-                Expr { kind: ExprKind::And(es), span, depth }
+                self.limit(ExprKind::And(es), span, max)
             }
             (false, ExprKind::Or(mut es)) => {
+                let max = es.iter().map(|e| e.depth).max().unwrap_or(0).max(b.depth);
                 es.push(b);
-                Expr { kind: ExprKind::Or(es), span, depth }
+                self.limit(ExprKind::Or(es), span, max)
             }
             (_, kind) => {
                 let a = Expr { kind, span: a.span, depth: a.depth };
@@ -177,6 +179,7 @@ pub fn parse_expr(file: FileId, src: &str) -> (Option<Expr>, Vec<Diagnostic>) {
             None
         }
     };
+    crate::diag::sort(&mut st.diags);
     (expr, st.diags)
 }
 
