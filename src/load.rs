@@ -44,7 +44,11 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
 impl Loaded {
     fn fail(&mut self, path: &Path, why: String) {
         let file = self.sources.add(display(path), String::new());
-        self.diagnostics.push(Diagnostic::new(codes::CANNOT_READ, Span::new(file, 0, 0), format!("cannot read `{}`: {why}", display(path))));
+        self.diagnostics.push(Diagnostic::new(
+            codes::CANNOT_READ,
+            Span::new(file, 0, 0),
+            format!("cannot read `{}`: {why}", display(path)),
+        ));
     }
 
     /// Reads one file into the source map.
@@ -66,7 +70,10 @@ impl Loaded {
 
     /// True when the file could be read as text (it may still have syntax errors).
     pub fn is_readable(&self, file: crate::syntax::span::FileId) -> bool {
-        !self.diagnostics.iter().any(|d| d.primary.span.file == file && (d.code == codes::INVALID_UTF8 || d.code == codes::CANNOT_READ))
+        !self
+            .diagnostics
+            .iter()
+            .any(|d| d.primary.span.file == file && (d.code == codes::INVALID_UTF8 || d.code == codes::CANNOT_READ))
     }
 }
 

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "writ", version, about = "Writ: runtime authorization policies for agents, service accounts and CI jobs")]
+#[command(
+    name = "writ",
+    version,
+    about = "Writ: runtime authorization policies for agents, service accounts and CI jobs"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -106,7 +110,10 @@ fn explain(code: Option<&str>) -> (String, ExitCode) {
             (s, ExitCode::SUCCESS)
         }
         Some(name) => match diag::codes::lookup(name) {
-            Some(c) => (format!("{} ({}): {}\n\n{}\n", c.as_str(), c.severity().as_str(), c.title(), c.explanation()), ExitCode::SUCCESS),
+            Some(c) => (
+                format!("{} ({}): {}\n\n{}\n", c.as_str(), c.severity().as_str(), c.title(), c.explanation()),
+                ExitCode::SUCCESS,
+            ),
             None => (format!("unknown diagnostic code `{name}`; `writ explain` lists them all\n"), ExitCode::FAILURE),
         },
     }

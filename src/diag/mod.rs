@@ -89,8 +89,12 @@ impl Diagnostic {
 /// the phases found them in.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        (a.primary.span.file, a.primary.span.start, a.primary.span.end, a.code.as_str())
-            .cmp(&(b.primary.span.file, b.primary.span.start, b.primary.span.end, b.code.as_str()))
+        (a.primary.span.file, a.primary.span.start, a.primary.span.end, a.code.as_str()).cmp(&(
+            b.primary.span.file,
+            b.primary.span.start,
+            b.primary.span.end,
+            b.code.as_str(),
+        ))
     });
 }
 

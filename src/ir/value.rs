@@ -177,7 +177,13 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
         s.parse::<i64>().map_err(|_| bad())
     };
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
-    if b.len() < 20 || at(4) != b'-' || at(7) != b'-' || !matches!(at(10), b'T' | b't' | b' ') || at(13) != b':' || at(16) != b':' {
+    if b.len() < 20
+        || at(4) != b'-'
+        || at(7) != b'-'
+        || !matches!(at(10), b'T' | b't' | b' ')
+        || at(13) != b':'
+        || at(16) != b':'
+    {
         return Err(bad());
     }
     let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
@@ -367,7 +373,14 @@ mod tests {
         assert_eq!(parse_timestamp("1970-01-01T00:00:00.5Z").unwrap(), 500);
         assert_eq!(parse_timestamp("1969-12-31T23:59:59Z").unwrap(), -1000);
         assert_eq!(ts_weekday(-1000), 3);
-        for bad in ["2026-02-30T00:00:00Z", "2026-11-23", "2026-11-23T25:00:00Z", "x", "2026-11-23T10:15:00", "2025-02-29T00:00:00Z"] {
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-11-23",
+            "2026-11-23T25:00:00Z",
+            "x",
+            "2026-11-23T10:15:00",
+            "2025-02-29T00:00:00Z",
+        ] {
             assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
         assert!(parse_timestamp("2024-02-29T00:00:00Z").is_ok());

@@ -216,7 +216,10 @@ impl<'c> Lowerer<'c> {
             if let Some(w) = &want {
                 self.expect(&v, w, "`ttl` is how long the grant lasts");
             } else if matches!(v.ty, Ty::Record(_)) {
-                self.err(Diagnostic::new(codes::TYPE_MISMATCH, v.span, "a grant value cannot be a record").with_label_message("use a string, number, duration, … or a set of them"));
+                self.err(
+                    Diagnostic::new(codes::TYPE_MISMATCH, v.span, "a grant value cannot be a record")
+                        .with_label_message("use a string, number, duration, … or a set of them"),
+                );
             }
             out.push((name.node.clone(), v));
         }
@@ -264,7 +267,9 @@ impl<'c> Lowerer<'c> {
                 }
             }
             A::EntityRef(r) => match self.cx.entity_type_ref(&r.ty) {
-                Some(t) => lit(Value::Entity(ir::EntityUid { ty: t, id: Arc::from(r.id.node.as_str()) }), Ty::entity(t), span),
+                Some(t) => {
+                    lit(Value::Entity(ir::EntityUid { ty: t, id: Arc::from(r.id.node.as_str()) }), Ty::entity(t), span)
+                }
                 None => error(span),
             },
             A::Set(items) => self.set(items, span, expected),
@@ -306,7 +311,11 @@ impl<'c> Lowerer<'c> {
                 let mut out = Vec::new();
                 for x in es {
                     let ir = self.lower(x, Some(&Ty::Bool));
-                    self.expect(&ir, &Ty::Bool, if is_and { "`and` joins conditions" } else { "`or` joins conditions" });
+                    self.expect(
+                        &ir,
+                        &Ty::Bool,
+                        if is_and { "`and` joins conditions" } else { "`or` joins conditions" },
+                    );
                     let mut f = Vec::new();
                     facts_of(&ir, is_and, &mut f);
                     self.facts.extend(f);
@@ -339,9 +348,13 @@ impl<'c> Lowerer<'c> {
                     None => {
                         let (ta, tb) = (self.tyname(&a.ty), self.tyname(&b.ty));
                         self.err(
-                            Diagnostic::new(codes::TYPE_MISMATCH, b.span, format!("`if` branches have different types: `{ta}` and `{tb}`"))
-                                .with_label_message(format!("this is `{tb}`"))
-                                .with_label(a.span, format!("this is `{ta}`")),
+                            Diagnostic::new(
+                                codes::TYPE_MISMATCH,
+                                b.span,
+                                format!("`if` branches have different types: `{ta}` and `{tb}`"),
+                            )
+                            .with_label_message(format!("this is `{tb}`"))
+                            .with_label(a.span, format!("this is `{ta}`")),
                         );
                         Ty::Error
                     }
@@ -361,8 +374,12 @@ impl<'c> Lowerer<'c> {
                     other => {
                         let found = self.tyname(other);
                         self.err(
-                            Diagnostic::new(codes::TYPE_MISMATCH, x.span, format!("`is` tests an entity's type, but this is `{found}`"))
-                                .with_label_message("not an entity"),
+                            Diagnostic::new(
+                                codes::TYPE_MISMATCH,
+                                x.span,
+                                format!("`is` tests an entity's type, but this is `{found}`"),
+                            )
+                            .with_label_message("not an entity"),
                         );
                         return error(span);
                     }
@@ -416,8 +433,12 @@ impl<'c> Lowerer<'c> {
                     other => {
                         let found = self.tyname(&other);
                         self.err(
-                            Diagnostic::new(codes::TYPE_MISMATCH, x.span, format!("`has` tests an entity or record, but this is `{found}`"))
-                                .with_label_message("has no attributes"),
+                            Diagnostic::new(
+                                codes::TYPE_MISMATCH,
+                                x.span,
+                                format!("`has` tests an entity or record, but this is `{found}`"),
+                            )
+                            .with_label_message("has no attributes"),
                         );
                         error(span)
                     }
@@ -435,7 +456,14 @@ impl<'c> Lowerer<'c> {
                             _ => mk(K::Like(Box::new(x), g), Ty::Bool, span),
                         },
                         Err(why) => {
-                            self.err(Diagnostic::new(codes::INVALID_CONSTANT, p.span, format!("invalid glob pattern: {why}")).with_label_message("bad pattern"));
+                            self.err(
+                                Diagnostic::new(
+                                    codes::INVALID_CONSTANT,
+                                    p.span,
+                                    format!("invalid glob pattern: {why}"),
+                                )
+                                .with_label_message("bad pattern"),
+                            );
                             error(span)
                         }
                     },
@@ -450,8 +478,15 @@ impl<'c> Lowerer<'c> {
                     other => {
                         let found = self.tyname(other);
                         self.err(
-                            Diagnostic::new(codes::TYPE_MISMATCH, s.span, format!("`{}` ranges over a set, but this is `{found}`", if *q == ast::Quantifier::All { "all" } else { "any" }))
-                                .with_label_message("not a set"),
+                            Diagnostic::new(
+                                codes::TYPE_MISMATCH,
+                                s.span,
+                                format!(
+                                    "`{}` ranges over a set, but this is `{found}`",
+                                    if *q == ast::Quantifier::All { "all" } else { "any" }
+                                ),
+                            )
+                            .with_label_message("not a set"),
                         );
                         Ty::Error
                     }
@@ -469,8 +504,12 @@ impl<'c> Lowerer<'c> {
 
     fn always_has(&mut self, attr: &ast::Name, span: Span) {
         self.err(
-            Diagnostic::new(codes::CONSTANT_CONDITION, span, format!("`{}` is not optional, so this `has` is always true", attr.node))
-                .with_label_message("always true"),
+            Diagnostic::new(
+                codes::CONSTANT_CONDITION,
+                span,
+                format!("`{}` is not optional, so this `has` is always true", attr.node),
+            )
+            .with_label_message("always true"),
         );
     }
 
@@ -478,9 +517,13 @@ impl<'c> Lowerer<'c> {
         let names: Vec<&str> = ts.iter().map(|t| self.cx.schema.entity_name(*t)).collect();
         let first = names.first().copied().unwrap_or("T").to_string();
         self.err(
-            Diagnostic::new(codes::TYPE_MISMATCH, x.span, format!("`.{attr}` on a value that may be any of {}", names.join(", ")))
-                .with_label_message("narrow its type first")
-                .with_help(format!("test the type first: `x is {first} and x.{attr} …`")),
+            Diagnostic::new(
+                codes::TYPE_MISMATCH,
+                x.span,
+                format!("`.{attr}` on a value that may be any of {}", names.join(", ")),
+            )
+            .with_label_message("narrow its type first")
+            .with_help(format!("test the type first: `x is {first} and x.{attr} …`")),
         );
     }
 
@@ -502,9 +545,14 @@ impl<'c> Lowerer<'c> {
             return Some((i, f.optional));
         }
         let owner = self.tyname(owner);
-        let what = if matches!(self.env.as_ref(), Some(env) if *env.context == *rec) { "the context".to_string() } else { format!("`{owner}`") };
-        let mut d = Diagnostic::new(codes::UNKNOWN_ATTRIBUTE, name.span, format!("{what} has no attribute `{}`", name.node))
-            .with_label_message("unknown attribute");
+        let what = if matches!(self.env.as_ref(), Some(env) if *env.context == *rec) {
+            "the context".to_string()
+        } else {
+            format!("`{owner}`")
+        };
+        let mut d =
+            Diagnostic::new(codes::UNKNOWN_ATTRIBUTE, name.span, format!("{what} has no attribute `{}`", name.node))
+                .with_label_message("unknown attribute");
         if let Some(s) = did_you_mean(&name.node, rec.names()) {
             d = d.with_help(format!("did you mean `{s}`?"));
         } else if !rec.fields.is_empty() {
@@ -546,7 +594,8 @@ impl<'c> Lowerer<'c> {
                     "principal" => mk(K::Principal, Ty::entity(env.principal), span),
                     "resource" => mk(K::Resource, Ty::entity(env.resource), span),
                     _ => {
-                        let elem = if env.on_behalf_of.is_empty() { Ty::Never } else { Ty::Entity(env.on_behalf_of.clone()) };
+                        let elem =
+                            if env.on_behalf_of.is_empty() { Ty::Never } else { Ty::Entity(env.on_behalf_of.clone()) };
                         mk(K::OnBehalfOf, Ty::Set(Box::new(elem)), span)
                     }
                 };
@@ -584,7 +633,10 @@ impl<'c> Lowerer<'c> {
         for (ei, en) in schema.enums.iter().enumerate() {
             if let Some(v) = en.variants.iter().position(|v| v == name) {
                 let e = EnumId(u32::try_from(ei).unwrap_or(u32::MAX));
-                found.push((lit(Value::Enum(e, u32::try_from(v).unwrap_or(0)), Ty::Enum(e), span), format!("`{}.{name}`", en.name)));
+                found.push((
+                    lit(Value::Enum(e, u32::try_from(v).unwrap_or(0)), Ty::Enum(e), span),
+                    format!("`{}.{name}`", en.name),
+                ));
             }
         }
         if name == "none" {
@@ -597,8 +649,12 @@ impl<'c> Lowerer<'c> {
             found.push((lit(Value::Action(a), Ty::Action, span), format!("the action `{name}`")));
         }
         if let Some(g) = schema.group_id(name) {
-            let acts: Vec<Value> = schema.group(g).map(|g| g.actions.iter().map(|a| Value::Action(*a)).collect()).unwrap_or_default();
-            found.push((lit(Value::set(acts), Ty::Set(Box::new(Ty::Action)), span), format!("the action group `{name}`")));
+            let acts: Vec<Value> =
+                schema.group(g).map(|g| g.actions.iter().map(|a| Value::Action(*a)).collect()).unwrap_or_default();
+            found.push((
+                lit(Value::set(acts), Ty::Set(Box::new(Ty::Action)), span),
+                format!("the action group `{name}`"),
+            ));
         }
         match found.len() {
             1 => return found.pop().map(|f| f.0).unwrap_or_else(|| error(span)),
@@ -646,7 +702,9 @@ impl<'c> Lowerer<'c> {
         cands.extend(schema.intents.iter().map(|i| i.name.clone()));
         cands.extend(schema.actions.iter().map(|a| a.name.clone()));
         let (code, msg) = match expected {
-            Some(Ty::Enum(e)) => (codes::UNKNOWN_ENUM_VALUE, format!("`{}` has no value `{name}`", schema.enum_name(*e))),
+            Some(Ty::Enum(e)) => {
+                (codes::UNKNOWN_ENUM_VALUE, format!("`{}` has no value `{name}`", schema.enum_name(*e)))
+            }
             Some(Ty::Intent) => (codes::UNKNOWN_INTENT, format!("unknown intent `{name}`")),
             _ => (codes::UNKNOWN_NAME, format!("unknown name `{name}`")),
         };
@@ -703,8 +761,12 @@ impl<'c> Lowerer<'c> {
                 None => {
                     let (a, b) = (self.tyname(&elem), self.tyname(&ir.ty));
                     self.err(
-                        Diagnostic::new(codes::TYPE_MISMATCH, ir.span, format!("set elements must share one type: `{a}` and `{b}`"))
-                            .with_label_message(format!("this is `{b}`")),
+                        Diagnostic::new(
+                            codes::TYPE_MISMATCH,
+                            ir.span,
+                            format!("set elements must share one type: `{a}` and `{b}`"),
+                        )
+                        .with_label_message(format!("this is `{b}`")),
                     );
                     elem = Ty::Error;
                 }
@@ -727,7 +789,10 @@ impl<'c> Lowerer<'c> {
         let mut lowered: Vec<(String, ir::Expr)> = Vec::new();
         for (name, value) in fields {
             if let Some(first) = seen.insert(name.node.clone(), name.span) {
-                self.err(Diagnostic::new(codes::DUPLICATE, name.span, format!("field `{}` appears twice", name.node)).with_label(first, "first here"));
+                self.err(
+                    Diagnostic::new(codes::DUPLICATE, name.span, format!("field `{}` appears twice", name.node))
+                        .with_label(first, "first here"),
+                );
                 continue;
             }
             let v = self.lower(value, None);
@@ -735,7 +800,10 @@ impl<'c> Lowerer<'c> {
         }
         lowered.sort_by(|a, b| a.0.cmp(&b.0));
         let rty = RecordTy::new(
-            lowered.iter().map(|(n, v)| ir::FieldTy { name: n.clone(), ty: v.ty.clone(), optional: false, doc: None }).collect(),
+            lowered
+                .iter()
+                .map(|(n, v)| ir::FieldTy { name: n.clone(), ty: v.ty.clone(), optional: false, doc: None })
+                .collect(),
         );
         let exprs: Vec<ir::Expr> = lowered.into_iter().map(|(_, v)| v).collect();
         let ty = Ty::Record(Arc::new(rty));
@@ -755,8 +823,12 @@ impl<'c> Lowerer<'c> {
                         Some(i) => lit(Value::Enum(e, i), Ty::Enum(e), span),
                         None => {
                             let en = self.cx.schema.enum_(e).map(|en| en.variants.clone()).unwrap_or_default();
-                            let mut d = Diagnostic::new(codes::UNKNOWN_ENUM_VALUE, name.span, format!("`{v}` has no value `{}`", name.node))
-                                .with_label_message("unknown value");
+                            let mut d = Diagnostic::new(
+                                codes::UNKNOWN_ENUM_VALUE,
+                                name.span,
+                                format!("`{v}` has no value `{}`", name.node),
+                            )
+                            .with_label_message("unknown value");
                             if let Some(s) = did_you_mean(&name.node, en.iter().map(String::as_str)) {
                                 d = d.with_help(format!("did you mean `{s}`?"));
                             } else {
@@ -769,8 +841,12 @@ impl<'c> Lowerer<'c> {
                 }
                 if self.cx.scopes.get(self.scope).is_some_and(|s| s.modules.contains_key(v)) {
                     self.err(
-                        Diagnostic::new(codes::MISPLACED_VALUE, span, format!("`{v}.{}` is a function: call it", name.node))
-                            .with_help(format!("`{v}.{}(…)`", name.node)),
+                        Diagnostic::new(
+                            codes::MISPLACED_VALUE,
+                            span,
+                            format!("`{v}.{}` is a function: call it", name.node),
+                        )
+                        .with_help(format!("`{v}.{}(…)`", name.node)),
                     );
                     return error(span);
                 }
@@ -827,9 +903,14 @@ impl<'c> Lowerer<'c> {
                     return match f {
                         Some(f) => self.inline(f, args, span),
                         None => {
-                            let names: Vec<String> = self.cx.modules.get(mid).map(|md| md.fns.keys().cloned().collect()).unwrap_or_default();
-                            let mut d = Diagnostic::new(codes::UNKNOWN_FUNCTION, name.span, format!("module `{m}` has no function `{}`", name.node))
-                                .with_label_message("unknown function");
+                            let names: Vec<String> =
+                                self.cx.modules.get(mid).map(|md| md.fns.keys().cloned().collect()).unwrap_or_default();
+                            let mut d = Diagnostic::new(
+                                codes::UNKNOWN_FUNCTION,
+                                name.span,
+                                format!("module `{m}` has no function `{}`", name.node),
+                            )
+                            .with_label_message("unknown function");
                             if let Some(s) = did_you_mean(&name.node, names.iter().map(String::as_str)) {
                                 d = d.with_help(format!("did you mean `{m}.{s}`?"));
                             } else if !names.is_empty() {
@@ -854,8 +935,9 @@ impl<'c> Lowerer<'c> {
         let Some((b, params, ret)) = builtins::method(&recv.ty, &name.node) else {
             let found = self.tyname(&recv.ty);
             let names = builtins::method_names(&recv.ty);
-            let mut d = Diagnostic::new(codes::UNKNOWN_FUNCTION, name.span, format!("`{found}` has no method `{}`", name.node))
-                .with_label_message("unknown method");
+            let mut d =
+                Diagnostic::new(codes::UNKNOWN_FUNCTION, name.span, format!("`{found}` has no method `{}`", name.node))
+                    .with_label_message("unknown method");
             if let Some(s) = did_you_mean(&name.node, names.iter().copied()) {
                 d = d.with_help(format!("did you mean `{s}`?"));
             } else if !names.is_empty() {
@@ -886,8 +968,12 @@ impl<'c> Lowerer<'c> {
     fn arity(&mut self, name: &ast::Name, want: usize, got: usize, span: Span) {
         let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
         self.err(
-            Diagnostic::new(codes::WRONG_ARITY, span, format!("`{}` takes {want} {}, but got {got}", name.node, plural(want)))
-                .with_label_message(format!("{got} {}", plural(got))),
+            Diagnostic::new(
+                codes::WRONG_ARITY,
+                span,
+                format!("`{}` takes {want} {}, but got {got}", name.node, plural(want)),
+            )
+            .with_label_message(format!("{got} {}", plural(got))),
         );
     }
 
@@ -918,7 +1004,9 @@ impl<'c> Lowerer<'c> {
             return match parsed {
                 Ok((v, t)) => lit(v, t, span),
                 Err(why) => {
-                    self.err(Diagnostic::new(codes::INVALID_CONSTANT, a.span, why).with_label_message("invalid constant"));
+                    self.err(
+                        Diagnostic::new(codes::INVALID_CONSTANT, a.span, why).with_label_message("invalid constant"),
+                    );
                     error(span)
                 }
             };
@@ -931,8 +1019,9 @@ impl<'c> Lowerer<'c> {
                 if let Some(s) = self.cx.scopes.get(self.scope) {
                     names.extend(s.fns.keys().cloned());
                 }
-                let mut d = Diagnostic::new(codes::UNKNOWN_FUNCTION, name.span, format!("unknown function `{}`", name.node))
-                    .with_label_message("not declared");
+                let mut d =
+                    Diagnostic::new(codes::UNKNOWN_FUNCTION, name.span, format!("unknown function `{}`", name.node))
+                        .with_label_message("not declared");
                 if let Some(s) = did_you_mean(&name.node, names.iter().map(String::as_str)) {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
@@ -949,8 +1038,14 @@ impl<'c> Lowerer<'c> {
     /// (constants are substituted), then the body is lowered in the function's own scope.
     fn inline(&mut self, f: FnId, args: &[ast::Expr], span: Span) -> ir::Expr {
         let Some(info) = self.cx.fns.get(f) else { return error(span) };
-        let (params, ret, body, scope, recursive, fname) =
-            (info.params.clone(), info.ret.clone(), info.decl.body.clone(), info.scope, info.recursive, info.decl.name.clone());
+        let (params, ret, body, scope, recursive, fname) = (
+            info.params.clone(),
+            info.ret.clone(),
+            info.decl.body.clone(),
+            info.scope,
+            info.recursive,
+            info.decl.name.clone(),
+        );
         if args.len() != params.len() {
             self.arity(&fname, params.len(), args.len(), span);
             return error(span);
@@ -967,7 +1062,10 @@ impl<'c> Lowerer<'c> {
         if self.inline_stack.len() >= MAX_INLINE_DEPTH {
             if !self.too_large {
                 self.too_large = true;
-                self.err(Diagnostic::new(codes::TOO_LARGE, span, "functions call each other too deeply").with_label_message("inlining stops here"));
+                self.err(
+                    Diagnostic::new(codes::TOO_LARGE, span, "functions call each other too deeply")
+                        .with_label_message("inlining stops here"),
+                );
             }
             return error(span);
         }
@@ -1008,7 +1106,10 @@ impl<'c> Lowerer<'c> {
         match v {
             Some(n) => lit(if ty == Ty::Duration { Value::Duration(n) } else { Value::Int(n) }, ty, span),
             None => {
-                self.err(Diagnostic::new(codes::CONSTANT_OVERFLOW, span, "this constant overflows 64 bits").with_label_message("overflow"));
+                self.err(
+                    Diagnostic::new(codes::CONSTANT_OVERFLOW, span, "this constant overflows 64 bits")
+                        .with_label_message("overflow"),
+                );
                 error(span)
             }
         }
@@ -1016,7 +1117,10 @@ impl<'c> Lowerer<'c> {
 
     /// Lowers two operands so a bare name on either side resolves by the other's type.
     fn pair(&mut self, a: &ast::Expr, b: &ast::Expr) -> (ir::Expr, ir::Expr) {
-        let bare = |lx: &Self, e: &ast::Expr| is_bare(e) && matches!(&e.kind, A::Var(n) if lx.local(n).is_none() && !matches!(n.as_str(), "principal" | "resource" | "on_behalf_of"));
+        let bare = |lx: &Self, e: &ast::Expr| {
+            is_bare(e)
+                && matches!(&e.kind, A::Var(n) if lx.local(n).is_none() && !matches!(n.as_str(), "principal" | "resource" | "on_behalf_of"))
+        };
         if bare(self, a) && !bare(self, b) {
             let rb = self.lower(b, None);
             let ra = self.lower(a, Some(&rb.ty));
@@ -1050,10 +1154,14 @@ impl<'c> Lowerer<'c> {
                 };
                 if !ok {
                     let (tx, ty) = (self.tyname(&x.ty), self.tyname(&y.ty));
-                    let mut d = Diagnostic::new(codes::INCOMPARABLE, span, format!("cannot compare `{tx}` with `{ty}` using `{}`", op.as_str()))
-                        .with_label_message("incomparable")
-                        .with_label(x.span, format!("this is `{tx}`"))
-                        .with_label(y.span, format!("this is `{ty}`"));
+                    let mut d = Diagnostic::new(
+                        codes::INCOMPARABLE,
+                        span,
+                        format!("cannot compare `{tx}` with `{ty}` using `{}`", op.as_str()),
+                    )
+                    .with_label_message("incomparable")
+                    .with_label(x.span, format!("this is `{tx}`"))
+                    .with_label(y.span, format!("this is `{ty}`"));
                     if ordered && x.ty == y.ty {
                         d = d.with_note("only Int, Duration, Timestamp and enum values are ordered");
                     }
@@ -1190,7 +1298,10 @@ impl<'c> Lowerer<'c> {
             (Ty::Error, _) | (_, Ty::Error) => error(span),
             (_, other) => {
                 let n = self.tyname(other);
-                self.err(Diagnostic::new(codes::TYPE_MISMATCH, y.span, format!("expected an entity, found `{n}`")).with_label_message("not an entity"));
+                self.err(
+                    Diagnostic::new(codes::TYPE_MISMATCH, y.span, format!("expected an entity, found `{n}`"))
+                        .with_label_message("not an entity"),
+                );
                 error(span)
             }
         }

@@ -196,14 +196,21 @@ impl Checker {
                             _ => None,
                         };
                         match std_name.and_then(stdlib::source) {
-                            Some(src) => {
-                                (format!("std.{alias}"), alias.clone(), format!("<std>/{alias}.writ"), src.as_bytes().to_vec())
-                            }
+                            Some(src) => (
+                                format!("std.{alias}"),
+                                alias.clone(),
+                                format!("<std>/{alias}.writ"),
+                                src.as_bytes().to_vec(),
+                            ),
                             None => {
                                 let avail: Vec<String> = stdlib::names().map(|n| format!("std.{n}")).collect();
                                 let joined = names.join(".");
-                                let mut d = Diagnostic::new(codes::UNKNOWN_MODULE, imp.span, format!("unknown module `{joined}`"))
-                                    .with_label_message("no such standard library module");
+                                let mut d = Diagnostic::new(
+                                    codes::UNKNOWN_MODULE,
+                                    imp.span,
+                                    format!("unknown module `{joined}`"),
+                                )
+                                .with_label_message("no such standard library module");
                                 if let Some(s) = did_you_mean(&joined, avail.iter().map(String::as_str)) {
                                     d = d.with_help(format!("did you mean `{s}`?"));
                                 } else {
@@ -220,8 +227,12 @@ impl Checker {
                             Ok((name, bytes)) => (name.clone(), alias.node.clone(), name, bytes),
                             Err(why) => {
                                 self.err(
-                                    Diagnostic::new(codes::UNKNOWN_MODULE, path.span, format!("cannot import `{}`", path.node))
-                                        .with_label_message(why),
+                                    Diagnostic::new(
+                                        codes::UNKNOWN_MODULE,
+                                        path.span,
+                                        format!("cannot import `{}`", path.node),
+                                    )
+                                    .with_label_message(why),
                                 );
                                 continue;
                             }
@@ -269,8 +280,12 @@ impl Checker {
                 if let Some(s) = self.scopes.get_mut(scope) {
                     if s.modules.insert(alias.clone(), id).is_some() {
                         self.diags.push(
-                            Diagnostic::new(codes::DUPLICATE, imp.span, format!("a module is already imported as `{alias}`"))
-                                .with_help("give one of them another name with `as`"),
+                            Diagnostic::new(
+                                codes::DUPLICATE,
+                                imp.span,
+                                format!("a module is already imported as `{alias}`"),
+                            )
+                            .with_help("give one of them another name with `as`"),
                         );
                     }
                 }
@@ -361,7 +376,13 @@ impl Checker {
             let principals = self.entity_type_list(&a.principals);
             let resources = self.entity_type_list(&a.resources);
             let context = Arc::new(self.record_type(&a.context, &context_decls));
-            self.schema.add_action(Action { name: a.name.node.clone(), doc: a.doc.clone(), principals, resources, context });
+            self.schema.add_action(Action {
+                name: a.name.node.clone(),
+                doc: a.doc.clone(),
+                principals,
+                resources,
+                context,
+            });
         }
         for g in &group_decls {
             let mut actions = Vec::new();
@@ -380,8 +401,12 @@ impl Checker {
                 let Item::Intent(i) = item else { continue };
                 if i.name.node == "none" {
                     self.err(
-                        Diagnostic::new(codes::DUPLICATE, i.name.span, "`none` is the value of requests without an intent")
-                            .with_label_message("reserved intent name"),
+                        Diagnostic::new(
+                            codes::DUPLICATE,
+                            i.name.span,
+                            "`none` is the value of requests without an intent",
+                        )
+                        .with_label_message("reserved intent name"),
                     );
                     continue;
                 }
@@ -397,7 +422,9 @@ impl Checker {
                 });
             }
         }
-        if !self.had_schema && units.iter().any(|u| u.module.is_none() && u.ast.items.iter().any(|i| matches!(i, Item::Rule(_)))) {
+        if !self.had_schema
+            && units.iter().any(|u| u.module.is_none() && u.ast.items.iter().any(|i| matches!(i, Item::Rule(_))))
+        {
             let span = units
                 .iter()
                 .flat_map(|u| u.ast.items.iter())
@@ -646,8 +673,12 @@ impl Checker {
                 let Item::Fn(f) = item else { continue };
                 if expr::CONSTRUCTORS.contains(&f.name.node.as_str()) {
                     self.err(
-                        Diagnostic::new(codes::DUPLICATE, f.name.span, format!("`{}` is a built-in function", f.name.node))
-                            .with_label_message("choose another name"),
+                        Diagnostic::new(
+                            codes::DUPLICATE,
+                            f.name.span,
+                            format!("`{}` is a built-in function", f.name.node),
+                        )
+                        .with_label_message("choose another name"),
                     );
                     continue;
                 }
@@ -764,7 +795,10 @@ impl Checker {
             let Some(f) = self.fns.get_mut(i) else { continue };
             f.recursive = true;
             let name = f.decl.name.clone();
-            let call = edges.get(i).and_then(|e| e.iter().find(|(t, _)| on_cycle.get(*t).copied().unwrap_or(false))).map(|c| c.1);
+            let call = edges
+                .get(i)
+                .and_then(|e| e.iter().find(|(t, _)| on_cycle.get(*t).copied().unwrap_or(false)))
+                .map(|c| c.1);
             let mut d = Diagnostic::new(codes::RECURSION, name.span, format!("function `{}` is recursive", name.node))
                 .with_label_message("calls itself, directly or through other functions")
                 .with_note("functions are inlined, so they may not recurse");
@@ -788,9 +822,13 @@ impl Checker {
                 if !body.ty.fits(&ret) {
                     let (found, want) = (self.schema.ty_name(&body.ty), self.schema.ty_name(&ret));
                     self.err(
-                        Diagnostic::new(codes::TYPE_MISMATCH, body.span, format!("the function returns `{found}`, but is declared to return `{want}`"))
-                            .with_label_message(format!("this is `{found}`"))
-                            .with_label(ret_span, "declared here"),
+                        Diagnostic::new(
+                            codes::TYPE_MISMATCH,
+                            body.span,
+                            format!("the function returns `{found}`, but is declared to return `{want}`"),
+                        )
+                        .with_label_message(format!("this is `{found}`"))
+                        .with_label(ret_span, "declared here"),
                     );
                 }
             }
@@ -813,9 +851,13 @@ impl Checker {
                         let span = r.id().map_or(r.span, |i| i.span);
                         let first = *first;
                         self.err(
-                            Diagnostic::new(codes::DUPLICATE_RULE_ID, span, format!("rule id `{}` is used twice", rule.id))
-                                .with_label_message("second use")
-                                .with_label(first, "first used here"),
+                            Diagnostic::new(
+                                codes::DUPLICATE_RULE_ID,
+                                span,
+                                format!("rule id `{}` is used twice", rule.id),
+                            )
+                            .with_label_message("second use")
+                            .with_label(first, "first used here"),
                         );
                     } else {
                         ids.insert(rule.id.clone(), r.id().map_or(r.span, |i| i.span));
@@ -834,8 +876,12 @@ impl Checker {
         for a in &r.annotations {
             if let Some(first) = seen_ann.insert(a.name.node.clone(), a.span) {
                 self.err(
-                    Diagnostic::new(codes::INVALID_ANNOTATION, a.span, format!("annotation `@{}` appears twice", a.name.node))
-                        .with_label(first, "first here"),
+                    Diagnostic::new(
+                        codes::INVALID_ANNOTATION,
+                        a.span,
+                        format!("annotation `@{}` appears twice", a.name.node),
+                    )
+                    .with_label(first, "first here"),
                 );
             }
         }
@@ -877,9 +923,13 @@ impl Checker {
         }
         if shapes.is_empty() && pok && rok && !actions.is_empty() && self.had_schema {
             self.err(
-                Diagnostic::new(codes::NEVER_MATCHES, r.principal.span.to(r.resource.span), "this rule can never apply")
-                    .with_label_message("no declared action takes this principal and resource")
-                    .with_note(self.describe_actions(&actions)),
+                Diagnostic::new(
+                    codes::NEVER_MATCHES,
+                    r.principal.span.to(r.resource.span),
+                    "this rule can never apply",
+                )
+                .with_label_message("no declared action takes this principal and resource")
+                .with_note(self.describe_actions(&actions)),
             );
         }
         let mut bodies = Vec::new();
@@ -904,10 +954,15 @@ impl Checker {
             for c in &clauses {
                 if let Some(b) = c.expr.as_bool() {
                     let word = if c.when { "when" } else { "unless" };
-                    let effect = if b == c.when { "this clause never changes anything" } else { "so the rule never applies" };
+                    let effect =
+                        if b == c.when { "this clause never changes anything" } else { "so the rule never applies" };
                     self.err(
-                        Diagnostic::new(codes::CONSTANT_CONDITION, c.expr.span, format!("this `{word}` condition is always {b}"))
-                            .with_label_message(effect),
+                        Diagnostic::new(
+                            codes::CONSTANT_CONDITION,
+                            c.expr.span,
+                            format!("this `{word}` condition is always {b}"),
+                        )
+                        .with_label_message(effect),
                     );
                 }
             }
@@ -916,8 +971,12 @@ impl Checker {
         if r.effect.node != Effect::Permit {
             if let Some(ast::Clause::Grant(g)) = r.clauses.iter().find(|c| matches!(c, ast::Clause::Grant(_))) {
                 self.err(
-                    Diagnostic::new(codes::CONSTANT_CONDITION, g.span, format!("`grant` on a {} rule has no effect", r.effect.node.as_str()))
-                        .with_label_message("obligations come only from the permits that allow a request"),
+                    Diagnostic::new(
+                        codes::CONSTANT_CONDITION,
+                        g.span,
+                        format!("`grant` on a {} rule has no effect", r.effect.node.as_str()),
+                    )
+                    .with_label_message("obligations come only from the permits that allow a request"),
                 );
             }
         }
@@ -942,7 +1001,9 @@ impl Checker {
             .take(3)
             .filter_map(|a| self.schema.action(*a))
             .map(|a| {
-                let names = |ts: &[EntityTypeId]| ts.iter().map(|t| self.schema.entity_name(*t)).collect::<Vec<_>>().join(" | ");
+                let names = |ts: &[EntityTypeId]| {
+                    ts.iter().map(|t| self.schema.entity_name(*t)).collect::<Vec<_>>().join(" | ")
+                };
                 format!("`{}: {} -> {}`", a.name, names(&a.principals), names(&a.resources))
             })
             .collect();
@@ -955,7 +1016,8 @@ impl Checker {
         let forbids: Vec<&(ir::Rule, ast::Rule)> = rules
             .iter()
             .filter(|(r, a)| {
-                r.effect == Effect::Forbid && !a.clauses.iter().any(|c| matches!(c, ast::Clause::When(_) | ast::Clause::Unless(_)))
+                r.effect == Effect::Forbid
+                    && !a.clauses.iter().any(|c| matches!(c, ast::Clause::When(_) | ast::Clause::Unless(_)))
             })
             .collect();
         let mut warnings = Vec::new();
@@ -966,7 +1028,8 @@ impl Checker {
                     (ast::Scope::Any, _) => true,
                     (ast::Scope::Type(a), ast::Scope::Type(b)) => a == b,
                     (ast::Scope::Type(a), ast::Scope::Entity(e) | ast::Scope::TypeIn(_, e)) => {
-                        matches!(ps, ast::Scope::Entity(_)) && *a == e.ty || matches!(ps, ast::Scope::TypeIn(t, _) if t == a)
+                        matches!(ps, ast::Scope::Entity(_)) && *a == e.ty
+                            || matches!(ps, ast::Scope::TypeIn(t, _) if t == a)
                     }
                     (a, b) => a == b,
                 };
@@ -976,9 +1039,13 @@ impl Checker {
                     && covers(&fa.resource.node, &pa.resource.node)
                 {
                     warnings.push(
-                        Diagnostic::new(codes::OVERRIDDEN_PERMIT, pa.effect.span, format!("permit `{}` can never allow anything", p.id))
-                            .with_label_message("every request it matches is denied")
-                            .with_label(fa.span, "by this unconditional forbid"),
+                        Diagnostic::new(
+                            codes::OVERRIDDEN_PERMIT,
+                            pa.effect.span,
+                            format!("permit `{}` can never allow anything", p.id),
+                        )
+                        .with_label_message("every request it matches is denied")
+                        .with_label(fa.span, "by this unconditional forbid"),
                     );
                     break;
                 }
@@ -994,8 +1061,12 @@ impl Checker {
         for (i, f) in self.fns.iter().enumerate() {
             if !f.std && !f.recursive && !self.used_fns.contains(&i) {
                 warnings.push(
-                    Diagnostic::new(codes::UNUSED_FN, f.decl.name.span, format!("function `{}` is never used", f.decl.name.node))
-                        .with_label_message("no rule calls it"),
+                    Diagnostic::new(
+                        codes::UNUSED_FN,
+                        f.decl.name.span,
+                        format!("function `{}` is never used", f.decl.name.node),
+                    )
+                    .with_label_message("no rule calls it"),
                 );
             }
         }
@@ -1003,8 +1074,12 @@ impl Checker {
             let used = self.modules.get(*m).is_some_and(|m| m.fns.values().any(|f| self.used_fns.contains(f)));
             if !used {
                 warnings.push(
-                    Diagnostic::new(codes::UNUSED_IMPORT, *span, format!("module `{alias}` is imported but never used"))
-                        .with_label_message("no rule calls any of its functions"),
+                    Diagnostic::new(
+                        codes::UNUSED_IMPORT,
+                        *span,
+                        format!("module `{alias}` is imported but never used"),
+                    )
+                    .with_label_message("no rule calls any of its functions"),
                 );
             }
         }
@@ -1034,7 +1109,11 @@ fn collect_calls(e: &ast::Expr, scope: Option<&Scope>, modules: &[Module], out: 
         }
         ast::ExprKind::Method(base, name, _) => {
             if let ast::ExprKind::Var(m) = &base.kind {
-                if let Some(f) = scope.and_then(|s| s.modules.get(m)).and_then(|m| modules.get(*m)).and_then(|m| m.fns.get(&name.node)) {
+                if let Some(f) = scope
+                    .and_then(|s| s.modules.get(m))
+                    .and_then(|m| modules.get(*m))
+                    .and_then(|m| m.fns.get(&name.node))
+                {
                     out.push((*f, e.span));
                 }
             }

@@ -45,8 +45,12 @@ impl State {
     pub(crate) fn expect_word(&mut self, found: &Name, word: &str) {
         if found.node != word {
             self.diags.push(
-                Diagnostic::new(codes::UNEXPECTED_TOKEN, found.span, format!("expected `{word}`, found `{}`", found.node))
-                    .with_label_message(format!("expected `{word}` here")),
+                Diagnostic::new(
+                    codes::UNEXPECTED_TOKEN,
+                    found.span,
+                    format!("expected `{word}`, found `{}`", found.node),
+                )
+                .with_label_message(format!("expected `{word}` here")),
             );
         }
     }
@@ -212,9 +216,24 @@ fn token_help(tok: &Tok<'_>, expected: &[String]) -> Option<String> {
     let expects = |t: &str| expected.iter().any(|e| e == &format!("\"{t}\""));
     let structural = matches!(
         tok,
-        Tok::To | Tok::On | Tok::When | Tok::Unless | Tok::Because | Tok::Grant | Tok::Permit | Tok::Forbid
-            | Tok::Escalate | Tok::Then | Tok::Else | Tok::And | Tok::Or | Tok::Not | Tok::In | Tok::Is
-            | Tok::Has | Tok::Like
+        Tok::To
+            | Tok::On
+            | Tok::When
+            | Tok::Unless
+            | Tok::Because
+            | Tok::Grant
+            | Tok::Permit
+            | Tok::Forbid
+            | Tok::Escalate
+            | Tok::Then
+            | Tok::Else
+            | Tok::And
+            | Tok::Or
+            | Tok::Not
+            | Tok::In
+            | Tok::Is
+            | Tok::Has
+            | Tok::Like
     );
     if tok.is_keyword() && !structural && expected.iter().any(|e| e == "Ident") {
         return Some(format!("`{}` is a reserved word and cannot be used as a name", tok.text()));
@@ -226,8 +245,49 @@ fn token_help(tok: &Tok<'_>, expected: &[String]) -> Option<String> {
 }
 
 const EXPRESSION_STARTS: &[&str] = &[
-    "Int", "Str", "Duration", "Ident", "\"(\"", "\"[\"", "\"{\"", "\"not\"", "\"-\"", "\"true\"", "\"false\"",
-    "\"if\"", "\"all\"", "\"any\"", "\"action\"", "\"context\"", "\"intent\"",
+    "Int",
+    "Str",
+    "Duration",
+    "Ident",
+    "\"(\"",
+    "\"[\"",
+    "\"{\"",
+    "\"not\"",
+    "\"-\"",
+    "\"true\"",
+    "\"false\"",
+    "\"if\"",
+    "\"all\"",
+    "\"any\"",
+    "\"action\"",
+    "\"context\"",
+    "\"intent\"",
+];
+
+/// Keywords that may also be attribute names (the grammar's `SoftKeyword`): where a name is
+/// expected they are names, so "a name" covers them.
+const SOFT_KEYWORDS: &[&str] = &[
+    "\"context\"",
+    "\"action\"",
+    "\"intent\"",
+    "\"schema\"",
+    "\"entity\"",
+    "\"enum\"",
+    "\"import\"",
+    "\"fn\"",
+    "\"to\"",
+    "\"on\"",
+    "\"permit\"",
+    "\"forbid\"",
+    "\"escalate\"",
+    "\"grant\"",
+    "\"because\"",
+    "\"all\"",
+    "\"any\"",
+    "\"is\"",
+    "\"like\"",
+    "\"then\"",
+    "\"else\"",
 ];
 
 const OPERATORS: &[&str] = &[
@@ -242,10 +302,14 @@ pub fn friendly_expected(expected: &[String]) -> String {
     let has = |t: &str| expected.iter().any(|e| e == t);
     let expr_group = has("Int") && has("Str") && has("\"(\"");
     let op_group = OPERATORS.iter().filter(|o| has(o)).count() >= 5;
+    let names_only = has("Ident") && SOFT_KEYWORDS.iter().all(|k| has(k));
     let mut words: Vec<String> = Vec::new();
     let mut tail: Vec<&str> = Vec::new();
     for e in expected {
-        if (expr_group && EXPRESSION_STARTS.contains(&e.as_str())) || (op_group && OPERATORS.contains(&e.as_str())) {
+        if (expr_group && EXPRESSION_STARTS.contains(&e.as_str()))
+            || (op_group && OPERATORS.contains(&e.as_str()))
+            || (names_only && SOFT_KEYWORDS.contains(&e.as_str()))
+        {
             continue;
         }
         match e.as_str() {
