@@ -329,7 +329,7 @@ impl Glob {
     }
 }
 
-fn push_char(pieces: &mut Vec<String>, c: char) {
+fn push_char(pieces: &mut [String], c: char) {
     if let Some(last) = pieces.last_mut() {
         last.push(c);
     }
