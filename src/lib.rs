@@ -3,8 +3,15 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod cli;
+pub mod decision;
 pub mod diag;
+pub mod engine;
+pub mod host;
+pub mod interp;
 pub mod ir;
 pub mod load;
 pub mod sema;
 pub mod syntax;
+
+pub use decision::{Decision, Verdict};
+pub use engine::{CompileError, Engine, Entities, PolicySet, Request};

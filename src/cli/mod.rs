@@ -1,6 +1,8 @@
 //! The `writ` command line. The edge of the system: it reads files, calls the library, and
 //! renders diagnostics and decisions.
 
+pub mod testrun;
+
 use crate::diag::{self, Diagnostic};
 use crate::load;
 use crate::sema;
@@ -32,11 +34,42 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Decide one request and print the decision JSON (exit 0 whatever the decision).
+    Eval {
+        /// Policy files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The request, as JSON (SPEC §8).
+        #[arg(long)]
+        request: PathBuf,
+        /// The entity store, as a JSON array of entities.
+        #[arg(long)]
+        entities: Option<PathBuf>,
+        /// Which back end decides.
+        #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
+        engine: EngineKind,
+        /// For a deny or escalate, list the permits that came closest and what stopped them.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Run the policy test cases (`*.test.toml`) found under the paths.
+    Test {
+        /// Policy directories (their `*.writ` files are the policies, their `*.test.toml`
+        /// files the tests).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Print the long explanation of a diagnostic code, e.g. `writ explain P0001`.
     Explain {
         /// The code; omit it to list every code.
         code: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineKind {
+    /// The reference interpreter.
+    Interp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -57,6 +90,10 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     let (text, code) = match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Eval { paths, request, entities, engine: _, explain } => {
+            eval(&paths, &request, entities.as_deref(), explain, color)
+        }
+        Command::Test { paths } => test(&paths, color),
     };
     if out.write_all(text.as_bytes()).is_err() {
         return ExitCode::from(2);
@@ -98,6 +135,76 @@ fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
         }
     };
     (text, code)
+}
+
+/// Compiles the policies, or renders why not.
+fn engine_for(paths: &[PathBuf], color: bool) -> Result<crate::Engine, String> {
+    match crate::PolicySet::load_paths(paths) {
+        Ok(p) => Ok(crate::Engine::interpreted(&p)),
+        Err(e) => {
+            let mut s = diag::render::render(&e.diagnostics, &e.sources, color);
+            s.push_str(&format!("the policies do not check: {}\n", diag::render::summary(&e.diagnostics)));
+            Err(s)
+        }
+    }
+}
+
+fn eval(
+    paths: &[PathBuf],
+    request: &std::path::Path,
+    entities: Option<&std::path::Path>,
+    explain: bool,
+    color: bool,
+) -> (String, ExitCode) {
+    let engine = match engine_for(paths, color) {
+        Ok(e) => e,
+        Err(s) => return (s, ExitCode::FAILURE),
+    };
+    let read =
+        |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}\n", p.display()));
+    let req_text = match read(request) {
+        Ok(t) => t,
+        Err(s) => return (s, ExitCode::from(2)),
+    };
+    let store = match entities {
+        None => Ok(crate::Entities::default()),
+        Some(p) => match read(p) {
+            Ok(t) => engine.entities_from_json(&t).map_err(|e| format!("entities: {e}")),
+            Err(s) => return (s, ExitCode::from(2)),
+        },
+    };
+    let decision = match store {
+        Err(e) => crate::Decision::bad_request(e),
+        Ok(store) => match engine.request_from_json(&req_text, &store) {
+            Err(e) => crate::Decision::bad_request(e.to_string()),
+            Ok(r) if explain => engine.decide_explained(&r),
+            Ok(r) => engine.decide(&r),
+        },
+    };
+    (format!("{}\n", decision.to_json()), ExitCode::SUCCESS)
+}
+
+fn test(paths: &[PathBuf], color: bool) -> (String, ExitCode) {
+    let engine = match engine_for(&testrun::policy_paths(paths), color) {
+        Ok(e) => e,
+        Err(s) => return (s, ExitCode::FAILURE),
+    };
+    let files = testrun::find_test_files(paths);
+    if files.is_empty() {
+        return ("no `*.test.toml` files found\n".into(), ExitCode::FAILURE);
+    }
+    let results = testrun::run(&engine, &files);
+    let mut s = String::new();
+    for r in &results {
+        if r.passed {
+            s.push_str(&format!("ok    {}: {}\n", r.file, r.name));
+        } else {
+            s.push_str(&format!("FAIL  {}: {}\n      {}\n", r.file, r.name, r.detail));
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed).count();
+    s.push_str(&format!("{} passed, {failed} failed\n", results.len() - failed));
+    (s, if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn explain(code: Option<&str>) -> (String, ExitCode) {
