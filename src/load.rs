@@ -29,12 +29,13 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
                 loaded.fail(p, "directory contains no `.writ` files".into());
             }
         } else if p.exists() {
-            files.push(p.to_path_buf());
+            files.push(normalize(p));
         } else {
             loaded.fail(p, "no such file or directory".into());
         }
     }
-    files.dedup();
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.clone()));
     for f in files {
         loaded.read(&f);
     }
@@ -90,9 +91,27 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         if ty.is_dir() {
             walk(&path, depth + 1, out);
         } else if path.extension().is_some_and(|x| x == "writ") && path.is_file() {
-            out.push(path);
+            out.push(normalize(&path));
         }
     }
+}
+
+/// Resolves `.` and `..` lexically, so one file has one name however it is reached.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 fn display(path: &Path) -> String {
@@ -105,7 +124,7 @@ pub struct FsResolver;
 impl crate::sema::Resolver for FsResolver {
     fn read(&mut self, from: &str, path: &str) -> Result<(String, Vec<u8>), String> {
         let base = Path::new(from).parent().unwrap_or_else(|| Path::new(""));
-        let full = base.join(path);
+        let full = normalize(&base.join(path));
         let name = display(&full);
         std::fs::read(&full).map(|bytes| (name, bytes)).map_err(|e| format!("cannot read `{}`: {e}", display(&full)))
     }

@@ -274,6 +274,11 @@ needs as arguments. A type name is not a value either.";
 "A bare name is an enum value of several enums (or also an intent or action), and the
 place it appears does not say which. Qualify it: `Level.internal`.";
 
+    NOT_IN_MODULE = "E0212", Error, "not allowed in a module",
+"A file imported as a module (`import \"./helpers.writ\" as helpers`) may declare only
+functions and imports. Rules, intents and schema blocks belong in policy files: the files
+of the policy set that no other file imports.";
+
     NEVER_MATCHES = "W0001", Warning, "target matches no declared action",
 "No action declared in the schema takes this rule's principal type and resource type,
 so the rule can never apply. Check the action's `P -> R` declaration and the rule's
@@ -305,7 +310,7 @@ mod tests {
         for c in ALL {
             assert!(seen.insert(c.as_str()), "duplicate code {c}");
             assert!(!c.explanation().is_empty());
-            assert!(c.title().chars().next().is_some_and(|ch| ch.is_lowercase()));
+            assert!(c.title().chars().find(|ch| ch.is_alphabetic()).is_some_and(|ch| ch.is_lowercase()));
         }
         assert_eq!(lookup("p0001"), Some(UNEXPECTED_TOKEN));
         assert_eq!(lookup("X9999"), None);

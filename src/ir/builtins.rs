@@ -111,7 +111,8 @@ pub fn method(recv: &Ty, name: &str) -> Option<(Builtin, Vec<Ty>, Ty)> {
     let r = recv_of(recv)?;
     let (_, _, b, _) = METHODS.iter().find(|(rr, n, _, _)| *rr == r && *n == name)?;
     let elem = match recv {
-        Ty::Set(t) => (**t).clone(),
+        // The empty set literal's elements may be anything.
+        Ty::Set(t) if **t != Ty::Never => (**t).clone(),
         _ => Ty::Error,
     };
     use Builtin::*;

@@ -49,6 +49,8 @@ pub(crate) struct Lowerer<'c> {
     next_local: u32,
     facts: Vec<Fact>,
     inline_stack: Vec<FnId>,
+    /// Spans of the calls being inlined, outermost first.
+    call_spans: Vec<Span>,
     depth: u32,
     nodes: usize,
     too_large: bool,
@@ -120,6 +122,7 @@ impl<'c> Lowerer<'c> {
             next_local: 0,
             facts: Vec::new(),
             inline_stack: Vec::new(),
+            call_spans: Vec::new(),
             depth: 0,
             nodes: 0,
             too_large: false,
@@ -136,6 +139,7 @@ impl<'c> Lowerer<'c> {
             next_local: 0,
             facts: Vec::new(),
             inline_stack: vec![f],
+            call_spans: Vec::new(),
             depth: 0,
             nodes: 0,
             too_large: false,
@@ -214,6 +218,20 @@ impl<'c> Lowerer<'c> {
             let want = if name.node == "ttl" { Some(Ty::Duration) } else { None };
             let v = self.lower(value, want.as_ref());
             if let Some(w) = &want {
+                if let (Ty::String, Some(Value::Str(text))) = (&v.ty, as_lit(&v)) {
+                    if crate::syntax::lexer::parse_duration(text).is_ok() {
+                        self.err(
+                            Diagnostic::new(
+                                codes::TYPE_MISMATCH,
+                                v.span,
+                                "`ttl` is how long the grant lasts: expected `Duration`, found `String`",
+                            )
+                            .with_label_message("this is `String`")
+                            .with_help(format!("write the duration without quotes: `{text}`")),
+                        );
+                        continue;
+                    }
+                }
                 self.expect(&v, w, "`ttl` is how long the grant lasts");
             } else if matches!(v.ty, Ty::Record(_)) {
                 self.err(
@@ -235,9 +253,11 @@ impl<'c> Lowerer<'c> {
         let out = if self.depth > MAX_IR_DEPTH || self.nodes > MAX_IR_NODES {
             if !self.too_large {
                 self.too_large = true;
+                let at = self.call_spans.first().copied().unwrap_or(e.span);
                 self.err(
-                    Diagnostic::new(codes::TOO_LARGE, e.span, "this expression is too large after inlining functions")
-                        .with_label_message("the limit is reached inside here"),
+                    Diagnostic::new(codes::TOO_LARGE, at, "this expression is too large after inlining functions")
+                        .with_label_message("inlining the functions called here exceeds the limit")
+                        .with_note(format!("the limits are {MAX_IR_NODES} nodes and a depth of {MAX_IR_DEPTH}")),
                 );
             }
             error(e.span)
@@ -316,22 +336,50 @@ impl<'c> Lowerer<'c> {
                         &Ty::Bool,
                         if is_and { "`and` joins conditions" } else { "`or` joins conditions" },
                     );
+                    // A constant that decides the chain: what follows is never evaluated, so
+                    // it is not checked either (`principal is Agent and principal.env …`
+                    // for a Human principal).
+                    let decided = ir.ty == Ty::Bool && as_lit(&ir) == Some(&Value::Bool(!is_and));
+                    let neutral = ir.ty == Ty::Bool && as_lit(&ir) == Some(&Value::Bool(is_and));
+                    if decided {
+                        self.facts.truncate(saved);
+                        if out.is_empty() {
+                            return lit(Value::Bool(!is_and), Ty::Bool, span);
+                        }
+                        out.push(ir);
+                        return mk(if is_and { K::And(out) } else { K::Or(out) }, Ty::Bool, span);
+                    }
                     let mut f = Vec::new();
                     facts_of(&ir, is_and, &mut f);
                     self.facts.extend(f);
-                    out.push(ir);
+                    if !neutral {
+                        out.push(ir);
+                    }
                 }
                 self.facts.truncate(saved);
-                if out.iter().all(|x| as_lit(x).is_some()) {
-                    let vals = out.iter().map(|x| matches!(as_lit(x), Some(Value::Bool(true))));
-                    let v = if is_and { vals.clone().all(|b| b) } else { vals.clone().any(|b| b) };
-                    return lit(Value::Bool(v), Ty::Bool, span);
+                match out.len() {
+                    0 => lit(Value::Bool(is_and), Ty::Bool, span),
+                    1 => out.pop().map_or_else(
+                        || error(span),
+                        |mut x| {
+                            x.span = span;
+                            x
+                        },
+                    ),
+                    _ => mk(if is_and { K::And(out) } else { K::Or(out) }, Ty::Bool, span),
                 }
-                mk(if is_and { K::And(out) } else { K::Or(out) }, Ty::Bool, span)
             }
             A::If(c, a, b) => {
                 let c = self.lower(c, Some(&Ty::Bool));
                 self.expect(&c, &Ty::Bool, "an `if` condition");
+                if c.ty == Ty::Bool {
+                    if let Some(Value::Bool(k)) = as_lit(&c) {
+                        // Only the branch taken is ever evaluated, so only it is checked.
+                        let mut x = self.lower(if *k { a } else { b }, expected);
+                        x.span = span;
+                        return x;
+                    }
+                }
                 let saved = self.facts.len();
                 let mut f = Vec::new();
                 facts_of(&c, true, &mut f);
@@ -359,11 +407,7 @@ impl<'c> Lowerer<'c> {
                         Ty::Error
                     }
                 };
-                match as_lit(&c) {
-                    Some(Value::Bool(true)) => a,
-                    Some(Value::Bool(false)) => b,
-                    _ => mk(K::If(Box::new(c), Box::new(a), Box::new(b)), ty, span),
-                }
+                mk(K::If(Box::new(c), Box::new(a), Box::new(b)), ty, span)
             }
             A::Is(x, t, parent) => {
                 let x = self.lower(x, None);
@@ -403,33 +447,16 @@ impl<'c> Lowerer<'c> {
             }
             A::Has(x, attr) => {
                 let x = self.lower(x, None);
-                match x.ty.clone() {
-                    Ty::Error => error(span),
+                let rec = match x.ty.clone() {
+                    Ty::Error => return error(span),
                     Ty::Entity(ts) => {
                         let [t] = ts.as_slice() else {
                             self.union_access(&x, &ts, &attr.node);
                             return error(span);
                         };
-                        let attrs = self.cx.schema.entity(*t).map(|e| e.attrs.clone()).unwrap_or_default();
-                        match self.lookup(&attrs, attr, &x.ty) {
-                            Some((i, optional)) => {
-                                if !optional {
-                                    self.always_has(attr, span);
-                                }
-                                mk(K::HasAttr(Box::new(x), i), Ty::Bool, span)
-                            }
-                            None => error(span),
-                        }
+                        self.cx.schema.entity(*t).map(|e| e.attrs.clone()).unwrap_or_default()
                     }
-                    Ty::Record(r) => match self.lookup(&r, attr, &x.ty) {
-                        Some((i, optional)) => {
-                            if !optional {
-                                self.always_has(attr, span);
-                            }
-                            mk(K::HasField(Box::new(x), i), Ty::Bool, span)
-                        }
-                        None => error(span),
-                    },
+                    Ty::Record(r) => r,
                     other => {
                         let found = self.tyname(&other);
                         self.err(
@@ -440,6 +467,25 @@ impl<'c> Lowerer<'c> {
                             )
                             .with_label_message("has no attributes"),
                         );
+                        return error(span);
+                    }
+                };
+                match rec.field(&attr.node) {
+                    // A required attribute is always there.
+                    Some((_, f)) if !f.optional => lit(Value::Bool(true), Ty::Bool, span),
+                    Some((i, _)) => {
+                        let entity = matches!(x.ty, Ty::Entity(_));
+                        mk(
+                            if entity { K::HasAttr(Box::new(x), i) } else { K::HasField(Box::new(x), i) },
+                            Ty::Bool,
+                            span,
+                        )
+                    }
+                    // Declared elsewhere (another entity type, another action's context):
+                    // absent here, for this request shape.
+                    None if self.cx.attribute_declared(&attr.node) => lit(Value::Bool(false), Ty::Bool, span),
+                    None => {
+                        self.lookup(&rec, attr, &x.ty);
                         error(span)
                     }
                 }
@@ -472,45 +518,77 @@ impl<'c> Lowerer<'c> {
             }
             A::Quant(q, x, set, body) => {
                 let s = self.lower(set, None);
+                let is_all = *q == ast::Quantifier::All;
                 let elem = match &s.ty {
                     Ty::Set(t) => (**t).clone(),
                     Ty::Error => Ty::Error,
                     other => {
                         let found = self.tyname(other);
+                        let word = if is_all { "all" } else { "any" };
                         self.err(
                             Diagnostic::new(
                                 codes::TYPE_MISMATCH,
                                 s.span,
-                                format!(
-                                    "`{}` ranges over a set, but this is `{found}`",
-                                    if *q == ast::Quantifier::All { "all" } else { "any" }
-                                ),
+                                format!("`{word}` ranges over a set, but this is `{found}`"),
                             )
                             .with_label_message("not a set"),
                         );
                         Ty::Error
                     }
                 };
+                // Over a small constant set, try each element as a constant: if every
+                // instance folds, so does the quantifier.
+                if let Some(Value::Set(items)) = as_lit(&s).cloned() {
+                    if items.len() <= 16 {
+                        if let Some(v) = self.unroll(x, &items, &elem, body, is_all, s.span) {
+                            return lit(Value::Bool(v), Ty::Bool, span);
+                        }
+                    }
+                }
                 let slot = self.alloc();
                 self.locals.push((x.node.clone(), Binding::Local(slot, elem)));
                 let b = self.lower(body, Some(&Ty::Bool));
                 self.locals.pop();
                 self.expect(&b, &Ty::Bool, "a quantifier's body is a condition");
-                let q = if *q == ast::Quantifier::All { Quantifier::All } else { Quantifier::Any };
+                let q = if is_all { Quantifier::All } else { Quantifier::Any };
                 mk(K::Quant(q, slot, Box::new(s), Box::new(b)), Ty::Bool, span)
             }
         }
     }
 
-    fn always_has(&mut self, attr: &ast::Name, span: Span) {
-        self.err(
-            Diagnostic::new(
-                codes::CONSTANT_CONDITION,
-                span,
-                format!("`{}` is not optional, so this `has` is always true", attr.node),
-            )
-            .with_label_message("always true"),
-        );
+    /// Folds a quantifier over constant elements when the body folds for each of them.
+    fn unroll(
+        &mut self,
+        x: &ast::Name,
+        items: &[Value],
+        elem: &Ty,
+        body: &ast::Expr,
+        is_all: bool,
+        at: Span,
+    ) -> Option<bool> {
+        let saved_diags = self.cx.diags.len();
+        let mut result = Some(is_all);
+        for item in items {
+            self.locals.push((x.node.clone(), Binding::Const(lit(item.clone(), elem.clone(), at))));
+            let b = self.lower(body, Some(&Ty::Bool));
+            self.locals.pop();
+            match (b.ty == Ty::Bool, as_lit(&b)) {
+                (true, Some(Value::Bool(v))) if *v != is_all => result = result.map(|_| !is_all),
+                (true, Some(Value::Bool(_))) => {}
+                _ => result = None,
+            }
+        }
+        // The general lowering below (or the empty set's) reports the body's errors once.
+        self.cx.diags.truncate(saved_diags);
+        if items.is_empty() {
+            let slot = self.alloc();
+            self.locals.push((x.node.clone(), Binding::Local(slot, elem.clone())));
+            let b = self.lower(body, Some(&Ty::Bool));
+            self.locals.pop();
+            self.expect(&b, &Ty::Bool, "a quantifier's body is a condition");
+            return if b.ty.is_error() { None } else { result };
+        }
+        result
     }
 
     fn union_access(&mut self, x: &ir::Expr, ts: &[EntityTypeId], attr: &str) {
@@ -568,17 +646,47 @@ impl<'c> Lowerer<'c> {
     }
 
     fn unguarded(&mut self, base: &ir::Expr, name: &ast::Name, span: Span) {
-        let src = match &base.kind {
-            K::Principal => "principal".to_string(),
-            K::Resource => "resource".to_string(),
-            K::Context => "context".to_string(),
-            _ => "…".to_string(),
+        let help = match self.describe(base) {
+            Some(src) => format!("test it first: `{src} has {n} and {src}.{n} …`", n = name.node),
+            None => format!("test it first with `has {}`", name.node),
         };
         self.err(
             Diagnostic::new(codes::UNGUARDED_OPTIONAL, span, format!("`{}` is optional and may be absent", name.node))
                 .with_label_message("read without a `has` guard")
-                .with_help(format!("test it first: `{src} has {n} and {src}.{n} …`", n = name.node)),
+                .with_help(help),
         );
+    }
+
+    /// The source-like path of an access (`context.args`), for messages.
+    fn describe(&self, e: &ir::Expr) -> Option<String> {
+        match &e.kind {
+            K::Principal => Some("principal".into()),
+            K::Resource => Some("resource".into()),
+            K::Context => Some("context".into()),
+            K::Local(n) => self.locals.iter().rev().find_map(|(name, b)| match b {
+                Binding::Local(slot, _) if slot == n => Some(name.clone()),
+                _ => None,
+            }),
+            K::Attr(b, i) => {
+                let name = match &b.ty {
+                    Ty::Entity(ts) => ts
+                        .first()
+                        .and_then(|t| self.cx.schema.entity(*t))
+                        .and_then(|e| e.attrs.fields.get(*i as usize))
+                        .map(|f| f.name.clone()),
+                    _ => None,
+                }?;
+                Some(format!("{}.{name}", self.describe(b)?))
+            }
+            K::Field(b, i) => {
+                let name = match &b.ty {
+                    Ty::Record(r) => r.fields.get(*i as usize).map(|f| f.name.clone()),
+                    _ => None,
+                }?;
+                Some(format!("{}.{name}", self.describe(b)?))
+            }
+            _ => None,
+        }
     }
 
     fn var(&mut self, name: &str, span: Span, expected: Option<&Ty>) -> ir::Expr {
@@ -899,6 +1007,7 @@ impl<'c> Lowerer<'c> {
             if self.local(m).is_none() {
                 let module = self.cx.scopes.get(self.scope).and_then(|s| s.modules.get(m)).copied();
                 if let Some(mid) = module {
+                    self.cx.used_modules.insert(mid);
                     let f = self.cx.modules.get(mid).and_then(|md| md.fns.get(&name.node)).copied();
                     return match f {
                         Some(f) => self.inline(f, args, span),
@@ -1037,6 +1146,7 @@ impl<'c> Lowerer<'c> {
     /// Inlines a call: arguments are checked against the parameter types and bound once
     /// (constants are substituted), then the body is lowered in the function's own scope.
     fn inline(&mut self, f: FnId, args: &[ast::Expr], span: Span) -> ir::Expr {
+        self.cx.used_fns.insert(f);
         let Some(info) = self.cx.fns.get(f) else { return error(span) };
         let (params, ret, body, scope, recursive, fname) = (
             info.params.clone(),
@@ -1062,9 +1172,10 @@ impl<'c> Lowerer<'c> {
         if self.inline_stack.len() >= MAX_INLINE_DEPTH {
             if !self.too_large {
                 self.too_large = true;
+                let at = self.call_spans.first().copied().unwrap_or(span);
                 self.err(
-                    Diagnostic::new(codes::TOO_LARGE, span, "functions call each other too deeply")
-                        .with_label_message("inlining stops here"),
+                    Diagnostic::new(codes::TOO_LARGE, at, "functions call each other too deeply")
+                        .with_label_message("inlining stops inside this call"),
                 );
             }
             return error(span);
@@ -1085,7 +1196,9 @@ impl<'c> Lowerer<'c> {
             }
         }
         self.inline_stack.push(f);
+        self.call_spans.push(span);
         let mut out = self.lower(&body, Some(&ret));
+        self.call_spans.pop();
         self.inline_stack.pop();
         self.scope = saved_scope;
         self.env = saved_env;
@@ -1164,6 +1277,14 @@ impl<'c> Lowerer<'c> {
                     .with_label(y.span, format!("this is `{ty}`"));
                     if ordered && x.ty == y.ty {
                         d = d.with_note("only Int, Duration, Timestamp and enum values are ordered");
+                    }
+                    for (en, other) in [(&x, &y), (&y, &x)] {
+                        if let (Ty::Enum(e), Some(Value::Str(text))) = (&en.ty, as_lit(other)) {
+                            if self.variant(*e, text).is_some() {
+                                let ename = self.cx.schema.enum_name(*e).to_string();
+                                d = d.with_help(format!("`{text}` is a value of `{ename}`: write it without quotes"));
+                            }
+                        }
                     }
                     self.err(d);
                     return error(span);

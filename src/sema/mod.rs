@@ -40,9 +40,6 @@ pub struct Checked {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// The most deeply modules may import each other.
-const MAX_IMPORT_DEPTH: usize = 32;
-
 pub(crate) type FnId = usize;
 type ModuleId = usize;
 type ScopeId = usize;
@@ -143,7 +140,10 @@ pub(crate) struct Checker {
     context: Vec<FieldTy>,
     /// Which fns were inlined into a rule (directly or through other fns).
     pub used_fns: HashSet<FnId>,
-    /// Import statements: (scope, alias, span, module).
+    /// Modules some rule or fn referred to (even in a call with errors).
+    pub used_modules: HashSet<ModuleId>,
+    /// Import statements: (scope, alias, span, module) — while loading, the first field is
+    /// the importing unit.
     imports: Vec<(ScopeId, String, Span, ModuleId)>,
     had_schema: bool,
 }
@@ -158,17 +158,19 @@ impl Checker {
     fn load(&mut self, sources: &mut SourceMap, files: &[FileId], resolver: &mut dyn Resolver) {
         let global = self.new_scope();
         let mut module_keys: HashMap<String, ModuleId> = HashMap::new();
+        let mut policy_units: HashMap<String, usize> = HashMap::new();
         for &file in files {
             let text = sources.get(file).map(|f| f.text.clone()).unwrap_or_default();
             let parsed = crate::syntax::parse_file(file, &text);
             self.diags.extend(parsed.diagnostics);
+            policy_units.insert(sources.name(file).to_string(), self.units.len());
             self.units.push(Unit { file, ast: parsed.file, module: None, scope: global });
         }
-        // Resolve imports breadth-first over a work list; each file's imports are added to
-        // the unit's scope. A per-file scope for policy files holds their module aliases
-        // (fns stay global).
+        // Resolve imports over a work list: units appended as modules are found are
+        // processed in turn. A policy file that another file imports by path becomes a
+        // module (it is loaded once, under one name).
+        let mut edges: Vec<(usize, ModuleId, Span)> = Vec::new();
         let mut i = 0;
-        let mut stack_of: HashMap<ModuleId, Vec<ModuleId>> = HashMap::new();
         while let Some(unit) = self.units.get(i) {
             let imports: Vec<ast::Import> = unit
                 .ast
@@ -176,107 +178,44 @@ impl Checker {
                 .iter()
                 .filter_map(|it| if let Item::Import(imp) = it { Some(imp.clone()) } else { None })
                 .collect();
-            let (file, module) = (unit.file, unit.module);
-            if !imports.is_empty() && module.is_none() {
-                // policy files get their own scope for aliases; fns are shared later
+            let file = unit.file;
+            if !imports.is_empty() && unit.scope == global {
+                // A file with imports gets its own scope for the aliases (fns are shared later).
                 let s = self.new_scope();
                 if let Some(u) = self.units.get_mut(i) {
                     u.scope = s;
                 }
             }
-            let scope = self.units.get(i).map_or(global, |u| u.scope);
-            let chain = module.and_then(|m| stack_of.get(&m).cloned()).unwrap_or_default();
             for imp in imports {
-                let (key, alias, display, text) = match &imp.kind {
-                    ast::ImportKind::Module(path) => {
-                        let names: Vec<&str> = path.iter().map(|n| n.node.as_str()).collect();
-                        let alias = names.last().copied().unwrap_or("").to_string();
-                        let std_name = match names.as_slice() {
-                            ["std", name] => Some(*name),
-                            _ => None,
-                        };
-                        match std_name.and_then(stdlib::source) {
-                            Some(src) => (
-                                format!("std.{alias}"),
-                                alias.clone(),
-                                format!("<std>/{alias}.writ"),
-                                src.as_bytes().to_vec(),
-                            ),
-                            None => {
-                                let avail: Vec<String> = stdlib::names().map(|n| format!("std.{n}")).collect();
-                                let joined = names.join(".");
-                                let mut d = Diagnostic::new(
-                                    codes::UNKNOWN_MODULE,
-                                    imp.span,
-                                    format!("unknown module `{joined}`"),
-                                )
-                                .with_label_message("no such standard library module");
-                                if let Some(s) = did_you_mean(&joined, avail.iter().map(String::as_str)) {
-                                    d = d.with_help(format!("did you mean `{s}`?"));
-                                } else {
-                                    d = d.with_note(format!("the standard library has {}", avail.join(", ")));
-                                }
-                                self.err(d);
-                                continue;
-                            }
-                        }
-                    }
-                    ast::ImportKind::File { path, alias } => {
-                        let from = sources.name(file).to_string();
-                        match resolver.read(&from, &path.node) {
-                            Ok((name, bytes)) => (name.clone(), alias.node.clone(), name, bytes),
-                            Err(why) => {
-                                self.err(
-                                    Diagnostic::new(
-                                        codes::UNKNOWN_MODULE,
-                                        path.span,
-                                        format!("cannot import `{}`", path.node),
-                                    )
-                                    .with_label_message(why),
-                                );
-                                continue;
-                            }
-                        }
-                    }
+                let Some((key, alias, display, text)) = self.resolve_import(&imp, sources, file, resolver) else {
+                    continue;
                 };
                 let id = match module_keys.get(&key) {
-                    Some(&id) => {
-                        if chain.contains(&id) || module == Some(id) {
-                            self.err(
-                                Diagnostic::new(codes::IMPORT_CYCLE, imp.span, format!("import cycle through `{key}`"))
-                                    .with_label_message("this import leads back to a module that imports this file"),
-                            );
-                            continue;
-                        }
-                        id
-                    }
+                    Some(&id) => id,
                     None => {
-                        if chain.len() >= MAX_IMPORT_DEPTH {
-                            self.err(Diagnostic::new(codes::IMPORT_CYCLE, imp.span, "imports nest too deeply"));
-                            continue;
-                        }
                         let id = self.modules.len();
-                        let std = key.starts_with("std.");
-                        self.modules.push(Module { fns: HashMap::new(), std });
+                        self.modules.push(Module { fns: HashMap::new(), std: key.starts_with("std.") });
                         module_keys.insert(key.clone(), id);
-                        let (mfile, bad_utf8) = crate::syntax::add_source(sources, display, text);
-                        let readable = bad_utf8.is_none();
-                        self.diags.extend(bad_utf8);
-                        let mtext = sources.get(mfile).map(|f| f.text.clone()).unwrap_or_default();
-                        let parsed = if readable {
-                            crate::syntax::parse_file(mfile, &mtext)
+                        if let Some(&j) = policy_units.get(&key) {
+                            self.make_module(j, id, global);
                         } else {
-                            crate::syntax::Parsed { file: ast::File::default(), diagnostics: vec![] }
-                        };
-                        self.diags.extend(parsed.diagnostics);
-                        let mscope = self.new_scope();
-                        let mut c = chain.clone();
-                        c.extend(module);
-                        stack_of.insert(id, c);
-                        self.units.push(Unit { file: mfile, ast: parsed.file, module: Some(id), scope: mscope });
+                            let (mfile, bad_utf8) = crate::syntax::add_source(sources, display, text);
+                            let readable = bad_utf8.is_none();
+                            self.diags.extend(bad_utf8);
+                            let mtext = sources.get(mfile).map(|f| f.text.clone()).unwrap_or_default();
+                            let parsed = if readable {
+                                crate::syntax::parse_file(mfile, &mtext)
+                            } else {
+                                crate::syntax::Parsed { file: ast::File::default(), diagnostics: vec![] }
+                            };
+                            self.diags.extend(parsed.diagnostics);
+                            let mscope = self.new_scope();
+                            self.units.push(Unit { file: mfile, ast: parsed.file, module: Some(id), scope: mscope });
+                        }
                         id
                     }
                 };
+                let scope = self.units.get(i).map_or(global, |u| u.scope);
                 if let Some(s) = self.scopes.get_mut(scope) {
                     if s.modules.insert(alias.clone(), id).is_some() {
                         self.diags.push(
@@ -285,13 +224,163 @@ impl Checker {
                                 imp.span,
                                 format!("a module is already imported as `{alias}`"),
                             )
+                            .with_label_message("second import under this name")
                             .with_help("give one of them another name with `as`"),
                         );
                     }
                 }
-                self.imports.push((scope, alias, imp.span, id));
+                self.imports.push((i, alias, imp.span, id));
+                edges.push((i, id, imp.span));
             }
             i += 1;
+        }
+        self.find_import_cycles(&edges);
+        // Modules hold functions (and imports) only.
+        let mut misplaced = Vec::new();
+        for u in self.units.iter().filter(|u| u.module.is_some()) {
+            for item in &u.ast.items {
+                let what = match item {
+                    Item::Rule(_) => "a rule",
+                    Item::Schema(_) => "a schema",
+                    Item::Intent(_) => "an intent",
+                    _ => continue,
+                };
+                misplaced.push(
+                    Diagnostic::new(codes::NOT_IN_MODULE, item.span(), format!("{what} in a module file"))
+                        .with_label_message("modules may only declare functions and imports")
+                        .with_help("move it to a policy file, or stop importing this file as a module"),
+                );
+            }
+        }
+        self.diags.extend(misplaced);
+        // Import spans are recorded per unit; turn them into per-scope entries.
+        let imports = std::mem::take(&mut self.imports);
+        self.imports =
+            imports.into_iter().map(|(u, a, s, m)| (self.units.get(u).map_or(global, |u| u.scope), a, s, m)).collect();
+    }
+
+    /// Turns policy unit `j` into module `id`, giving it a scope of its own.
+    fn make_module(&mut self, j: usize, id: ModuleId, global: ScopeId) {
+        let old = self.units.get(j).map_or(global, |u| u.scope);
+        let new = self.new_scope();
+        if old != global {
+            let aliases = self.scopes.get(old).map(|s| s.modules.clone()).unwrap_or_default();
+            if let Some(s) = self.scopes.get_mut(new) {
+                s.modules = aliases;
+            }
+        }
+        if let Some(u) = self.units.get_mut(j) {
+            u.module = Some(id);
+            u.scope = new;
+        }
+    }
+
+    /// Finds `(key, alias, display name, bytes)` of an import; reports what it cannot find.
+    fn resolve_import(
+        &mut self,
+        imp: &ast::Import,
+        sources: &SourceMap,
+        file: FileId,
+        resolver: &mut dyn Resolver,
+    ) -> Option<(String, String, String, Vec<u8>)> {
+        match &imp.kind {
+            ast::ImportKind::Module(path) => {
+                let names: Vec<&str> = path.iter().map(|n| n.node.as_str()).collect();
+                let alias = names.last().copied().unwrap_or("").to_string();
+                let std_name = match names.as_slice() {
+                    ["std", name] => Some(*name),
+                    _ => None,
+                };
+                match std_name.and_then(stdlib::source) {
+                    Some(src) => Some((
+                        format!("std.{alias}"),
+                        alias.clone(),
+                        format!("<std>/{alias}.writ"),
+                        src.as_bytes().to_vec(),
+                    )),
+                    None => {
+                        let avail: Vec<String> = stdlib::names().map(|n| format!("std.{n}")).collect();
+                        let joined = names.join(".");
+                        let mut d =
+                            Diagnostic::new(codes::UNKNOWN_MODULE, imp.span, format!("unknown module `{joined}`"))
+                                .with_label_message("no such standard library module");
+                        if let Some(s) = did_you_mean(&joined, avail.iter().map(String::as_str)) {
+                            d = d.with_help(format!("did you mean `{s}`?"));
+                        } else {
+                            d = d.with_note(format!("the standard library has {}", avail.join(", ")));
+                        }
+                        self.err(d);
+                        None
+                    }
+                }
+            }
+            ast::ImportKind::File { path, alias } => {
+                let from = sources.name(file).to_string();
+                match resolver.read(&from, &path.node) {
+                    Ok((name, bytes)) => Some((name.clone(), alias.node.clone(), name, bytes)),
+                    Err(why) => {
+                        self.err(
+                            Diagnostic::new(codes::UNKNOWN_MODULE, path.span, format!("cannot import `{}`", path.node))
+                                .with_label_message(why),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// E0204 for each cycle in the module import graph (once per cycle).
+    fn find_import_cycles(&mut self, edges: &[(usize, ModuleId, Span)]) {
+        let n = self.modules.len();
+        let module_of = |u: usize| self.units.get(u).and_then(|u| u.module);
+        let mut adj: Vec<Vec<(ModuleId, Span)>> = vec![Vec::new(); n];
+        for (u, to, span) in edges {
+            if let Some(from) = module_of(*u) {
+                if let Some(a) = adj.get_mut(from) {
+                    a.push((*to, *span));
+                }
+            }
+        }
+        let mut colour = vec![0u8; n];
+        let mut reported = Vec::new();
+        for start in 0..n {
+            if colour.get(start).copied() != Some(0) {
+                continue;
+            }
+            let mut stack: Vec<(ModuleId, usize)> = vec![(start, 0)];
+            if let Some(c) = colour.get_mut(start) {
+                *c = 1;
+            }
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let succ = adj.get(node).and_then(|a| a.get(*next)).copied();
+                *next += 1;
+                match succ {
+                    Some((t, span)) => match colour.get(t).copied() {
+                        Some(0) => {
+                            if let Some(c) = colour.get_mut(t) {
+                                *c = 1;
+                            }
+                            stack.push((t, 0));
+                        }
+                        Some(1) => reported.push(span),
+                        _ => {}
+                    },
+                    None => {
+                        if let Some(c) = colour.get_mut(node) {
+                            *c = 2;
+                        }
+                        stack.pop();
+                    }
+                }
+            }
+        }
+        for span in reported {
+            self.err(
+                Diagnostic::new(codes::IMPORT_CYCLE, span, "import cycle")
+                    .with_label_message("this import leads back to a module that imports this file")
+                    .with_help("move the shared functions into a third module that both import"),
+            );
         }
     }
 
@@ -475,8 +564,16 @@ impl Checker {
             return Some(id);
         }
         let mut d = Diagnostic::new(codes::UNKNOWN_TYPE, n.span, format!("unknown entity type `{}`", n.node));
-        if self.schema.enum_id(&n.node).is_some() || BUILTIN_TYPES.contains(&n.node.as_str()) {
-            d = d.with_label_message("not an entity type");
+        if self.schema.enum_id(&n.node).is_some() {
+            d = Diagnostic::new(codes::UNKNOWN_TYPE, n.span, format!("`{}` is an enum, not an entity type", n.node))
+                .with_label_message("not an entity type");
+        } else if BUILTIN_TYPES.contains(&n.node.as_str()) {
+            d = Diagnostic::new(
+                codes::UNKNOWN_TYPE,
+                n.span,
+                format!("`{}` is a built-in type, not an entity type", n.node),
+            )
+            .with_label_message("not an entity type");
         } else {
             d = d.with_label_message("not declared in the schema");
             let names: Vec<&str> = self.schema.entities.iter().map(|e| e.name.as_str()).collect();
@@ -641,15 +738,25 @@ impl Checker {
         }
     }
 
+    /// Is `name` an attribute of some entity type or a context field of some action?
+    pub(crate) fn attribute_declared(&self, name: &str) -> bool {
+        self.schema.entities.iter().any(|e| e.attrs.field(name).is_some())
+            || self.schema.actions.iter().any(|a| a.context.field(name).is_some())
+    }
+
     pub(crate) fn check_descent(&mut self, child: EntityTypeId, ancestor: EntityTypeId, span: Span) -> bool {
         if self.schema.may_descend(child, ancestor) {
             return true;
         }
         let (c, a) = (self.schema.entity_name(child).to_string(), self.schema.entity_name(ancestor).to_string());
         self.err(
-            Diagnostic::new(codes::IMPOSSIBLE_IN, span, format!("a `{c}` can never be in a `{a}`"))
-                .with_label_message("always false")
-                .with_note(format!("the schema declares no chain of `entity … in …` from `{c}` to `{a}`")),
+            Diagnostic::new(
+                codes::IMPOSSIBLE_IN,
+                span,
+                format!("{} `{c}` can never be in {} `{a}`", article(&c), article(&a)),
+            )
+            .with_label_message("always false")
+            .with_note(format!("the schema declares no chain of `entity … in …` from `{c}` to `{a}`")),
         );
         false
     }
@@ -840,6 +947,10 @@ impl Checker {
     // ------------------------------------------------------------------ rules
 
     fn check_rules(&mut self, sources: &SourceMap) -> Vec<ir::Rule> {
+        if !self.had_schema {
+            // E0205 is reported; checking rules against nothing would only cascade.
+            return Vec::new();
+        }
         let units = std::mem::take(&mut self.units);
         let mut rules = Vec::new();
         let mut ids: HashMap<String, Span> = HashMap::new();
@@ -881,6 +992,7 @@ impl Checker {
                         a.span,
                         format!("annotation `@{}` appears twice", a.name.node),
                     )
+                    .with_label_message("second one")
                     .with_label(first, "first here"),
                 );
             }
@@ -933,40 +1045,73 @@ impl Checker {
             );
         }
         let mut bodies = Vec::new();
+        // Per clause (by position), the constant value it had in every shape checked so far:
+        // `None` once it was not constant (or differed) somewhere.
+        let mut constant: Vec<Option<Option<bool>>> = Vec::new();
         for ((p, res, shape), acts) in shapes {
             let Some((ctx, obo)) = shape_keys.get(shape).cloned() else { continue };
             let env = expr::Env { principal: p, resource: res, context: ctx, on_behalf_of: obo };
             let mut lx = expr::Lowerer::for_rule(self, scope, env);
             let mut clauses = Vec::new();
             let mut grant = Vec::new();
+            let mut never = false;
+            let mut index = 0;
             for c in &r.clauses {
                 match c {
                     ast::Clause::When(e) | ast::Clause::Unless(e) => {
                         let when = matches!(c, ast::Clause::When(_));
                         let ir = lx.lower_clause(e, when);
-                        clauses.push(Clause { when, expr: ir });
+                        let k = ir.as_bool();
+                        match constant.get_mut(index) {
+                            None => constant.push(Some(k)),
+                            Some(slot) => {
+                                if *slot != Some(k) {
+                                    *slot = Some(None);
+                                }
+                            }
+                        }
+                        index += 1;
+                        match k {
+                            // Always holds in this shape: nothing to evaluate.
+                            Some(v) if v == when => {}
+                            // Never holds in this shape: the clauses after it are never
+                            // evaluated (nor checked), and the rule never applies here.
+                            Some(_) => {
+                                never = true;
+                                break;
+                            }
+                            None => clauses.push(Clause { when, expr: ir }),
+                        }
                     }
                     ast::Clause::Grant(e) => grant = lx.lower_grant(e),
                     ast::Clause::Because(_) => {}
                 }
             }
             let locals = lx.locals_used();
-            for c in &clauses {
-                if let Some(b) = c.expr.as_bool() {
-                    let word = if c.when { "when" } else { "unless" };
-                    let effect =
-                        if b == c.when { "this clause never changes anything" } else { "so the rule never applies" };
-                    self.err(
-                        Diagnostic::new(
-                            codes::CONSTANT_CONDITION,
-                            c.expr.span,
-                            format!("this `{word}` condition is always {b}"),
-                        )
-                        .with_label_message(effect),
-                    );
-                }
+            if !never {
+                bodies.push(Body { principal_type: p, resource_type: res, actions: acts, clauses, grant, locals });
             }
-            bodies.push(Body { principal_type: p, resource_type: res, actions: acts, clauses, grant, locals });
+        }
+        let clause_spans: Vec<(bool, Span)> = r
+            .clauses
+            .iter()
+            .filter_map(|c| match c {
+                ast::Clause::When(e) => Some((true, e.span)),
+                ast::Clause::Unless(e) => Some((false, e.span)),
+                _ => None,
+            })
+            .collect();
+        for (k, (when, span)) in constant.iter().zip(clause_spans) {
+            // Warn only when the clause is the same constant for every request shape.
+            if let Some(Some(b)) = k {
+                let word = if when { "when" } else { "unless" };
+                let effect =
+                    if *b == when { "this clause never changes anything" } else { "so the rule never applies" };
+                self.err(
+                    Diagnostic::new(codes::CONSTANT_CONDITION, span, format!("this `{word}` condition is always {b}"))
+                        .with_label_message(effect),
+                );
+            }
         }
         if r.effect.node != Effect::Permit {
             if let Some(ast::Clause::Grant(g)) = r.clauses.iter().find(|c| matches!(c, ast::Clause::Grant(_))) {
@@ -1071,7 +1216,8 @@ impl Checker {
             }
         }
         for (_, alias, span, m) in &self.imports {
-            let used = self.modules.get(*m).is_some_and(|m| m.fns.values().any(|f| self.used_fns.contains(f)));
+            let used = self.used_modules.contains(m)
+                || self.modules.get(*m).is_some_and(|m| m.fns.values().any(|f| self.used_fns.contains(f)));
             if !used {
                 warnings.push(
                     Diagnostic::new(
@@ -1085,6 +1231,11 @@ impl Checker {
         }
         self.diags.extend(warnings);
     }
+}
+
+/// "a" or "an", by the word's first letter.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
 }
 
 const BUILTIN_TYPES: &[&str] = &["Bool", "Int", "String", "Duration", "Timestamp", "Ip", "Set", "Intent"];

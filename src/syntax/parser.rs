@@ -235,6 +235,13 @@ fn token_help(tok: &Tok<'_>, expected: &[String]) -> Option<String> {
             | Tok::Has
             | Tok::Like
     );
+    if matches!(tok, Tok::All | Tok::Any | Tok::If) && expects("(") {
+        return Some(format!(
+            "`{}` extends as far right as it can, so as an operand it needs parentheses: `a and ({} …)`",
+            tok.text(),
+            tok.text()
+        ));
+    }
     if tok.is_keyword() && !structural && expected.iter().any(|e| e == "Ident") {
         return Some(format!("`{}` is a reserved word and cannot be used as a name", tok.text()));
     }
