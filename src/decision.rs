@@ -71,7 +71,23 @@ pub struct DecisionError {
 /// What `--explain` adds: the permits that came closest, and what stopped each.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Explanation {
+    /// Whose permits are explained: the request's principal, or the principal of the
+    /// delegation chain that was refused.
+    pub principal: EntityRef,
     pub closest_permits: Vec<NearMiss>,
+    /// For an escalate: each escalating rule and the `unless` conditions that would lift it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<Escalation>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Escalation {
+    pub rule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    pub lifted_by: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -601,14 +601,23 @@ fn the_spec_example_compiles_from_disk() {
     assert!(diags.is_empty(), "{diags:#?}");
     let p = policy.expect("examples/spec compiles to a policy");
     let ids: BTreeSet<&str> = p.rules.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, BTreeSet::from(["agent-tools", "destructive-needs-human", "risk-ceiling", "secrets-same-env"]));
+    assert_eq!(
+        ids,
+        BTreeSet::from([
+            "agent-tools",
+            "destructive-needs-human",
+            "humans-within-clearance",
+            "risk-ceiling",
+            "secrets-same-env"
+        ])
+    );
     // The two policy files, plus the imported std.time.
     assert!(sources.files().any(|(_, f)| f.name == "<std>/time.writ"));
     assert_eq!(
         candidate_ids(&p, "call_tool", "Agent", "Tool"),
         ["agent-tools", "destructive-needs-human", "risk-ceiling"]
     );
-    assert_eq!(candidate_ids(&p, "call_tool", "Human", "Tool"), ["risk-ceiling"]);
+    assert_eq!(candidate_ids(&p, "call_tool", "Human", "Tool"), ["humans-within-clearance", "risk-ceiling"]);
     assert_eq!(candidate_ids(&p, "read_secret", "Agent", "Secret"), ["risk-ceiling", "secrets-same-env"]);
     assert_eq!(candidate_ids(&p, "read_secret", "ServiceAccount", "Secret"), ["risk-ceiling"]);
     assert_eq!(candidate_ids(&p, "deploy", "ServiceAccount", "Tool"), ["risk-ceiling"]);

@@ -152,7 +152,7 @@ fn count_error_nodes(file: &File) -> usize {
                     SchemaMember::Entity(e) => e.attrs.iter().map(|a| type_errors(&a.ty)).sum(),
                     SchemaMember::Context(c) => c.fields.iter().map(|a| type_errors(&a.ty)).sum(),
                     SchemaMember::Action(a) => a.context.iter().map(|a| type_errors(&a.ty)).sum(),
-                    SchemaMember::Enum(_) | SchemaMember::ActionGroup(_) => 0,
+                    SchemaMember::Enum(_) | SchemaMember::ActionGroup(_) | SchemaMember::Setting(_) => 0,
                 })
                 .sum(),
             Item::Intent(_) => 0,

@@ -279,6 +279,16 @@ place it appears does not say which. Qualify it: `Level.internal`.";
 functions and imports. Rules, intents and schema blocks belong in policy files: the files
 of the policy set that no other file imports.";
 
+    UNKNOWN_SETTING = "E0213", Error, "unknown schema setting",
+"A `schema { }` block may hold settings, `@NAME(INTEGER)`. The only setting is
+`max_delegation`: the longest `on_behalf_of` chain a request may carry (default 4, at
+most 64); a longer chain is denied (`delegation-too-long`).
+
+    schema {
+      @max_delegation(2)
+      …
+    }";
+
     NEVER_MATCHES = "W0001", Warning, "target matches no declared action",
 "No action declared in the schema takes this rule's principal type and resource type,
 so the rule can never apply. Check the action's `P -> R` declaration and the rule's

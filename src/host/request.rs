@@ -19,6 +19,9 @@ pub struct Request {
     pub on_behalf_of: Vec<EntityUid>,
     /// Inline entities; they win over the store's.
     pub entities: EntityStore,
+    /// Some inline entity replaces one of the store: the store's precomputed ancestors may
+    /// be stale for this request, so membership is walked through the overlay instead.
+    pub overrides_store: bool,
 }
 
 const FIELDS: &[&str] = &["principal", "action", "resource", "intent", "context", "on_behalf_of", "entities"];
@@ -135,7 +138,31 @@ impl Request {
                 ));
             }
         }
-        Ok(Request { principal, action, resource, intent, context, on_behalf_of, entities })
+        let overrides_store = entities.iter().any(|e| store.get(&e.uid).is_some());
+        Ok(Request { principal, action, resource, intent, context, on_behalf_of, entities, overrides_store })
+    }
+
+    /// `a in b` for this request: equal, or `b` is an ancestor of `a` (inline entities win).
+    pub fn is_in(&self, store: &EntityStore, a: &EntityUid, b: &EntityUid) -> bool {
+        if a == b {
+            return true;
+        }
+        if !self.overrides_store {
+            return self.entity(store, a).is_some_and(|e| e.is_in(b));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![a];
+        while let Some(x) = stack.pop() {
+            for p in self.entity(store, x).map_or(&[][..], |e| e.parents.as_slice()) {
+                if p == b {
+                    return true;
+                }
+                if seen.insert(p) {
+                    stack.push(p);
+                }
+            }
+        }
+        false
     }
 
     /// Looks an entity up: inline entities first, then the store.

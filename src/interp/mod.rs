@@ -1,7 +1,9 @@
 //! The reference interpreter: walks the typed IR. Its results *are* the semantics; the JIT
 //! must agree with it on every decision.
 
-use crate::decision::{Decision, DecisionError, EntityRef, Explanation, NearMiss, Reason, Verdict, value_to_json};
+use crate::decision::{
+    Decision, DecisionError, EntityRef, Escalation, Explanation, NearMiss, Reason, Verdict, value_to_json,
+};
 use crate::host::{EntityStore, Request};
 use crate::ir::schema::{EntityConstraint, Schema};
 use crate::ir::value::{EntityUid, Glob, Value};
@@ -66,10 +68,7 @@ impl<'a> Eval<'a> {
     }
 
     fn is_in(&self, a: &EntityUid, b: &EntityUid) -> R<bool> {
-        if a == b {
-            return Ok(true);
-        }
-        Ok(self.req.entity(self.store, a).is_some_and(|e| e.is_in(b)))
+        Ok(self.req.is_in(self.store, a, b))
     }
 
     fn eval(&mut self, e: &ir::Expr) -> R<Value> {
@@ -272,7 +271,7 @@ impl<'p> Interpreter<'p> {
     }
 
     fn matches(&self, c: &EntityConstraint, uid: &EntityUid, req: &Request, store: &EntityStore) -> bool {
-        let is_in = |a: &EntityUid, b: &EntityUid| a == b || req.entity(store, a).is_some_and(|e| e.is_in(b));
+        let is_in = |a: &EntityUid, b: &EntityUid| req.is_in(store, a, b);
         match c {
             EntityConstraint::Any => true,
             EntityConstraint::Is(x) => uid == x,
@@ -358,12 +357,15 @@ impl<'p> Interpreter<'p> {
             line: Some(r.line),
             on_behalf_of: hop.map(|u| EntityRef { ty: schema.entity_name(u.ty).into(), id: u.id.to_string() }),
         };
+        // `who`: the principal whose permits the explanation looks at (the request's, or the
+        // hop of the delegation chain that was refused).
         let finish = |verdict: Verdict,
                       reasons: Vec<Reason>,
                       obligations: BTreeMap<String, serde_json::Value>,
-                      errors: Vec<DecisionError>| {
+                      errors: Vec<DecisionError>,
+                      who: &EntityUid| {
             let explain = match (explain, verdict) {
-                (Some(src), Verdict::Deny | Verdict::Escalate) => Some(self.explain(req, store, src)),
+                (Some(src), Verdict::Deny | Verdict::Escalate) => Some(self.explain(req, store, src, who, &reasons)),
                 _ => None,
             };
             Decision { decision: verdict, reasons, obligations, errors, explain }
@@ -371,7 +373,7 @@ impl<'p> Interpreter<'p> {
         // 2. forbid
         if !top.forbids.is_empty() {
             let reasons = top.forbids.iter().map(|r| reason(r, None)).collect();
-            return finish(Verdict::Deny, reasons, BTreeMap::new(), errors);
+            return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, &req.principal);
         }
         // 3. intent envelope
         if let Some(i) = req.intent {
@@ -384,7 +386,7 @@ impl<'p> Interpreter<'p> {
                         schema.action_name(req.action)
                     ),
                 );
-                return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors);
+                return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, &req.principal);
             }
         }
         // 4. the delegation chain, each hop authorized afresh
@@ -397,7 +399,7 @@ impl<'p> Interpreter<'p> {
                     schema.max_delegation
                 ),
             );
-            return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors);
+            return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, &req.principal);
         }
         let mut hop_escalates = Vec::new();
         let mut hop_permits = Vec::new();
@@ -406,7 +408,7 @@ impl<'p> Interpreter<'p> {
             errors.extend(o.errors.iter().cloned());
             if !o.forbids.is_empty() {
                 let reasons = o.forbids.iter().map(|r| reason(r, Some(hop))).collect();
-                return finish(Verdict::Deny, reasons, BTreeMap::new(), errors);
+                return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, hop);
             }
             if !o.escalates.is_empty() {
                 hop_escalates.extend(o.escalates.iter().map(|r| reason(r, Some(hop))));
@@ -420,7 +422,7 @@ impl<'p> Interpreter<'p> {
                     ),
                 );
                 r.on_behalf_of = Some(EntityRef { ty: schema.entity_name(hop.ty).into(), id: hop.id.to_string() });
-                return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors);
+                return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, hop);
             }
             hop_permits.extend(o.permits);
         }
@@ -428,20 +430,26 @@ impl<'p> Interpreter<'p> {
         if !top.escalates.is_empty() {
             let mut reasons: Vec<Reason> = top.escalates.iter().map(|r| reason(r, None)).collect();
             reasons.extend(hop_escalates);
-            return finish(Verdict::Escalate, reasons, BTreeMap::new(), errors);
+            return finish(Verdict::Escalate, reasons, BTreeMap::new(), errors, &req.principal);
         }
         // 6. permit (at most escalate if a hop escalated)
         if !top.permits.is_empty() {
             if !hop_escalates.is_empty() {
-                return finish(Verdict::Escalate, hop_escalates, BTreeMap::new(), errors);
+                return finish(Verdict::Escalate, hop_escalates, BTreeMap::new(), errors, &req.principal);
             }
             let reasons = top.permits.iter().map(|(r, _)| reason(r, None)).collect();
             let grants = top.permits.iter().chain(hop_permits.iter()).flat_map(|(_, g)| g.iter());
             let obligations = merge_obligations(schema, grants);
-            return finish(Verdict::Allow, reasons, obligations, errors);
+            return finish(Verdict::Allow, reasons, obligations, errors, &req.principal);
         }
         // 7. default deny
-        finish(Verdict::Deny, vec![Reason::builtin("no-permit", "no permit applies")], BTreeMap::new(), errors)
+        finish(
+            Verdict::Deny,
+            vec![Reason::builtin("no-permit", "no permit applies")],
+            BTreeMap::new(),
+            errors,
+            &req.principal,
+        )
     }
 
     fn within_intent(&self, req: &Request, store: &EntityStore, i: crate::ir::schema::IntentId) -> bool {
@@ -454,12 +462,19 @@ impl<'p> Interpreter<'p> {
     }
 
     /// The permits whose target matched but whose conditions failed, closest first.
-    fn explain(&self, req: &Request, store: &EntityStore, sources: &SourceMap) -> Explanation {
+    fn explain(
+        &self,
+        req: &Request,
+        store: &EntityStore,
+        sources: &SourceMap,
+        who: &EntityUid,
+        reasons: &[Reason],
+    ) -> Explanation {
         let policy = self.policy;
         let schema = &policy.schema;
         let mut misses = Vec::new();
-        let mut ev = Eval { schema, store, req, principal: &req.principal, locals: Vec::new() };
-        for &(ri, bi) in policy.candidates(req.action, req.principal.ty, req.resource.ty) {
+        let mut ev = Eval { schema, store, req, principal: who, locals: Vec::new() };
+        for &(ri, bi) in policy.candidates(req.action, who.ty, req.resource.ty) {
             let Some(rule) = policy.rules.get(ri as usize) else { continue };
             let Some(body) = rule.bodies.get(bi as usize) else { continue };
             if rule.effect != Effect::Permit {
@@ -473,7 +488,7 @@ impl<'p> Interpreter<'p> {
                 saw: BTreeMap::new(),
                 clauses_passed: 0,
             };
-            if !self.matches(&rule.principal, &req.principal, req, store) {
+            if !self.matches(&rule.principal, who, req, store) {
                 miss.failed = "the principal is not the one the rule's target names".into();
             } else if !self.matches(&rule.resource, &req.resource, req, store) {
                 miss.failed = "the resource is not the one the rule's target names".into();
@@ -498,8 +513,41 @@ impl<'p> Interpreter<'p> {
         }
         misses.sort_by(|a, b| b.clauses_passed.cmp(&a.clauses_passed).then(a.rule.cmp(&b.rule)));
         misses.truncate(3);
-        Explanation { closest_permits: misses }
+        // What would lift each escalation: its `unless` conditions.
+        let mut escalations = Vec::new();
+        for r in reasons.iter().filter(|r| r.effect == "escalate") {
+            let Some(rule) = policy.rules.iter().find(|x| x.id == r.rule) else { continue };
+            let lifted_by = unless_texts(rule, sources);
+            if escalations.iter().any(|e: &Escalation| e.rule == rule.id) {
+                continue;
+            }
+            escalations.push(Escalation {
+                rule: rule.id.clone(),
+                file: Some(rule.file.clone()),
+                line: Some(rule.line),
+                lifted_by,
+            });
+        }
+        Explanation {
+            principal: EntityRef { ty: schema.entity_name(who.ty).into(), id: who.id.to_string() },
+            closest_permits: misses,
+            escalations,
+        }
     }
+}
+
+/// The source text of a rule's `unless` clauses (from any of its bodies).
+fn unless_texts(rule: &Rule, sources: &SourceMap) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for b in &rule.bodies {
+        for c in b.clauses.iter().filter(|c| !c.when) {
+            let text = sources.snippet(c.expr.span).split_whitespace().collect::<Vec<_>>().join(" ");
+            if !out.contains(&text) {
+                out.push(text);
+            }
+        }
+    }
+    out
 }
 
 /// Narrows a failed clause to the conjunct (or disjunct) that decided it, and collects the

@@ -397,6 +397,7 @@ impl Checker {
         let mut action_decls: Vec<ast::ActionDecl> = Vec::new();
         let mut group_decls: Vec<ast::ActionGroupDecl> = Vec::new();
         let mut context_decls: Vec<ast::AttrDecl> = Vec::new();
+        let mut settings: Vec<ast::Setting> = Vec::new();
         let mut type_spans: HashMap<String, Span> = HashMap::new();
         let mut action_spans: HashMap<String, Span> = HashMap::new();
         let units = std::mem::take(&mut self.units);
@@ -442,12 +443,45 @@ impl Checker {
                                 group_decls.push(g.clone());
                             }
                         }
+                        SchemaMember::Setting(set) => settings.push(set.clone()),
                         SchemaMember::Error(_) => {}
                     }
                 }
             }
         }
         self.schema = schema;
+        let mut seen_settings: HashMap<String, Span> = HashMap::new();
+        for set in &settings {
+            if !self.declare_name(&mut seen_settings, &set.name, "setting") {
+                continue;
+            }
+            match set.name.node.as_str() {
+                "max_delegation" => match usize::try_from(set.value.node) {
+                    Ok(n) if n <= MAX_DELEGATION_LIMIT => self.schema.max_delegation = n,
+                    _ => self.err(
+                        Diagnostic::new(
+                            codes::INVALID_CONSTANT,
+                            set.value.span,
+                            "`max_delegation` must be between 0 and 64",
+                        )
+                        .with_label_message("out of range"),
+                    ),
+                },
+                other => {
+                    let mut d = Diagnostic::new(
+                        codes::UNKNOWN_SETTING,
+                        set.name.span,
+                        format!("unknown schema setting `{other}`"),
+                    )
+                    .with_label_message("not a setting");
+                    d = match did_you_mean(other, SETTINGS.iter().copied()) {
+                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                        None => d.with_note(format!("the settings are {}", SETTINGS.join(", "))),
+                    };
+                    self.err(d);
+                }
+            }
+        }
         // Attributes and parents, now that every type name is known.
         for e in &entity_decls {
             let Some(id) = self.schema.entity_id(&e.name.node) else { continue };
@@ -1232,6 +1266,11 @@ impl Checker {
         self.diags.extend(warnings);
     }
 }
+
+/// Schema settings (`@NAME(INTEGER)` inside `schema { }`).
+const SETTINGS: &[&str] = &["max_delegation"];
+/// The largest `max_delegation` a schema may set.
+const MAX_DELEGATION_LIMIT: usize = 64;
 
 /// "a" or "an", by the word's first letter.
 fn article(word: &str) -> &'static str {
