@@ -7,7 +7,14 @@ use std::hint::black_box;
 use std::path::Path;
 
 /// (name, example directory, request file)
-const SCENARIOS: &[(&str, &str, &str)] = &[("spec-agent-tool-call", "examples/spec", "request.json")];
+const SCENARIOS: &[(&str, &str, &str)] = &[
+    ("spec-agent-tool-call", "examples/spec", "request.json"),
+    ("support-agent-comment", "examples/support-agent", "requests/comment.json"),
+    ("ci-secret-read-in-window", "examples/ci-secrets", "requests/read_in_window.json"),
+    ("delegation-chain-of-4", "examples/delegation", "requests/chain_of_4.json"),
+    ("anomaly-normal", "examples/anomaly", "requests/normal.json"),
+    ("human-approval-export-approved", "examples/human-approval", "requests/export_customers_approved.json"),
+];
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("interp");
@@ -18,8 +25,9 @@ fn bench(c: &mut Criterion) {
         let entities = engine.entities_from_json(&std::fs::read_to_string(dir.join("entities.json")).unwrap()).unwrap();
         let json = std::fs::read_to_string(dir.join(req)).unwrap();
         let request = engine.request_from_json(&json, &entities).unwrap();
+        // Every scenario is an allow: the path that evaluates the most (all steps of SPEC §7).
         let expected = engine.decide(&request);
-        assert_eq!(expected.decision, writ::Verdict::Allow, "the scenario should allow: {expected:?}");
+        assert_eq!(expected.decision, writ::Verdict::Allow, "{name} should allow: {expected:?}");
         g.bench_function(format!("{name}/decide"), |b| b.iter(|| black_box(engine.decide(black_box(&request)))));
         g.bench_function(format!("{name}/json+decide"), |b| {
             b.iter(|| black_box(engine.decide_json(black_box(&json), &entities)))
