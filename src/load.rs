@@ -29,12 +29,13 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
                 loaded.fail(p, "directory contains no `.writ` files".into());
             }
         } else if p.exists() {
-            files.push(p.to_path_buf());
+            files.push(normalize(p));
         } else {
             loaded.fail(p, "no such file or directory".into());
         }
     }
-    files.dedup();
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.clone()));
     for f in files {
         loaded.read(&f);
     }
@@ -44,7 +45,11 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
 impl Loaded {
     fn fail(&mut self, path: &Path, why: String) {
         let file = self.sources.add(display(path), String::new());
-        self.diagnostics.push(Diagnostic::new(codes::CANNOT_READ, Span::new(file, 0, 0), format!("cannot read `{}`: {why}", display(path))));
+        self.diagnostics.push(Diagnostic::new(
+            codes::CANNOT_READ,
+            Span::new(file, 0, 0),
+            format!("cannot read `{}`: {why}", display(path)),
+        ));
     }
 
     /// Reads one file into the source map.
@@ -57,27 +62,19 @@ impl Loaded {
         }
     }
 
-    /// Adds a file's bytes. Invalid UTF-8 is reported at the first bad byte and the text
-    /// is kept (lossily decoded) so the report can show it.
+    /// Adds a file's bytes (see [`crate::syntax::add_source`]).
     pub fn add_bytes(&mut self, name: String, bytes: Vec<u8>) -> crate::syntax::span::FileId {
-        match String::from_utf8(bytes) {
-            Ok(text) => self.sources.add(name, text),
-            Err(e) => {
-                let offset = e.utf8_error().valid_up_to();
-                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-                let id = self.sources.add(name.clone(), text);
-                self.diagnostics.push(
-                    Diagnostic::new(codes::INVALID_UTF8, Span::new(id, offset, offset + '\u{FFFD}'.len_utf8()), format!("`{name}` is not valid UTF-8 (first invalid byte at offset {offset})"))
-                        .with_label_message("invalid UTF-8 here"),
-                );
-                id
-            }
-        }
+        let (id, diag) = crate::syntax::add_source(&mut self.sources, name, bytes);
+        self.diagnostics.extend(diag);
+        id
     }
 
     /// True when the file could be read as text (it may still have syntax errors).
     pub fn is_readable(&self, file: crate::syntax::span::FileId) -> bool {
-        !self.diagnostics.iter().any(|d| d.primary.span.file == file && (d.code == codes::INVALID_UTF8 || d.code == codes::CANNOT_READ))
+        !self
+            .diagnostics
+            .iter()
+            .any(|d| d.primary.span.file == file && (d.code == codes::INVALID_UTF8 || d.code == codes::CANNOT_READ))
     }
 }
 
@@ -94,11 +91,41 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         if ty.is_dir() {
             walk(&path, depth + 1, out);
         } else if path.extension().is_some_and(|x| x == "writ") && path.is_file() {
-            out.push(path);
+            out.push(normalize(&path));
         }
     }
 }
 
+/// Resolves `.` and `..` lexically, so one file has one name however it is reached.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 fn display(path: &Path) -> String {
     path.display().to_string()
+}
+
+/// Resolves `import "./x.writ" as m` relative to the importing file's directory.
+pub struct FsResolver;
+
+impl crate::sema::Resolver for FsResolver {
+    fn read(&mut self, from: &str, path: &str) -> Result<(String, Vec<u8>), String> {
+        let base = Path::new(from).parent().unwrap_or_else(|| Path::new(""));
+        let full = normalize(&base.join(path));
+        let name = display(&full);
+        std::fs::read(&full).map(|bytes| (name, bytes)).map_err(|e| format!("cannot read `{}`: {e}", display(&full)))
+    }
 }

@@ -1,16 +1,23 @@
 //! The `writ` command line. The edge of the system: it reads files, calls the library, and
 //! renders diagnostics and decisions.
 
+pub mod testrun;
+
 use crate::diag::{self, Diagnostic};
 use crate::load;
-use crate::syntax::{self, SourceMap};
+use crate::sema;
+use crate::syntax::SourceMap;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "writ", version, about = "Writ: runtime authorization policies for agents, service accounts and CI jobs")]
+#[command(
+    name = "writ",
+    version,
+    about = "Writ: runtime authorization policies for agents, service accounts and CI jobs"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -27,11 +34,42 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Decide one request and print the decision JSON (exit 0 whatever the decision).
+    Eval {
+        /// Policy files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The request, as JSON (SPEC §8).
+        #[arg(long)]
+        request: PathBuf,
+        /// The entity store, as a JSON array of entities.
+        #[arg(long)]
+        entities: Option<PathBuf>,
+        /// Which back end decides.
+        #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
+        engine: EngineKind,
+        /// For a deny or escalate, list the permits that came closest and what stopped them.
+        #[arg(long)]
+        explain: bool,
+    },
+    /// Run the policy test cases (`*.test.toml`) found under the paths.
+    Test {
+        /// Policy directories (their `*.writ` files are the policies, their `*.test.toml`
+        /// files the tests).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
     /// Print the long explanation of a diagnostic code, e.g. `writ explain P0001`.
     Explain {
         /// The code; omit it to list every code.
         code: Option<String>,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EngineKind {
+    /// The reference interpreter.
+    Interp,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -52,6 +90,10 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     let (text, code) = match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Eval { paths, request, entities, engine: _, explain } => {
+            eval(&paths, &request, entities.as_deref(), explain, color)
+        }
+        Command::Test { paths } => test(&paths, color),
     };
     if out.write_all(text.as_bytes()).is_err() {
         return ExitCode::from(2);
@@ -59,18 +101,24 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     code
 }
 
-/// Reads and parses every file; returns the sources and all diagnostics, sorted.
+/// Reads, parses and checks every file; returns the sources (imported modules included)
+/// and all diagnostics, sorted.
 pub fn check_paths(paths: &[PathBuf]) -> (SourceMap, Vec<Diagnostic>) {
+    let (sources, _, diags) = compile_paths(paths);
+    (sources, diags)
+}
+
+/// Reads and checks a policy set; the IR is there when there are no errors.
+pub fn compile_paths(paths: &[PathBuf]) -> (SourceMap, Option<crate::ir::PolicySet>, Vec<Diagnostic>) {
     let loaded = load::load_paths(paths);
-    let mut diags = loaded.diagnostics.clone();
-    for (id, file) in loaded.sources.files() {
-        if !loaded.is_readable(id) {
-            continue;
-        }
-        diags.extend(syntax::parse_file(id, &file.text).diagnostics);
-    }
+    let files: Vec<_> = loaded.sources.files().map(|(id, _)| id).filter(|id| loaded.is_readable(*id)).collect();
+    let mut diags = loaded.diagnostics;
+    let mut sources = loaded.sources;
+    let checked = sema::check(&mut sources, &files, &mut load::FsResolver);
+    diags.extend(checked.diagnostics);
     diag::sort(&mut diags);
-    (loaded.sources, diags)
+    let policy = if diag::has_errors(&diags) { None } else { checked.policy };
+    (sources, policy, diags)
 }
 
 fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
@@ -79,7 +127,7 @@ fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
     let text = match format {
         Format::Json => format!("{}\n", diag::json::render(&diags, &sources)),
         Format::Human => {
-            let files = sources.files().count();
+            let files = sources.files().filter(|(_, f)| !f.name.starts_with("<std>")).count();
             let mut s = diag::render::render(&diags, &sources, color);
             let noun = if files == 1 { "file" } else { "files" };
             s.push_str(&format!("checked {files} {noun}: {}\n", diag::render::summary(&diags)));
@@ -87,6 +135,76 @@ fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
         }
     };
     (text, code)
+}
+
+/// Compiles the policies, or renders why not.
+fn engine_for(paths: &[PathBuf], color: bool) -> Result<crate::Engine, String> {
+    match crate::PolicySet::load_paths(paths) {
+        Ok(p) => Ok(crate::Engine::interpreted(&p)),
+        Err(e) => {
+            let mut s = diag::render::render(&e.diagnostics, &e.sources, color);
+            s.push_str(&format!("the policies do not check: {}\n", diag::render::summary(&e.diagnostics)));
+            Err(s)
+        }
+    }
+}
+
+fn eval(
+    paths: &[PathBuf],
+    request: &std::path::Path,
+    entities: Option<&std::path::Path>,
+    explain: bool,
+    color: bool,
+) -> (String, ExitCode) {
+    let engine = match engine_for(paths, color) {
+        Ok(e) => e,
+        Err(s) => return (s, ExitCode::FAILURE),
+    };
+    let read =
+        |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}\n", p.display()));
+    let req_text = match read(request) {
+        Ok(t) => t,
+        Err(s) => return (s, ExitCode::from(2)),
+    };
+    let store = match entities {
+        None => Ok(crate::Entities::default()),
+        Some(p) => match read(p) {
+            Ok(t) => engine.entities_from_json(&t).map_err(|e| format!("entities: {e}")),
+            Err(s) => return (s, ExitCode::from(2)),
+        },
+    };
+    let decision = match store {
+        Err(e) => crate::Decision::bad_request(e),
+        Ok(store) => match engine.request_from_json(&req_text, &store) {
+            Err(e) => crate::Decision::bad_request(e.to_string()),
+            Ok(r) if explain => engine.decide_explained(&r),
+            Ok(r) => engine.decide(&r),
+        },
+    };
+    (format!("{}\n", decision.to_json()), ExitCode::SUCCESS)
+}
+
+fn test(paths: &[PathBuf], color: bool) -> (String, ExitCode) {
+    let engine = match engine_for(&testrun::policy_paths(paths), color) {
+        Ok(e) => e,
+        Err(s) => return (s, ExitCode::FAILURE),
+    };
+    let files = testrun::find_test_files(paths);
+    if files.is_empty() {
+        return ("no `*.test.toml` files found\n".into(), ExitCode::FAILURE);
+    }
+    let results = testrun::run(&engine, &files);
+    let mut s = String::new();
+    for r in &results {
+        if r.passed {
+            s.push_str(&format!("ok    {}: {}\n", r.file, r.name));
+        } else {
+            s.push_str(&format!("FAIL  {}: {}\n      {}\n", r.file, r.name, r.detail));
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed).count();
+    s.push_str(&format!("{} passed, {failed} failed\n", results.len() - failed));
+    (s, if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn explain(code: Option<&str>) -> (String, ExitCode) {
@@ -99,7 +217,10 @@ fn explain(code: Option<&str>) -> (String, ExitCode) {
             (s, ExitCode::SUCCESS)
         }
         Some(name) => match diag::codes::lookup(name) {
-            Some(c) => (format!("{} ({}): {}\n\n{}\n", c.as_str(), c.severity().as_str(), c.title(), c.explanation()), ExitCode::SUCCESS),
+            Some(c) => (
+                format!("{} ({}): {}\n\n{}\n", c.as_str(), c.severity().as_str(), c.title(), c.explanation()),
+                ExitCode::SUCCESS,
+            ),
             None => (format!("unknown diagnostic code `{name}`; `writ explain` lists them all\n"), ExitCode::FAILURE),
         },
     }

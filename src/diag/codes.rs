@@ -139,6 +139,175 @@ metadata.";
 "A `///` doc comment documents the declaration that follows it: a rule, intent, fn,
 entity, enum, action or attribute. This one is followed by nothing it can document,
 so it is ignored. Use `//` for an ordinary comment.";
+
+    UNKNOWN_TYPE = "E0001", Error, "unknown type",
+"A type name is neither a built-in type (`Bool`, `Int`, `String`, `Duration`,
+`Timestamp`, `Ip`, `Set<T>`, `Intent`) nor an entity or enum declared in the schema.
+
+    entity Tool { owner: Humna }     // error: unknown type `Humna`; did you mean `Human`?";
+
+    UNKNOWN_ATTRIBUTE = "E0002", Error, "unknown attribute",
+"The entity type or record has no attribute of that name. Attributes are declared in the
+schema (`entity Tool { sensitivity: Level }`); context fields in `context { … }` and in
+the action's `{ … }`.
+
+    resource.sensitivty <= internal  // error: did you mean `sensitivity`?
+
+`e has attr` is checked too: testing for an attribute that can never exist is almost
+always a typo that would make the condition silently false.";
+
+    UNKNOWN_ACTION = "E0003", Error, "unknown action",
+"A rule target or intent names an action (or action group) the schema does not declare.
+
+    permit Agent to call_tol on Tool;   // error: did you mean `call_tool`?";
+
+    UNKNOWN_INTENT = "E0004", Error, "unknown intent",
+"An intent name that no `intent NAME \"…\" { … }` declares. The value `none` stands for a
+request that declared no intent.";
+
+    UNKNOWN_ENUM_VALUE = "E0005", Error, "unknown enum value",
+"The enum has no such value. Values are written bare where the expected type is known
+(`resource.sensitivity <= internal`) or qualified (`Level.internal`).";
+
+    UNKNOWN_FUNCTION = "E0006", Error, "unknown function or method",
+"No `fn`, built-in function (`timestamp`, `ip`, `duration`) or method of that name
+exists for this receiver. `writ explain E0006` lists the methods:
+
+    String: starts_with ends_with contains len lower upper strip_prefix strip_suffix
+            before after segment
+    Set:    contains contains_any contains_all len is_empty
+    Timestamp: hour minute weekday date      Ip: in_range is_loopback is_private is_v4
+    Duration:  millis seconds minutes hours
+
+Module functions are called through the module's name: `import std.time` then
+`time.business_hours(context.now)`.";
+
+    UNKNOWN_MODULE = "E0007", Error, "unknown module",
+"`import std.NAME` names a standard library module that does not exist (there are
+`std.time`, `std.net` and `std.identity`), or `import \"./file.writ\" as m` names a file
+that cannot be read.";
+
+    UNKNOWN_NAME = "E0008", Error, "unknown name",
+"A bare name that is not in scope. The values in scope are `principal`, `action`,
+`resource`, `context`, `intent`, `on_behalf_of`, variables bound by `all`/`any`,
+function parameters, enum values, intent and action names.";
+
+    TYPE_MISMATCH = "E0101", Error, "type mismatch",
+"An expression has a different type than its place requires: a condition that is not
+`Bool`, an operand of `+` that is not a number, duration or timestamp, a function
+argument of the wrong type, `if` branches of different types, a `grant` value of the
+wrong type (`ttl` must be a `Duration`).";
+
+    INCOMPARABLE = "E0102", Error, "incomparable types",
+"`==` and `!=` need operands of the same type (entities of different types may be
+compared: they are never equal). `<`, `<=`, `>`, `>=` need two Ints, two Durations, two
+Timestamps or two values of the same enum.
+
+    resource.sensitivity == \"internal\"   // error: Level vs String
+    resource.sensitivity == internal       // ok";
+
+    UNGUARDED_OPTIONAL = "E0103", Error, "optional attribute read without a `has` guard",
+"An attribute declared with `?` may be absent. Read it only where a `has` test that
+dominates the read has succeeded:
+
+    principal.max_delegation > 2                                   // error
+    principal has max_delegation and principal.max_delegation > 2  // ok
+
+Guards flow through `and`, `or` (`not (e has a) or e.a > 1`), `if … then … else`,
+and from one `when`/`unless` clause to the clauses after it.";
+
+    IMPOSSIBLE_IN = "E0104", Error, "`in` can never hold",
+"The left side's entity type can never be a member of the right side's type: no chain
+of `entity X in Y` declarations leads from one to the other, so the test is always
+false. Usually the wrong entity or the wrong direction.";
+
+    WRONG_ARITY = "E0105", Error, "wrong number of arguments",
+"A function, method or type constructor got more or fewer arguments than it takes.";
+
+    INVALID_CONSTANT = "E0106", Error, "invalid constant",
+"A typed literal does not parse: `timestamp(\"…\")` needs RFC 3339 text
+(`2026-01-01T00:00:00Z`), `ip(\"…\")` an IPv4/IPv6 address or CIDR range, `duration(\"…\")`
+a duration like `1h30m`, and a `like` pattern may only escape `*` and `\\`. These are
+checked when the policy is compiled, never at decision time.";
+
+    CONSTANT_OVERFLOW = "E0107", Error, "integer overflow in a constant",
+"Arithmetic on constants overflows 64 bits. At decision time an overflow makes the
+rule fail closed; in constants it is caught at compile time.";
+
+    NOT_CONSTANT = "E0108", Error, "expected a constant",
+"`timestamp(…)`, `ip(…)` and `duration(…)` take a string literal, so the value is
+checked when the policy is compiled.";
+
+    DUPLICATE = "E0201", Error, "duplicate declaration",
+"Two declarations share a name: entity or enum types, attributes of one entity, enum
+values, actions and action groups, intents, functions of one module, context fields
+(the common ones and an action's own), record fields, function parameters. The schema
+may be split over several `schema { }` blocks and files; names must still be unique.";
+
+    DUPLICATE_RULE_ID = "E0202", Error, "duplicate rule id",
+"Two rules carry the same `@id(\"…\")`. Ids name rules in decisions and audit logs, so they
+must be unique across the policy set.";
+
+    RECURSION = "E0203", Error, "recursive function",
+"Functions may not call themselves, directly or through other functions: they are
+inlined at compile time, and decisions must terminate in bounded time.";
+
+    IMPORT_CYCLE = "E0204", Error, "import cycle",
+"Module files import each other in a cycle. Move the shared functions into a third
+module that both import.";
+
+    NO_SCHEMA = "E0205", Error, "no schema",
+"A policy set needs exactly one schema (it may be split over several `schema { }`
+blocks). Rules are checked against it.";
+
+    TOO_LARGE = "E0209", Error, "expression too large",
+"After inlining functions, a rule's condition grew past Writ's size or depth limit.
+This happens with functions that call each other in long chains, doubling the
+expression at each step. Simplify the functions.";
+
+    MISPLACED_VALUE = "E0210", Error, "not available here",
+"`principal`, `resource`, `context`, `action`, `intent` and `on_behalf_of` describe a
+request. They exist in rules; a `fn` body sees only its parameters, so pass what it
+needs as arguments. A type name is not a value either.";
+
+    AMBIGUOUS = "E0211", Error, "ambiguous name",
+"A bare name is an enum value of several enums (or also an intent or action), and the
+place it appears does not say which. Qualify it: `Level.internal`.";
+
+    NOT_IN_MODULE = "E0212", Error, "not allowed in a module",
+"A file imported as a module (`import \"./helpers.writ\" as helpers`) may declare only
+functions and imports. Rules, intents and schema blocks belong in policy files: the files
+of the policy set that no other file imports.";
+
+    UNKNOWN_SETTING = "E0213", Error, "unknown schema setting",
+"A `schema { }` block may hold settings, `@NAME(INTEGER)`. The only setting is
+`max_delegation`: the longest `on_behalf_of` chain a request may carry (default 4, at
+most 64); a longer chain is denied (`delegation-too-long`).
+
+    schema {
+      @max_delegation(2)
+      …
+    }";
+
+    NEVER_MATCHES = "W0001", Warning, "target matches no declared action",
+"No action declared in the schema takes this rule's principal type and resource type,
+so the rule can never apply. Check the action's `P -> R` declaration and the rule's
+target.";
+
+    CONSTANT_CONDITION = "W0002", Warning, "constant condition",
+"The condition is the same for every request, so the clause is pointless (or the rule
+can never apply). Often a comparison between two literals, or `has` on an attribute
+that is not optional.";
+
+    OVERRIDDEN_PERMIT = "W0003", Warning, "permit always overridden",
+"An unconditional `forbid` covers every request this `permit` could allow, and forbids
+always win, so the permit can never make a difference.";
+
+    UNUSED_FN = "W0004", Warning, "unused function",
+"The function is declared but no rule uses it (directly or through other functions).";
+
+    UNUSED_IMPORT = "W0005", Warning, "unused import",
+"The module is imported but none of its functions is used.";
 }
 
 #[cfg(test)]
@@ -151,7 +320,7 @@ mod tests {
         for c in ALL {
             assert!(seen.insert(c.as_str()), "duplicate code {c}");
             assert!(!c.explanation().is_empty());
-            assert!(c.title().chars().next().is_some_and(|ch| ch.is_lowercase()));
+            assert!(c.title().chars().find(|ch| ch.is_alphabetic()).is_some_and(|ch| ch.is_lowercase()));
         }
         assert_eq!(lookup("p0001"), Some(UNEXPECTED_TOKEN));
         assert_eq!(lookup("X9999"), None);

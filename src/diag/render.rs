@@ -62,7 +62,8 @@ pub fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
 }
 
 fn plain(d: &Diagnostic, sources: &SourceMap) -> String {
-    let mut s = format!("[{}] {}: {}\n   --> {}\n", d.code, d.severity.as_str(), d.message, sources.name(d.primary.span.file));
+    let mut s =
+        format!("[{}] {}: {}\n   --> {}\n", d.code, d.severity.as_str(), d.message, sources.name(d.primary.span.file));
     for n in &d.notes {
         let _ = writeln!(s, "   note: {n}");
     }

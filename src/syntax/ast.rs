@@ -66,7 +66,16 @@ pub enum SchemaMember {
     Context(ContextDecl),
     Action(ActionDecl),
     ActionGroup(ActionGroupDecl),
+    /// `@max_delegation(4)`: a setting of the schema.
+    Setting(Setting),
     Error(Span),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting {
+    pub name: Name,
+    pub value: Spanned<i64>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -17,7 +17,10 @@ pub enum LexError {
     UnknownChar,
     UnterminatedString,
     /// A bad escape: byte offset of the backslash inside the token, and the escape text.
-    InvalidEscape { offset: usize, len: usize },
+    InvalidEscape {
+        offset: usize,
+        len: usize,
+    },
     IntOverflow,
     UnterminatedComment,
     InvalidDuration(&'static str),
@@ -25,7 +28,7 @@ pub enum LexError {
 
 #[derive(Logos, Clone, Debug, PartialEq)]
 #[logos(error = LexError)]
-#[logos(skip r"[ \t\r\n\f]+")]
+#[logos(skip r"[ \t\r\n\f\u{FEFF}]+")]
 #[logos(skip(r"//[^\n]*", priority = 3, allow_greedy = true))]
 pub enum Tok<'a> {
     // keywords
@@ -173,7 +176,9 @@ fn int_literal<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> Result<i64, LexError>
 }
 
 fn bad_number<'a>(_lex: &mut logos::Lexer<'a, Tok<'a>>) -> Result<i64, LexError> {
-    Err(LexError::InvalidDuration("a number must be followed by a duration unit (`ms`, `s`, `m`, `h`, `d`) or by a space"))
+    Err(LexError::InvalidDuration(
+        "a number must be followed by a duration unit (`ms`, `s`, `m`, `h`, `d`) or by a space",
+    ))
 }
 
 /// Milliseconds of `500ms`, `1h30m`, …: units from largest to smallest, each once.
@@ -184,8 +189,7 @@ fn duration_literal<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> Result<i64, LexE
 /// Parses a duration literal (`500ms`, `1h30m`) into milliseconds. Shared with the decoder
 /// of host data, which accepts the same syntax.
 pub fn parse_duration(text: &str) -> Result<i64, &'static str> {
-    const UNITS: [(&str, i64); 5] =
-        [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];
+    const UNITS: [(&str, i64); 5] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];
     let mut rest = text;
     let mut total: i64 = 0;
     let mut last_rank: Option<usize> = None;
@@ -209,10 +213,7 @@ pub fn parse_duration(text: &str) -> Result<i64, &'static str> {
         last_rank = Some(rank);
         let n: i64 = num.parse().map_err(|_| "the duration is too large")?;
         let scale = UNITS.get(rank).map(|u| u.1).unwrap_or(1);
-        total = n
-            .checked_mul(scale)
-            .and_then(|ms| total.checked_add(ms))
-            .ok_or("the duration is too large")?;
+        total = n.checked_mul(scale).and_then(|ms| total.checked_add(ms)).ok_or("the duration is too large")?;
         rest = tail;
     }
     Ok(total)
@@ -316,6 +317,12 @@ pub fn lex(file: FileId, src: &str) -> Lexed<'_> {
                 continue;
             }
             Ok(Tok::BlockComment) => continue,
+            Err(LexError::UnterminatedComment) => {
+                // The comment ran to the end of the file: report it, emit no token.
+                let (diag, _) = lex_error(LexError::UnterminatedComment, span, lexer.slice());
+                out.diagnostics.push(diag);
+                continue;
+            }
             Ok(tok) => tok,
             Err(err) => {
                 let (diag, tok) = lex_error(err, span, lexer.slice());
@@ -331,10 +338,15 @@ pub fn lex(file: FileId, src: &str) -> Lexed<'_> {
     if let Some((span, _)) = pending_doc {
         out.diagnostics.push(
             Diagnostic::new(codes::MISPLACED_DOC, span, "doc comment at the end of the file documents nothing")
+                .with_label_message("nothing follows it")
                 .with_help("use `//` for an ordinary comment"),
         );
     }
-    out.tokens.push((src.len(), Tok::Eof, src.len()));
+    // The end-of-file token sits right after the last real token, so "unexpected end of
+    // file" points at the place where something is missing, not past trailing blank lines.
+    let end = out.tokens.last().map_or(0, |t| t.2);
+    out.tokens.push((end, Tok::Eof, end));
+    crate::diag::sort(&mut out.diagnostics);
     out
 }
 
@@ -349,7 +361,8 @@ fn lex_error<'a>(err: LexError, span: Span, text: &str) -> (Diagnostic, Tok<'a>)
                 '\'' => Some("strings use double quotes: \"…\""),
                 _ => None,
             };
-            let mut d = Diagnostic::new(codes::UNKNOWN_CHARACTER, span, format!("unrecognised character `{}`", ch.escape_default()))
+            let shown = if ch.is_control() { ch.escape_default().to_string() } else { ch.to_string() };
+            let mut d = Diagnostic::new(codes::UNKNOWN_CHARACTER, span, format!("unrecognised character `{shown}`"))
                 .with_label_message("not part of any token");
             if let Some(h) = hint {
                 d = d.with_help(h);
@@ -378,8 +391,12 @@ fn lex_error<'a>(err: LexError, span: Span, text: &str) -> (Diagnostic, Tok<'a>)
             Tok::Int(0),
         ),
         LexError::UnterminatedComment => (
-            Diagnostic::new(codes::UNTERMINATED_COMMENT, Span { end: span.start + 2, ..span }, "unterminated block comment")
-                .with_label_message("this `/*` is never closed by `*/`"),
+            Diagnostic::new(
+                codes::UNTERMINATED_COMMENT,
+                Span { end: span.start + 2, ..span },
+                "unterminated block comment",
+            )
+            .with_label_message("this `/*` is never closed by `*/`"),
             Tok::Eof,
         ),
         LexError::InvalidDuration(why) => (
@@ -467,7 +484,14 @@ impl Tok<'_> {
             Tok::Arrow => "->",
             Tok::Pipe => "|",
             Tok::Question => "?",
-            Tok::Ident(_) | Tok::Int(_) | Tok::Duration(_) | Tok::Str(_) | Tok::Doc(_) | Tok::BlockComment | Tok::Error | Tok::Eof => "",
+            Tok::Ident(_)
+            | Tok::Int(_)
+            | Tok::Duration(_)
+            | Tok::Str(_)
+            | Tok::Doc(_)
+            | Tok::BlockComment
+            | Tok::Error
+            | Tok::Eof => "",
         }
     }
 
@@ -506,19 +530,38 @@ mod tests {
                 Tok::Eof
             ]
         );
-        assert_eq!(toks("a<=b>=c!=d->e"), vec![
-            Tok::Ident("a"), Tok::Le, Tok::Ident("b"), Tok::Ge, Tok::Ident("c"), Tok::NotEq,
-            Tok::Ident("d"), Tok::Arrow, Tok::Ident("e"), Tok::Eof
-        ]);
+        assert_eq!(
+            toks("a<=b>=c!=d->e"),
+            vec![
+                Tok::Ident("a"),
+                Tok::Le,
+                Tok::Ident("b"),
+                Tok::Ge,
+                Tok::Ident("c"),
+                Tok::NotEq,
+                Tok::Ident("d"),
+                Tok::Arrow,
+                Tok::Ident("e"),
+                Tok::Eof
+            ]
+        );
         assert_eq!(toks("intents"), vec![Tok::Ident("intents"), Tok::Eof]);
     }
 
     #[test]
     fn durations() {
-        assert_eq!(toks("500ms 30s 15m 2h 7d 1h30m"), vec![
-            Tok::Duration(500), Tok::Duration(30_000), Tok::Duration(900_000),
-            Tok::Duration(7_200_000), Tok::Duration(604_800_000), Tok::Duration(5_400_000), Tok::Eof
-        ]);
+        assert_eq!(
+            toks("500ms 30s 15m 2h 7d 1h30m"),
+            vec![
+                Tok::Duration(500),
+                Tok::Duration(30_000),
+                Tok::Duration(900_000),
+                Tok::Duration(7_200_000),
+                Tok::Duration(604_800_000),
+                Tok::Duration(5_400_000),
+                Tok::Eof
+            ]
+        );
         let l = lex(FileId(0), "30m1h 15min 1h30");
         assert_eq!(l.diagnostics.len(), 3);
         assert!(l.diagnostics.iter().all(|d| d.code == codes::INVALID_DURATION));
@@ -551,7 +594,10 @@ mod tests {
     #[test]
     fn comments_and_docs() {
         let l = lex(FileId(0), "// c\n/// one\n/// two\n/* block\n */ permit //// not doc\n x");
-        assert_eq!(l.tokens.iter().map(|t| t.1.clone()).collect::<Vec<_>>(), vec![Tok::Permit, Tok::Ident("x"), Tok::Eof]);
+        assert_eq!(
+            l.tokens.iter().map(|t| t.1.clone()).collect::<Vec<_>>(),
+            vec![Tok::Permit, Tok::Ident("x"), Tok::Eof]
+        );
         let (start, (_, doc)) = l.docs.iter().next().map(|(k, v)| (*k, v.clone())).unwrap_or_default();
         assert_eq!(doc, "one\ntwo");
         assert_eq!(start, l.tokens[0].0);

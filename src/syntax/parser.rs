@@ -45,8 +45,12 @@ impl State {
     pub(crate) fn expect_word(&mut self, found: &Name, word: &str) {
         if found.node != word {
             self.diags.push(
-                Diagnostic::new(codes::UNEXPECTED_TOKEN, found.span, format!("expected `{word}`, found `{}`", found.node))
-                    .with_label_message(format!("expected `{word}` here")),
+                Diagnostic::new(
+                    codes::UNEXPECTED_TOKEN,
+                    found.span,
+                    format!("expected `{word}`, found `{}`", found.node),
+                )
+                .with_label_message(format!("expected `{word}` here")),
             );
         }
     }
@@ -79,18 +83,20 @@ impl State {
         e
     }
 
-    /// `a and b` / `a or b`, flattened into one n-ary node.
+    /// `a and b` / `a or b`, flattened into one n-ary node. The chain's depth is that of its
+    /// deepest operand plus one; the operands count, the chain's length does not.
     pub(crate) fn chain(&mut self, is_and: bool, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
         let span = self.span(l, r);
-        let depth = a.depth.max(b.depth + 1);
         match (is_and, a.kind) {
             (true, ExprKind::And(mut es)) => {
+                let max = es.iter().map(|e| e.depth).max().unwrap_or(0).max(b.depth);
                 es.push(b);
-                Expr { kind: ExprKind::And(es), span, depth }
+                self.limit(ExprKind::And(es), span, max)
             }
             (false, ExprKind::Or(mut es)) => {
+                let max = es.iter().map(|e| e.depth).max().unwrap_or(0).max(b.depth);
                 es.push(b);
-                Expr { kind: ExprKind::Or(es), span, depth }
+                self.limit(ExprKind::Or(es), span, max)
             }
             (_, kind) => {
                 let a = Expr { kind, span: a.span, depth: a.depth };
@@ -177,6 +183,7 @@ pub fn parse_expr(file: FileId, src: &str) -> (Option<Expr>, Vec<Diagnostic>) {
             None
         }
     };
+    crate::diag::sort(&mut st.diags);
     (expr, st.diags)
 }
 
@@ -209,10 +216,32 @@ fn token_help(tok: &Tok<'_>, expected: &[String]) -> Option<String> {
     let expects = |t: &str| expected.iter().any(|e| e == &format!("\"{t}\""));
     let structural = matches!(
         tok,
-        Tok::To | Tok::On | Tok::When | Tok::Unless | Tok::Because | Tok::Grant | Tok::Permit | Tok::Forbid
-            | Tok::Escalate | Tok::Then | Tok::Else | Tok::And | Tok::Or | Tok::Not | Tok::In | Tok::Is
-            | Tok::Has | Tok::Like
+        Tok::To
+            | Tok::On
+            | Tok::When
+            | Tok::Unless
+            | Tok::Because
+            | Tok::Grant
+            | Tok::Permit
+            | Tok::Forbid
+            | Tok::Escalate
+            | Tok::Then
+            | Tok::Else
+            | Tok::And
+            | Tok::Or
+            | Tok::Not
+            | Tok::In
+            | Tok::Is
+            | Tok::Has
+            | Tok::Like
     );
+    if matches!(tok, Tok::All | Tok::Any | Tok::If) && expects("(") {
+        return Some(format!(
+            "`{}` extends as far right as it can, so as an operand it needs parentheses: `a and ({} …)`",
+            tok.text(),
+            tok.text()
+        ));
+    }
     if tok.is_keyword() && !structural && expected.iter().any(|e| e == "Ident") {
         return Some(format!("`{}` is a reserved word and cannot be used as a name", tok.text()));
     }
@@ -223,8 +252,49 @@ fn token_help(tok: &Tok<'_>, expected: &[String]) -> Option<String> {
 }
 
 const EXPRESSION_STARTS: &[&str] = &[
-    "Int", "Str", "Duration", "Ident", "\"(\"", "\"[\"", "\"{\"", "\"not\"", "\"-\"", "\"true\"", "\"false\"",
-    "\"if\"", "\"all\"", "\"any\"", "\"action\"", "\"context\"", "\"intent\"",
+    "Int",
+    "Str",
+    "Duration",
+    "Ident",
+    "\"(\"",
+    "\"[\"",
+    "\"{\"",
+    "\"not\"",
+    "\"-\"",
+    "\"true\"",
+    "\"false\"",
+    "\"if\"",
+    "\"all\"",
+    "\"any\"",
+    "\"action\"",
+    "\"context\"",
+    "\"intent\"",
+];
+
+/// Keywords that may also be attribute names (the grammar's `SoftKeyword`): where a name is
+/// expected they are names, so "a name" covers them.
+const SOFT_KEYWORDS: &[&str] = &[
+    "\"context\"",
+    "\"action\"",
+    "\"intent\"",
+    "\"schema\"",
+    "\"entity\"",
+    "\"enum\"",
+    "\"import\"",
+    "\"fn\"",
+    "\"to\"",
+    "\"on\"",
+    "\"permit\"",
+    "\"forbid\"",
+    "\"escalate\"",
+    "\"grant\"",
+    "\"because\"",
+    "\"all\"",
+    "\"any\"",
+    "\"is\"",
+    "\"like\"",
+    "\"then\"",
+    "\"else\"",
 ];
 
 const OPERATORS: &[&str] = &[
@@ -239,10 +309,14 @@ pub fn friendly_expected(expected: &[String]) -> String {
     let has = |t: &str| expected.iter().any(|e| e == t);
     let expr_group = has("Int") && has("Str") && has("\"(\"");
     let op_group = OPERATORS.iter().filter(|o| has(o)).count() >= 5;
+    let names_only = has("Ident") && SOFT_KEYWORDS.iter().all(|k| has(k));
     let mut words: Vec<String> = Vec::new();
     let mut tail: Vec<&str> = Vec::new();
     for e in expected {
-        if (expr_group && EXPRESSION_STARTS.contains(&e.as_str())) || (op_group && OPERATORS.contains(&e.as_str())) {
+        if (expr_group && EXPRESSION_STARTS.contains(&e.as_str()))
+            || (op_group && OPERATORS.contains(&e.as_str()))
+            || (names_only && SOFT_KEYWORDS.contains(&e.as_str()))
+        {
             continue;
         }
         match e.as_str() {

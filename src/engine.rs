@@ -1,0 +1,199 @@
+//! The embedding API (SPEC §11): compile a policy set once, decode requests, decide.
+//!
+//! ```
+//! let policies = writ::PolicySet::from_sources(&[(
+//!     "policy.writ",
+//!     r#"schema { entity Agent  entity Tool  action call: Agent -> Tool }
+//!        @id("p") permit Agent to call on Tool;"#,
+//! )]).map_err(|e| e.to_string())?;
+//! let engine = writ::Engine::interpreted(&policies);
+//! let entities = engine.entities_from_json(r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}]"#)?;
+//! let request = engine.request_from_json(
+//!     r#"{"principal": {"type": "Agent", "id": "a"}, "action": "call", "resource": {"type": "Tool", "id": "t"}}"#,
+//!     &entities,
+//! )?;
+//! assert_eq!(engine.decide(&request).decision, writ::Verdict::Allow);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use crate::decision::Decision;
+use crate::diag::{self, Diagnostic};
+use crate::host::{DecodeError, EntityStore, Request as HostRequest};
+use crate::interp::Interpreter;
+use crate::ir;
+use crate::syntax::span::SourceMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A policy set that failed to load or check: its diagnostics, with the sources to render
+/// them against.
+#[derive(Debug)]
+pub struct CompileError {
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl CompileError {
+    /// The diagnostics rendered for a terminal (no colour).
+    pub fn render(&self) -> String {
+        diag::render::render(&self.diagnostics, &self.sources, false)
+    }
+}
+
+impl fmt::Display for CompileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let errors: Vec<&Diagnostic> = self.diagnostics.iter().filter(|d| d.is_error()).collect();
+        write!(f, "the policy set has {} error(s)", errors.len())?;
+        if let Some(d) = errors.first() {
+            let lc = self.sources.get(d.primary.span.file).map(|s| s.line_col(d.primary.span.start));
+            let (line, col) = lc.map_or((0, 0), |lc| (lc.line + 1, lc.chars + 1));
+            write!(f, "; first: {}:{line}:{col}: [{}] {}", self.sources.name(d.primary.span.file), d.code, d.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// A checked policy set, ready to be turned into an [`Engine`].
+#[derive(Clone, Debug)]
+pub struct PolicySet {
+    ir: Arc<ir::PolicySet>,
+    sources: Arc<SourceMap>,
+    warnings: Vec<Diagnostic>,
+}
+
+impl PolicySet {
+    /// Loads every `*.writ` file under a directory (or one file) and checks it.
+    pub fn load(path: impl AsRef<Path>) -> Result<PolicySet, CompileError> {
+        PolicySet::load_paths(&[path.as_ref().to_path_buf()])
+    }
+
+    /// Loads files and directories and checks them as one policy set.
+    pub fn load_paths(paths: &[PathBuf]) -> Result<PolicySet, CompileError> {
+        let (sources, policy, diagnostics) = crate::cli::compile_paths(paths);
+        PolicySet::finish(sources, policy, diagnostics)
+    }
+
+    /// Checks a policy set given as (file name, text) pairs; no file system is touched
+    /// (path imports are unavailable; `import std.*` works).
+    pub fn from_sources(files: &[(&str, &str)]) -> Result<PolicySet, CompileError> {
+        let mut sources = SourceMap::new();
+        let ids: Vec<_> = files.iter().map(|(n, t)| sources.add(*n, *t)).collect();
+        let checked = crate::sema::check(&mut sources, &ids, &mut crate::sema::NoFiles);
+        PolicySet::finish(sources, checked.policy, checked.diagnostics)
+    }
+
+    fn finish(
+        sources: SourceMap,
+        policy: Option<ir::PolicySet>,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Result<PolicySet, CompileError> {
+        match policy {
+            Some(p) if !diag::has_errors(&diagnostics) => {
+                Ok(PolicySet { ir: Arc::new(p), sources: Arc::new(sources), warnings: diagnostics })
+            }
+            _ => Err(CompileError { diagnostics, sources }),
+        }
+    }
+
+    /// Warnings the checker found (the set has no errors).
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// The typed IR.
+    pub fn ir(&self) -> &ir::PolicySet {
+        &self.ir
+    }
+
+    /// The source files (for rendering diagnostics and explanations).
+    pub fn sources(&self) -> &SourceMap {
+        &self.sources
+    }
+}
+
+/// The entity store, shared cheaply between requests and threads.
+#[derive(Clone, Debug, Default)]
+pub struct Entities(Arc<EntityStore>);
+
+impl Entities {
+    pub fn store(&self) -> &EntityStore {
+        &self.0
+    }
+}
+
+/// A decoded request, bound to the entities it was decoded against.
+#[derive(Clone, Debug)]
+pub struct Request {
+    inner: HostRequest,
+    entities: Entities,
+}
+
+impl Request {
+    pub fn host(&self) -> &HostRequest {
+        &self.inner
+    }
+}
+
+/// A decision engine for one policy set. `Send + Sync`: share it across threads.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    policy: PolicySet,
+}
+
+impl Engine {
+    /// An engine that runs the reference interpreter.
+    pub fn interpreted(policies: &PolicySet) -> Engine {
+        Engine { policy: policies.clone() }
+    }
+
+    pub fn policy(&self) -> &PolicySet {
+        &self.policy
+    }
+
+    /// Decodes the entity store from JSON (SPEC §8).
+    pub fn entities_from_json(&self, json: &str) -> Result<Entities, DecodeError> {
+        Ok(Entities(Arc::new(EntityStore::from_json(&self.policy.ir.schema, json)?)))
+    }
+
+    /// Decodes a request from JSON against the entities.
+    pub fn request_from_json(&self, json: &str, entities: &Entities) -> Result<Request, DecodeError> {
+        let inner = HostRequest::from_json(&self.policy.ir.schema, json, entities.store())?;
+        Ok(Request { inner, entities: entities.clone() })
+    }
+
+    /// Decides a decoded request.
+    pub fn decide(&self, request: &Request) -> Decision {
+        Interpreter::new(&self.policy.ir).decide(&request.inner, request.entities.store(), None)
+    }
+
+    /// Decides, and for a deny or escalate explains which permits came closest.
+    pub fn decide_explained(&self, request: &Request) -> Decision {
+        Interpreter::new(&self.policy.ir).decide(&request.inner, request.entities.store(), Some(&self.policy.sources))
+    }
+
+    /// Decodes and decides in one step; a request that cannot be decoded is denied, with
+    /// the decoding error in the decision.
+    pub fn decide_json(&self, json: &str, entities: &Entities) -> Decision {
+        match self.request_from_json(json, entities) {
+            Ok(r) => self.decide(&r),
+            Err(e) => Decision::bad_request(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn engine_is_send_and_sync() {
+        assert_send_sync::<Engine>();
+        assert_send_sync::<Request>();
+        assert_send_sync::<Entities>();
+    }
+}

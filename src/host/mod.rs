@@ -1,0 +1,223 @@
+//! Host data: the entity store and requests, decoded from JSON by the schema (SPEC §8).
+//!
+//! Every problem is a [`DecodeError`] naming the JSON path and what was expected
+//! (`context.risk: expected Int, got "high"`). Nothing is half-decoded: a request either
+//! decodes completely, with every entity it reaches known, or not at all.
+
+pub mod entities;
+pub mod request;
+
+use crate::ir::schema::Schema;
+use crate::ir::value::{self, EntityUid, IpNet, Value};
+use crate::ir::{RecordTy, Ty};
+use serde_json::Value as Json;
+use std::fmt;
+use std::sync::Arc;
+
+pub use entities::{Entity, EntityStore};
+pub use request::Request;
+
+/// Bad host data: where (a JSON path) and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    pub path: String,
+    pub message: String,
+}
+
+impl DecodeError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> DecodeError {
+        DecodeError { path: path.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() { f.write_str(&self.message) } else { write!(f, "{}: {}", self.path, self.message) }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// How deeply host JSON may nest (serde_json's own limit is 128; values deeper than the
+/// schema's types are rejected anyway).
+pub(crate) const MAX_JSON_DEPTH: usize = 64;
+
+/// Parses JSON text; a syntax error names line and column.
+pub fn parse_json(text: &str, what: &str) -> Result<Json, DecodeError> {
+    serde_json::from_str(text).map_err(|e| {
+        DecodeError::new("", format!("{what} is not valid JSON (line {}, column {}): {e}", e.line(), e.column()))
+    })
+}
+
+/// A short rendering of a JSON value for error messages.
+pub(crate) fn got(v: &Json) -> String {
+    let s = match v {
+        Json::Null => "null".to_string(),
+        Json::Bool(b) => b.to_string(),
+        Json::Number(n) => n.to_string(),
+        Json::String(s) => format!("{s:?}"),
+        Json::Array(_) => "an array".to_string(),
+        Json::Object(_) => "an object".to_string(),
+    };
+    if s.chars().count() > 60 { format!("{}…", s.chars().take(60).collect::<String>()) } else { s }
+}
+
+pub(crate) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+}
+
+/// Decodes `{"type": "Agent", "id": "bot"}` into an entity reference.
+pub(crate) fn decode_uid(schema: &Schema, v: &Json, path: &str) -> Result<EntityUid, DecodeError> {
+    let Json::Object(o) = v else {
+        return Err(DecodeError::new(
+            path,
+            format!("expected an entity reference {{\"type\", \"id\"}}, got {}", got(v)),
+        ));
+    };
+    for k in o.keys() {
+        if k != "type" && k != "id" {
+            return Err(DecodeError::new(
+                join(path, k),
+                "unknown field in an entity reference (it has `type` and `id`)",
+            ));
+        }
+    }
+    let ty = match o.get("type") {
+        Some(Json::String(t)) => t,
+        Some(other) => {
+            return Err(DecodeError::new(join(path, "type"), format!("expected a string, got {}", got(other))));
+        }
+        None => return Err(DecodeError::new(path, "missing `type`")),
+    };
+    let id = match o.get("id") {
+        Some(Json::String(i)) => i,
+        Some(other) => {
+            return Err(DecodeError::new(join(path, "id"), format!("expected a string, got {}", got(other))));
+        }
+        None => return Err(DecodeError::new(path, "missing `id`")),
+    };
+    let Some(t) = schema.entity_id(ty) else {
+        let names: Vec<&str> = schema.entities.iter().map(|e| e.name.as_str()).collect();
+        let hint = crate::diag::did_you_mean(ty, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        return Err(DecodeError::new(join(path, "type"), format!("unknown entity type `{ty}`{hint}")));
+    };
+    Ok(EntityUid { ty: t, id: Arc::from(id.as_str()) })
+}
+
+/// Decodes a JSON value by its schema type. Entity references met on the way are pushed
+/// onto `refs` (with their paths) so the caller can check they exist.
+pub(crate) fn decode_value(
+    schema: &Schema,
+    v: &Json,
+    ty: &Ty,
+    path: &str,
+    refs: &mut Vec<(EntityUid, String)>,
+    depth: usize,
+) -> Result<Value, DecodeError> {
+    if depth > MAX_JSON_DEPTH {
+        return Err(DecodeError::new(path, "value nests too deeply"));
+    }
+    let expected = |what: &str| DecodeError::new(path, format!("expected {what}, got {}", got(v)));
+    Ok(match (ty, v) {
+        (Ty::Bool, Json::Bool(b)) => Value::Bool(*b),
+        (Ty::Int, Json::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| expected("Int (a 64-bit integer)"))?),
+        (Ty::String, Json::String(s)) => Value::Str(Arc::from(s.as_str())),
+        (Ty::Duration, Json::String(s)) => {
+            Value::Duration(crate::syntax::lexer::parse_duration(s).map_err(|e| {
+                DecodeError::new(path, format!("expected a Duration like \"15m\", got {}: {e}", got(v)))
+            })?)
+        }
+        (Ty::Timestamp, Json::String(s)) => {
+            Value::Timestamp(value::parse_timestamp(s).map_err(|e| DecodeError::new(path, e))?)
+        }
+        (Ty::Ip, Json::String(s)) => Value::Ip(IpNet::parse(s).map_err(|e| DecodeError::new(path, e))?),
+        (Ty::Set(elem), Json::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                out.push(decode_value(schema, item, elem, &format!("{path}[{i}]"), refs, depth + 1)?);
+            }
+            Value::set(out)
+        }
+        (Ty::Record(r), Json::Object(_)) => decode_record(schema, v, r, path, refs, depth + 1)?,
+        (Ty::Entity(types), Json::Object(_)) => {
+            let uid = decode_uid(schema, v, path)?;
+            if !types.contains(&uid.ty) {
+                let want: Vec<&str> = types.iter().map(|t| schema.entity_name(*t)).collect();
+                return Err(DecodeError::new(
+                    join(path, "type"),
+                    format!("expected an entity of type {}, got `{}`", want.join(" | "), schema.entity_name(uid.ty)),
+                ));
+            }
+            refs.push((uid.clone(), path.to_string()));
+            Value::Entity(uid)
+        }
+        (Ty::Enum(e), Json::String(s)) => {
+            let en = schema.enum_(*e);
+            match en.and_then(|en| en.variants.iter().position(|x| x == s)) {
+                Some(i) => Value::Enum(*e, u32::try_from(i).unwrap_or(0)),
+                None => {
+                    let vals = en.map(|en| en.variants.join(", ")).unwrap_or_default();
+                    return Err(DecodeError::new(
+                        path,
+                        format!("expected a `{}` ({vals}), got {}", schema.enum_name(*e), got(v)),
+                    ));
+                }
+            }
+        }
+        (Ty::Intent, Json::String(s)) => match schema.intent_id(s) {
+            Some(i) => Value::Intent(Some(i)),
+            None if s == "none" => Value::Intent(None),
+            None => return Err(DecodeError::new(path, format!("unknown intent {}", got(v)))),
+        },
+        (Ty::Action, Json::String(s)) => match schema.action_id(s) {
+            Some(a) => Value::Action(a),
+            None => return Err(DecodeError::new(path, format!("unknown action {}", got(v)))),
+        },
+        _ => {
+            let name = match ty {
+                Ty::Duration => "a Duration like \"15m\"".to_string(),
+                Ty::Timestamp => "a Timestamp like \"2026-11-23T10:15:00Z\"".to_string(),
+                Ty::Ip => "an Ip like \"10.1.2.3\"".to_string(),
+                Ty::Set(_) => format!("{} (an array)", schema.ty_name(ty)),
+                Ty::Record(_) => "an object".to_string(),
+                Ty::Entity(_) => format!("an entity reference of type {}", schema.ty_name(ty)),
+                other => schema.ty_name(other),
+            };
+            return Err(expected(&name));
+        }
+    })
+}
+
+/// Decodes an object by a record type: unknown fields and missing required ones are errors;
+/// an optional field may be absent or `null`.
+pub(crate) fn decode_record(
+    schema: &Schema,
+    v: &Json,
+    r: &RecordTy,
+    path: &str,
+    refs: &mut Vec<(EntityUid, String)>,
+    depth: usize,
+) -> Result<Value, DecodeError> {
+    let Json::Object(o) = v else {
+        return Err(DecodeError::new(path, format!("expected an object, got {}", got(v))));
+    };
+    for k in o.keys() {
+        if r.field(k).is_none() {
+            let hint =
+                crate::diag::did_you_mean(k, r.names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            return Err(DecodeError::new(join(path, k), format!("unknown field{hint}")));
+        }
+    }
+    let mut fields = Vec::with_capacity(r.fields.len());
+    for f in &r.fields {
+        let fpath = join(path, &f.name);
+        match o.get(&f.name) {
+            None | Some(Json::Null) if f.optional => fields.push(None),
+            None => {
+                return Err(DecodeError::new(fpath, format!("missing required field ({})", schema.ty_name(&f.ty))));
+            }
+            Some(x) => fields.push(Some(decode_value(schema, x, &f.ty, &fpath, refs, depth)?)),
+        }
+    }
+    Ok(Value::Record(fields.into()))
+}

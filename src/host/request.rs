@@ -1,0 +1,172 @@
+//! Requests: principal, action, resource, intent, context, `on_behalf_of`, inline entities.
+
+use super::entities::unknown_entity;
+use super::{DecodeError, EntityStore, decode_record, decode_uid, got, join};
+use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
+use crate::ir::value::{EntityUid, Value};
+use serde_json::Value as Json;
+
+/// A decoded request. Every entity it reaches exists in `entities` or in the store it was
+/// decoded against.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub principal: EntityUid,
+    pub action: ActionId,
+    pub resource: EntityUid,
+    pub intent: Option<IntentId>,
+    /// A record of the action's context shape.
+    pub context: Value,
+    pub on_behalf_of: Vec<EntityUid>,
+    /// Inline entities; they win over the store's.
+    pub entities: EntityStore,
+    /// Some inline entity replaces one of the store: the store's precomputed ancestors may
+    /// be stale for this request, so membership is walked through the overlay instead.
+    pub overrides_store: bool,
+}
+
+const FIELDS: &[&str] = &["principal", "action", "resource", "intent", "context", "on_behalf_of", "entities"];
+
+impl Request {
+    /// Decodes request JSON text against the schema and the entity store.
+    pub fn from_json(schema: &Schema, text: &str, store: &EntityStore) -> Result<Request, DecodeError> {
+        let v = super::parse_json(text, "the request")?;
+        Request::from_value(schema, &v, store)
+    }
+
+    pub fn from_value(schema: &Schema, v: &Json, store: &EntityStore) -> Result<Request, DecodeError> {
+        let Json::Object(o) = v else {
+            return Err(DecodeError::new("", format!("a request is a JSON object, got {}", got(v))));
+        };
+        for k in o.keys() {
+            if !FIELDS.contains(&k.as_str()) {
+                let hint = crate::diag::did_you_mean(k, FIELDS.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return Err(DecodeError::new(k.clone(), format!("unknown field{hint}")));
+            }
+        }
+        let action = match o.get("action") {
+            Some(Json::String(a)) => schema.action_id(a).ok_or_else(|| {
+                let names: Vec<&str> = schema.actions.iter().map(|x| x.name.as_str()).collect();
+                let hint =
+                    crate::diag::did_you_mean(a, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                DecodeError::new("action", format!("unknown action {:?}{hint}", a))
+            })?,
+            Some(other) => {
+                return Err(DecodeError::new("action", format!("expected an action name, got {}", got(other))));
+            }
+            None => return Err(DecodeError::new("action", "missing")),
+        };
+        let Some(act) = schema.action(action) else { return Err(DecodeError::new("action", "unknown action")) };
+        let entities = match o.get("entities") {
+            None | Some(Json::Null) => EntityStore::new(),
+            Some(e) => EntityStore::from_value(schema, e, "entities", Some(store))?,
+        };
+        let exists = |uid: &EntityUid| entities.get(uid).is_some() || store.get(uid).is_some();
+        let role = |name: &str, allowed: &[EntityTypeId]| -> Result<EntityUid, DecodeError> {
+            let Some(x) = o.get(name) else { return Err(DecodeError::new(name, "missing")) };
+            let uid = decode_uid(schema, x, name)?;
+            if !allowed.contains(&uid.ty) {
+                let want: Vec<&str> = allowed.iter().map(|t| schema.entity_name(*t)).collect();
+                return Err(DecodeError::new(
+                    name,
+                    format!(
+                        "`{}` is not a {name} type of action `{}` (expected {})",
+                        schema.entity_name(uid.ty),
+                        act.name,
+                        want.join(" | ")
+                    ),
+                ));
+            }
+            if !exists(&uid) {
+                return Err(unknown_entity(schema, name, &uid));
+            }
+            Ok(uid)
+        };
+        let principal = role("principal", &act.principals)?;
+        let resource = role("resource", &act.resources)?;
+        let intent = match o.get("intent") {
+            None | Some(Json::Null) => None,
+            Some(Json::String(s)) if s == "none" => None,
+            Some(Json::String(s)) => Some(schema.intent_id(s).ok_or_else(|| {
+                let names: Vec<&str> = schema.intents.iter().map(|i| i.name.as_str()).collect();
+                let hint =
+                    crate::diag::did_you_mean(s, names).map(|x| format!(" (did you mean `{x}`?)")).unwrap_or_default();
+                DecodeError::new("intent", format!("unknown intent {s:?}{hint}"))
+            })?),
+            Some(other) => {
+                return Err(DecodeError::new("intent", format!("expected an intent name, got {}", got(other))));
+            }
+        };
+        let mut refs = Vec::new();
+        let empty = Json::Object(serde_json::Map::new());
+        let context = decode_record(schema, o.get("context").unwrap_or(&empty), &act.context, "context", &mut refs, 1)?;
+        for (uid, p) in &refs {
+            if !exists(uid) {
+                return Err(unknown_entity(schema, p, uid));
+            }
+        }
+        let mut on_behalf_of = Vec::new();
+        match o.get("on_behalf_of") {
+            None | Some(Json::Null) => {}
+            Some(Json::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let p = format!("on_behalf_of[{i}]");
+                    let uid = decode_uid(schema, item, &p)?;
+                    if !act.principals.contains(&uid.ty) {
+                        let want: Vec<&str> = act.principals.iter().map(|t| schema.entity_name(*t)).collect();
+                        return Err(DecodeError::new(
+                            join(&p, "type"),
+                            format!(
+                                "`{}` cannot act for `{}` (expected {})",
+                                schema.entity_name(uid.ty),
+                                act.name,
+                                want.join(" | ")
+                            ),
+                        ));
+                    }
+                    if !exists(&uid) {
+                        return Err(unknown_entity(schema, &p, &uid));
+                    }
+                    on_behalf_of.push(uid);
+                }
+            }
+            Some(other) => {
+                return Err(DecodeError::new(
+                    "on_behalf_of",
+                    format!("expected an array of entities, got {}", got(other)),
+                ));
+            }
+        }
+        let overrides_store = entities.iter().any(|e| store.get(&e.uid).is_some());
+        Ok(Request { principal, action, resource, intent, context, on_behalf_of, entities, overrides_store })
+    }
+
+    /// `a in b` for this request: equal, or `b` is an ancestor of `a` (inline entities win).
+    pub fn is_in(&self, store: &EntityStore, a: &EntityUid, b: &EntityUid) -> bool {
+        if a == b {
+            return true;
+        }
+        if !self.overrides_store {
+            return self.entity(store, a).is_some_and(|e| e.is_in(b));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![a];
+        while let Some(x) = stack.pop() {
+            for p in self.entity(store, x).map_or(&[][..], |e| e.parents.as_slice()) {
+                if p == b {
+                    return true;
+                }
+                if seen.insert(p) {
+                    stack.push(p);
+                }
+            }
+        }
+        false
+    }
+
+    /// Looks an entity up: inline entities first, then the store.
+    pub fn entity<'a>(&'a self, store: &'a EntityStore, uid: &EntityUid) -> Option<&'a super::Entity> {
+        self.entities.get(uid).or_else(|| store.get(uid))
+    }
+}

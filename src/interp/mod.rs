@@ -1,0 +1,620 @@
+//! The reference interpreter: walks the typed IR. Its results *are* the semantics; the JIT
+//! must agree with it on every decision.
+
+use crate::decision::{
+    Decision, DecisionError, EntityRef, Escalation, Explanation, NearMiss, Reason, Verdict, value_to_json,
+};
+use crate::host::{EntityStore, Request};
+use crate::ir::schema::{EntityConstraint, Schema};
+use crate::ir::value::{EntityUid, Glob, Value};
+use crate::ir::{self, ArithOp, Body, CmpOp, ExprKind as K, PolicySet, Quantifier, Rule, builtins};
+use crate::syntax::ast::Effect;
+use crate::syntax::span::SourceMap;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Why evaluating a condition failed. After checking, only overflow can happen on valid
+/// input; the other variants guard invariants and fail closed if one is ever broken.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EvalError {
+    Overflow(&'static str),
+    MissingEntity(String),
+    MissingValue(&'static str),
+    Internal(&'static str),
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvalError::Overflow(op) => write!(f, "integer overflow in `{op}`"),
+            EvalError::MissingEntity(e) => write!(f, "unknown entity {e}"),
+            EvalError::MissingValue(what) => write!(f, "{what} is absent"),
+            EvalError::Internal(what) => write!(f, "internal error: {what}"),
+        }
+    }
+}
+
+type R<T> = Result<T, EvalError>;
+
+/// Evaluates expressions for one request and one principal (the request's, or a hop of
+/// its delegation chain).
+struct Eval<'a> {
+    schema: &'a Schema,
+    store: &'a EntityStore,
+    req: &'a Request,
+    principal: &'a EntityUid,
+    locals: Vec<Value>,
+}
+
+fn as_bool(v: Value) -> R<bool> {
+    match v {
+        Value::Bool(b) => Ok(b),
+        _ => Err(EvalError::Internal("expected a Bool")),
+    }
+}
+
+fn num(v: &Value) -> R<i64> {
+    match v {
+        Value::Int(n) | Value::Duration(n) | Value::Timestamp(n) => Ok(*n),
+        _ => Err(EvalError::Internal("expected a number")),
+    }
+}
+
+impl<'a> Eval<'a> {
+    fn entity(&self, uid: &EntityUid) -> R<&'a crate::host::Entity> {
+        self.req
+            .entity(self.store, uid)
+            .ok_or_else(|| EvalError::MissingEntity(format!("{}::{:?}", self.schema.entity_name(uid.ty), &*uid.id)))
+    }
+
+    fn is_in(&self, a: &EntityUid, b: &EntityUid) -> R<bool> {
+        Ok(self.req.is_in(self.store, a, b))
+    }
+
+    fn eval(&mut self, e: &ir::Expr) -> R<Value> {
+        Ok(match &e.kind {
+            K::Lit(v) => v.clone(),
+            K::Principal => Value::Entity(self.principal.clone()),
+            K::Resource => Value::Entity(self.req.resource.clone()),
+            K::Context => self.req.context.clone(),
+            K::Action => Value::Action(self.req.action),
+            K::Intent => Value::Intent(self.req.intent),
+            K::OnBehalfOf => Value::set(self.req.on_behalf_of.iter().cloned().map(Value::Entity).collect()),
+            K::Local(n) => self.locals.get(*n as usize).cloned().ok_or(EvalError::Internal("unbound local"))?,
+            K::Let(n, v, body) => {
+                let v = self.eval(v)?;
+                let slot = self.locals.get_mut(*n as usize).ok_or(EvalError::Internal("unbound local"))?;
+                *slot = v;
+                self.eval(body)?
+            }
+            K::Attr(b, i) => match self.eval(b)? {
+                Value::Entity(uid) => {
+                    let ent = self.entity(&uid)?;
+                    ent.attrs
+                        .get(*i as usize)
+                        .cloned()
+                        .flatten()
+                        .ok_or(EvalError::MissingValue("an optional attribute"))?
+                }
+                _ => return Err(EvalError::Internal("attribute of a non-entity")),
+            },
+            K::Field(b, i) => match self.eval(b)? {
+                Value::Record(fields) => {
+                    fields.get(*i as usize).cloned().flatten().ok_or(EvalError::MissingValue("an optional field"))?
+                }
+                _ => return Err(EvalError::Internal("field of a non-record")),
+            },
+            K::HasAttr(b, i) => match self.eval(b)? {
+                Value::Entity(uid) => {
+                    Value::Bool(self.entity(&uid)?.attrs.get(*i as usize).is_some_and(Option::is_some))
+                }
+                _ => return Err(EvalError::Internal("`has` on a non-entity")),
+            },
+            K::HasField(b, i) => match self.eval(b)? {
+                Value::Record(fields) => Value::Bool(fields.get(*i as usize).is_some_and(Option::is_some)),
+                _ => return Err(EvalError::Internal("`has` on a non-record")),
+            },
+            K::Set(es) => {
+                let mut out = Vec::with_capacity(es.len());
+                for x in es {
+                    out.push(self.eval(x)?);
+                }
+                Value::set(out)
+            }
+            K::Record(es) => {
+                let mut out = Vec::with_capacity(es.len());
+                for x in es {
+                    out.push(Some(self.eval(x)?));
+                }
+                Value::Record(out.into())
+            }
+            K::Not(x) => Value::Bool(!as_bool(self.eval(x)?)?),
+            K::Neg(x) => match self.eval(x)? {
+                Value::Int(n) => Value::Int(n.checked_neg().ok_or(EvalError::Overflow("-"))?),
+                Value::Duration(n) => Value::Duration(n.checked_neg().ok_or(EvalError::Overflow("-"))?),
+                _ => return Err(EvalError::Internal("negation of a non-number")),
+            },
+            K::And(es) => {
+                for x in es {
+                    if !as_bool(self.eval(x)?)? {
+                        return Ok(Value::Bool(false));
+                    }
+                }
+                Value::Bool(true)
+            }
+            K::Or(es) => {
+                for x in es {
+                    if as_bool(self.eval(x)?)? {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Value::Bool(false)
+            }
+            K::If(c, a, b) => {
+                if as_bool(self.eval(c)?)? {
+                    self.eval(a)?
+                } else {
+                    self.eval(b)?
+                }
+            }
+            K::Cmp(op, a, b) => {
+                let (x, y) = (self.eval(a)?, self.eval(b)?);
+                Value::Bool(match op {
+                    CmpOp::Eq => x == y,
+                    CmpOp::Ne => x != y,
+                    CmpOp::Lt => x < y,
+                    CmpOp::Le => x <= y,
+                    CmpOp::Gt => x > y,
+                    CmpOp::Ge => x >= y,
+                })
+            }
+            K::Arith(op, a, b) => {
+                let (x, y) = (self.eval(a)?, self.eval(b)?);
+                let (p, q) = (num(&x)?, num(&y)?);
+                let (r, sym) = match op {
+                    ArithOp::Add => (p.checked_add(q), "+"),
+                    ArithOp::Sub => (p.checked_sub(q), "-"),
+                    ArithOp::Mul => (p.checked_mul(q), "*"),
+                };
+                let r = r.ok_or(EvalError::Overflow(sym))?;
+                match e.ty {
+                    ir::Ty::Int => Value::Int(r),
+                    ir::Ty::Duration => Value::Duration(r),
+                    _ => Value::Timestamp(r),
+                }
+            }
+            K::InEntity(a, b) => match (self.eval(a)?, self.eval(b)?) {
+                (Value::Entity(x), Value::Entity(y)) => Value::Bool(self.is_in(&x, &y)?),
+                _ => return Err(EvalError::Internal("`in` on non-entities")),
+            },
+            K::InEntitySet(a, b) => match (self.eval(a)?, self.eval(b)?) {
+                (Value::Entity(x), Value::Set(ys)) => {
+                    let mut found = false;
+                    for y in ys.iter() {
+                        if let Value::Entity(y) = y {
+                            if self.is_in(&x, y)? {
+                                found = true;
+                                break;
+                            }
+                        }
+                    }
+                    Value::Bool(found)
+                }
+                _ => return Err(EvalError::Internal("`in` on non-entities")),
+            },
+            K::InSet(a, b) => match (self.eval(a)?, self.eval(b)?) {
+                (x, Value::Set(ys)) => Value::Bool(ys.binary_search(&x).is_ok()),
+                _ => return Err(EvalError::Internal("`in` on a non-set")),
+            },
+            K::Is(x, t) => match self.eval(x)? {
+                Value::Entity(uid) => Value::Bool(uid.ty == *t),
+                _ => return Err(EvalError::Internal("`is` on a non-entity")),
+            },
+            K::Like(x, g) => match self.eval(x)? {
+                Value::Str(s) => Value::Bool(g.matches(&s)),
+                _ => return Err(EvalError::Internal("`like` on a non-string")),
+            },
+            K::LikeDynamic(x, p) => match (self.eval(x)?, self.eval(p)?) {
+                (Value::Str(s), Value::Str(p)) => Value::Bool(Glob::parse_lenient(&p).matches(&s)),
+                _ => return Err(EvalError::Internal("`like` on a non-string")),
+            },
+            K::Quant(q, slot, set, body) => {
+                let Value::Set(items) = self.eval(set)? else {
+                    return Err(EvalError::Internal("quantifier over a non-set"));
+                };
+                let want = matches!(q, Quantifier::Any);
+                for item in items.iter() {
+                    let s = self.locals.get_mut(*slot as usize).ok_or(EvalError::Internal("unbound local"))?;
+                    *s = item.clone();
+                    if as_bool(self.eval(body)?)? == want {
+                        return Ok(Value::Bool(want));
+                    }
+                }
+                Value::Bool(!want)
+            }
+            K::Call(b, args) => {
+                let mut vals = Vec::with_capacity(args.len());
+                for a in args {
+                    vals.push(self.eval(a)?);
+                }
+                builtins::eval(*b, &vals).map_err(|_| EvalError::Internal("bad arguments to a built-in"))?
+            }
+        })
+    }
+}
+
+/// How a rule's clauses came out.
+enum BodyResult {
+    Applies,
+    /// The clause at this index stopped it.
+    Fails(usize),
+    Error(EvalError),
+}
+
+/// The rules that applied to one principal.
+#[derive(Default)]
+struct Outcome<'p> {
+    forbids: Vec<&'p Rule>,
+    escalates: Vec<&'p Rule>,
+    permits: Vec<(&'p Rule, Vec<(String, Value)>)>,
+    errors: Vec<DecisionError>,
+}
+
+/// The interpreter over one checked policy set.
+pub struct Interpreter<'p> {
+    policy: &'p PolicySet,
+}
+
+impl<'p> Interpreter<'p> {
+    pub fn new(policy: &'p PolicySet) -> Self {
+        Interpreter { policy }
+    }
+
+    fn matches(&self, c: &EntityConstraint, uid: &EntityUid, req: &Request, store: &EntityStore) -> bool {
+        let is_in = |a: &EntityUid, b: &EntityUid| req.is_in(store, a, b);
+        match c {
+            EntityConstraint::Any => true,
+            EntityConstraint::Is(x) => uid == x,
+            EntityConstraint::In(x) => is_in(uid, x),
+            EntityConstraint::IsIn(x, y) => uid == x && is_in(uid, y),
+        }
+    }
+
+    fn run_body(&self, body: &Body, ev: &mut Eval<'_>) -> BodyResult {
+        ev.locals.clear();
+        ev.locals.resize(body.locals as usize, Value::Bool(false));
+        for (i, c) in body.clauses.iter().enumerate() {
+            match ev.eval(&c.expr).and_then(as_bool) {
+                Ok(v) if v == c.when => {}
+                Ok(_) => return BodyResult::Fails(i),
+                Err(e) => return BodyResult::Error(e),
+            }
+        }
+        BodyResult::Applies
+    }
+
+    /// Every rule that applies to `principal` for this request.
+    fn outcome(&self, req: &Request, store: &EntityStore, principal: &EntityUid) -> Outcome<'p> {
+        let policy = self.policy;
+        let mut out = Outcome::default();
+        let mut ev = Eval { schema: &policy.schema, store, req, principal, locals: Vec::new() };
+        for &(ri, bi) in policy.candidates(req.action, principal.ty, req.resource.ty) {
+            let Some(rule) = policy.rules.get(ri as usize) else { continue };
+            let Some(body) = rule.bodies.get(bi as usize) else { continue };
+            if !self.matches(&rule.principal, principal, req, store)
+                || !self.matches(&rule.resource, &req.resource, req, store)
+            {
+                continue;
+            }
+            let applies = match self.run_body(body, &mut ev) {
+                BodyResult::Applies => true,
+                BodyResult::Fails(_) => false,
+                BodyResult::Error(e) => {
+                    out.errors.push(DecisionError { rule: rule.id.clone(), message: e.to_string() });
+                    // Fail closed: an erroring forbid or escalate applies, a permit does not.
+                    rule.effect != Effect::Permit
+                }
+            };
+            if !applies {
+                continue;
+            }
+            match rule.effect {
+                Effect::Forbid => out.forbids.push(rule),
+                Effect::Escalate => out.escalates.push(rule),
+                Effect::Permit => {
+                    let mut grants = Vec::new();
+                    let mut failed = None;
+                    for (k, e) in &body.grant {
+                        match ev.eval(e) {
+                            Ok(v) => grants.push((k.clone(), v)),
+                            Err(err) => {
+                                failed = Some(err);
+                                break;
+                            }
+                        }
+                    }
+                    match failed {
+                        None => out.permits.push((rule, grants)),
+                        Some(e) => out.errors.push(DecisionError { rule: rule.id.clone(), message: e.to_string() }),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Decides a decoded request (SPEC §7). With `explain`, a deny or escalate also lists
+    /// the permits that came closest and what stopped them (source text from `sources`).
+    pub fn decide(&self, req: &Request, store: &EntityStore, explain: Option<&SourceMap>) -> Decision {
+        let schema = &self.policy.schema;
+        let top = self.outcome(req, store, &req.principal);
+        let mut errors = top.errors.clone();
+        let reason = |r: &Rule, hop: Option<&EntityUid>| Reason {
+            rule: r.id.clone(),
+            effect: r.effect.as_str().into(),
+            message: r.message.clone(),
+            file: Some(r.file.clone()),
+            line: Some(r.line),
+            on_behalf_of: hop.map(|u| EntityRef { ty: schema.entity_name(u.ty).into(), id: u.id.to_string() }),
+        };
+        // `who`: the principal whose permits the explanation looks at (the request's, or the
+        // hop of the delegation chain that was refused).
+        let finish = |verdict: Verdict,
+                      reasons: Vec<Reason>,
+                      obligations: BTreeMap<String, serde_json::Value>,
+                      errors: Vec<DecisionError>,
+                      who: &EntityUid| {
+            let explain = match (explain, verdict) {
+                (Some(src), Verdict::Deny | Verdict::Escalate) => Some(self.explain(req, store, src, who, &reasons)),
+                _ => None,
+            };
+            Decision { decision: verdict, reasons, obligations, errors, explain }
+        };
+        // 2. forbid
+        if !top.forbids.is_empty() {
+            let reasons = top.forbids.iter().map(|r| reason(r, None)).collect();
+            return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, &req.principal);
+        }
+        // 3. intent envelope
+        if let Some(i) = req.intent {
+            if !self.within_intent(req, store, i) {
+                let name = schema.intent_name(i);
+                let r = Reason::builtin(
+                    format!("outside-intent:{name}"),
+                    format!(
+                        "`{}` on this resource is outside the declared intent `{name}`",
+                        schema.action_name(req.action)
+                    ),
+                );
+                return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, &req.principal);
+            }
+        }
+        // 4. the delegation chain, each hop authorized afresh
+        if req.on_behalf_of.len() > schema.max_delegation {
+            let r = Reason::builtin(
+                "delegation-too-long",
+                format!(
+                    "the delegation chain has {} principals; at most {} are allowed",
+                    req.on_behalf_of.len(),
+                    schema.max_delegation
+                ),
+            );
+            return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, &req.principal);
+        }
+        let mut hop_escalates = Vec::new();
+        let mut hop_permits = Vec::new();
+        for hop in &req.on_behalf_of {
+            let o = self.outcome(req, store, hop);
+            errors.extend(o.errors.iter().cloned());
+            if !o.forbids.is_empty() {
+                let reasons = o.forbids.iter().map(|r| reason(r, Some(hop))).collect();
+                return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, hop);
+            }
+            if !o.escalates.is_empty() {
+                hop_escalates.extend(o.escalates.iter().map(|r| reason(r, Some(hop))));
+            } else if o.permits.is_empty() {
+                let mut r = Reason::builtin(
+                    "no-permit",
+                    format!(
+                        "no permit applies to {}::{:?}, on whose behalf the request is made",
+                        schema.entity_name(hop.ty),
+                        &*hop.id
+                    ),
+                );
+                r.on_behalf_of = Some(EntityRef { ty: schema.entity_name(hop.ty).into(), id: hop.id.to_string() });
+                return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, hop);
+            }
+            hop_permits.extend(o.permits);
+        }
+        // 5. escalate
+        if !top.escalates.is_empty() {
+            let mut reasons: Vec<Reason> = top.escalates.iter().map(|r| reason(r, None)).collect();
+            reasons.extend(hop_escalates);
+            return finish(Verdict::Escalate, reasons, BTreeMap::new(), errors, &req.principal);
+        }
+        // 6. permit (at most escalate if a hop escalated)
+        if !top.permits.is_empty() {
+            if !hop_escalates.is_empty() {
+                return finish(Verdict::Escalate, hop_escalates, BTreeMap::new(), errors, &req.principal);
+            }
+            let reasons = top.permits.iter().map(|(r, _)| reason(r, None)).collect();
+            let grants = top.permits.iter().chain(hop_permits.iter()).flat_map(|(_, g)| g.iter());
+            let obligations = merge_obligations(schema, grants);
+            return finish(Verdict::Allow, reasons, obligations, errors, &req.principal);
+        }
+        // 7. default deny
+        finish(
+            Verdict::Deny,
+            vec![Reason::builtin("no-permit", "no permit applies")],
+            BTreeMap::new(),
+            errors,
+            &req.principal,
+        )
+    }
+
+    fn within_intent(&self, req: &Request, store: &EntityStore, i: crate::ir::schema::IntentId) -> bool {
+        let Some(intent) = self.policy.schema.intent(i) else { return false };
+        intent.entries.iter().any(|e| {
+            e.actions.contains(&req.action)
+                && e.resource_types.as_ref().is_none_or(|ts| ts.contains(&req.resource.ty))
+                && self.matches(&e.resource, &req.resource, req, store)
+        })
+    }
+
+    /// The permits whose target matched but whose conditions failed, closest first.
+    fn explain(
+        &self,
+        req: &Request,
+        store: &EntityStore,
+        sources: &SourceMap,
+        who: &EntityUid,
+        reasons: &[Reason],
+    ) -> Explanation {
+        let policy = self.policy;
+        let schema = &policy.schema;
+        let mut misses = Vec::new();
+        let mut ev = Eval { schema, store, req, principal: who, locals: Vec::new() };
+        for &(ri, bi) in policy.candidates(req.action, who.ty, req.resource.ty) {
+            let Some(rule) = policy.rules.get(ri as usize) else { continue };
+            let Some(body) = rule.bodies.get(bi as usize) else { continue };
+            if rule.effect != Effect::Permit {
+                continue;
+            }
+            let mut miss = NearMiss {
+                rule: rule.id.clone(),
+                file: Some(rule.file.clone()),
+                line: Some(rule.line),
+                failed: String::new(),
+                saw: BTreeMap::new(),
+                clauses_passed: 0,
+            };
+            if !self.matches(&rule.principal, who, req, store) {
+                miss.failed = "the principal is not the one the rule's target names".into();
+            } else if !self.matches(&rule.resource, &req.resource, req, store) {
+                miss.failed = "the resource is not the one the rule's target names".into();
+            } else {
+                match self.run_body(body, &mut ev) {
+                    BodyResult::Applies => continue,
+                    BodyResult::Error(e) => {
+                        miss.failed = format!("evaluation failed: {e}");
+                    }
+                    BodyResult::Fails(i) => {
+                        miss.clauses_passed = i;
+                        if let Some(c) = body.clauses.get(i) {
+                            let (expr, saw) = failing_part(&c.expr, c.when, &mut ev, sources);
+                            let text = sources.snippet(expr.span).split_whitespace().collect::<Vec<_>>().join(" ");
+                            miss.failed = if c.when { format!("when {text}") } else { format!("unless {text}") };
+                            miss.saw = saw;
+                        }
+                    }
+                }
+            }
+            misses.push(miss);
+        }
+        misses.sort_by(|a, b| b.clauses_passed.cmp(&a.clauses_passed).then(a.rule.cmp(&b.rule)));
+        misses.truncate(3);
+        // What would lift each escalation: its `unless` conditions.
+        let mut escalations = Vec::new();
+        for r in reasons.iter().filter(|r| r.effect == "escalate") {
+            let Some(rule) = policy.rules.iter().find(|x| x.id == r.rule) else { continue };
+            let lifted_by = unless_texts(rule, sources);
+            if escalations.iter().any(|e: &Escalation| e.rule == rule.id) {
+                continue;
+            }
+            escalations.push(Escalation {
+                rule: rule.id.clone(),
+                file: Some(rule.file.clone()),
+                line: Some(rule.line),
+                lifted_by,
+            });
+        }
+        Explanation {
+            principal: EntityRef { ty: schema.entity_name(who.ty).into(), id: who.id.to_string() },
+            closest_permits: misses,
+            escalations,
+        }
+    }
+}
+
+/// The source text of a rule's `unless` clauses (from any of its bodies).
+fn unless_texts(rule: &Rule, sources: &SourceMap) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for b in &rule.bodies {
+        for c in b.clauses.iter().filter(|c| !c.when) {
+            let text = sources.snippet(c.expr.span).split_whitespace().collect::<Vec<_>>().join(" ");
+            if !out.contains(&text) {
+                out.push(text);
+            }
+        }
+    }
+    out
+}
+
+/// Narrows a failed clause to the conjunct (or disjunct) that decided it, and collects the
+/// values its operands had.
+fn failing_part<'e>(
+    e: &'e ir::Expr,
+    want: bool,
+    ev: &mut Eval<'_>,
+    sources: &SourceMap,
+) -> (&'e ir::Expr, BTreeMap<String, serde_json::Value>) {
+    // For a `when` (want = true) that failed, an `and` failed at its first false part; for
+    // an `unless` (want = false) that held, an `or` held at its first true part.
+    let mut cur = e;
+    loop {
+        let next = match (&cur.kind, want) {
+            (K::And(es), true) => es.iter().find(|x| matches!(ev.eval(x), Ok(Value::Bool(false)))),
+            (K::Or(es), false) => es.iter().find(|x| matches!(ev.eval(x), Ok(Value::Bool(true)))),
+            _ => None,
+        };
+        match next {
+            Some(n) => cur = n,
+            None => break,
+        }
+    }
+    let mut saw = BTreeMap::new();
+    let mut show = |x: &ir::Expr, ev: &mut Eval<'_>| {
+        if matches!(x.kind, K::Lit(_)) {
+            return;
+        }
+        if let Ok(v) = ev.eval(x) {
+            let text = sources.snippet(x.span).split_whitespace().collect::<Vec<_>>().join(" ");
+            saw.insert(text, value_to_json(ev.schema, &v));
+        }
+    };
+    match &cur.kind {
+        K::Cmp(_, a, b) | K::Arith(_, a, b) | K::InEntity(a, b) | K::InEntitySet(a, b) | K::InSet(a, b) => {
+            show(a, ev);
+            show(b, ev);
+        }
+        K::Not(x) | K::Is(x, _) | K::Like(x, _) | K::HasAttr(x, _) | K::HasField(x, _) => show(x, ev),
+        K::Call(_, args) => args.iter().for_each(|a| show(a, ev)),
+        _ => show(cur, ev),
+    }
+    (cur, saw)
+}
+
+/// Merges grant records: `ttl` — the smallest wins; other keys — every value, as a set.
+fn merge_obligations<'a>(
+    schema: &Schema,
+    grants: impl Iterator<Item = &'a (String, Value)>,
+) -> BTreeMap<String, serde_json::Value> {
+    let mut ttl: Option<i64> = None;
+    let mut others: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for (k, v) in grants {
+        match (k.as_str(), v) {
+            ("ttl", Value::Duration(d)) => ttl = Some(ttl.map_or(*d, |t| t.min(*d))),
+            _ => others.entry(k.clone()).or_default().push(v.clone()),
+        }
+    }
+    let mut out = BTreeMap::new();
+    if let Some(t) = ttl {
+        out.insert("ttl".to_string(), serde_json::Value::String(crate::ir::value::format_duration(t)));
+    }
+    for (k, mut vs) in others {
+        vs.sort();
+        vs.dedup();
+        out.insert(k, serde_json::Value::Array(vs.iter().map(|v| value_to_json(schema, v)).collect()));
+    }
+    out
+}

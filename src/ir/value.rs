@@ -1,0 +1,426 @@
+//! Runtime values and the parsers for typed literals (timestamps, IP ranges, globs). Shared by
+//! the checker (constant folding and validation), the back ends and the host-data decoder.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use super::schema::{ActionId, EntityTypeId, EnumId, IntentId};
+
+/// An entity reference: type and id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EntityUid {
+    pub ty: EntityTypeId,
+    pub id: Arc<str>,
+}
+
+/// A value of Writ. Sets are kept sorted and deduplicated, so equality is structural.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Value {
+    Bool(bool),
+    Int(i64),
+    Str(Arc<str>),
+    /// Milliseconds.
+    Duration(i64),
+    /// Milliseconds since the Unix epoch, UTC.
+    Timestamp(i64),
+    Ip(IpNet),
+    Set(Arc<[Value]>),
+    /// Fields in the order of the record type (sorted by name); `None` for an absent
+    /// optional field.
+    Record(Arc<[Option<Value>]>),
+    Entity(EntityUid),
+    Enum(EnumId, u32),
+    /// `None` is the intent value `none`.
+    Intent(Option<IntentId>),
+    Action(ActionId),
+}
+
+impl Value {
+    /// Builds a set value: sorts and deduplicates.
+    pub fn set(mut items: Vec<Value>) -> Value {
+        items.sort();
+        items.dedup();
+        Value::Set(items.into())
+    }
+}
+
+/// An IP address or CIDR range, v4 or v6. A plain address is a /32 (/128) range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IpNet {
+    V4 { addr: u32, prefix: u8 },
+    V6 { addr: u128, prefix: u8 },
+}
+
+impl IpNet {
+    /// Parses `10.1.2.3`, `10.0.0.0/8`, `::1`, `fd00::/8`. Host bits of a range are masked.
+    pub fn parse(text: &str) -> Result<IpNet, String> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr.trim().parse().map_err(|_| format!("`{text}` is not an IP address or CIDR range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(p) if p <= max => p,
+                _ => return Err(format!("`{text}`: prefix length must be 0..={max}")),
+            },
+        };
+        Ok(match addr {
+            IpAddr::V4(a) => {
+                let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+                IpNet::V4 { addr: u32::from(a) & mask, prefix }
+            }
+            IpAddr::V6(a) => {
+                let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+                IpNet::V6 { addr: u128::from(a) & mask, prefix }
+            }
+        })
+    }
+
+    /// True when every address of `self` lies in `range`.
+    pub fn in_range(self, range: IpNet) -> bool {
+        match (self, range) {
+            (IpNet::V4 { addr, prefix }, IpNet::V4 { addr: r, prefix: rp }) => {
+                let mask = if rp == 0 { 0 } else { u32::MAX << (32 - u32::from(rp)) };
+                prefix >= rp && addr & mask == r
+            }
+            (IpNet::V6 { addr, prefix }, IpNet::V6 { addr: r, prefix: rp }) => {
+                let mask = if rp == 0 { 0 } else { u128::MAX << (128 - u32::from(rp)) };
+                prefix >= rp && addr & mask == r
+            }
+            _ => false,
+        }
+    }
+
+    pub fn is_loopback(self) -> bool {
+        self.in_range(IpNet::V4 { addr: 0x7f00_0000, prefix: 8 }) || self == IpNet::V6 { addr: 1, prefix: 128 }
+    }
+
+    /// RFC 1918 v4 ranges and v6 unique-local `fc00::/7`.
+    pub fn is_private(self) -> bool {
+        [
+            IpNet::V4 { addr: 0x0a00_0000, prefix: 8 },
+            IpNet::V4 { addr: 0xac10_0000, prefix: 12 },
+            IpNet::V4 { addr: 0xc0a8_0000, prefix: 16 },
+            IpNet::V6 { addr: 0xfc00 << 112, prefix: 7 },
+        ]
+        .iter()
+        .any(|r| self.in_range(*r))
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            IpNet::V4 { addr, prefix } => {
+                write!(f, "{}", std::net::Ipv4Addr::from(addr))?;
+                if prefix != 32 {
+                    write!(f, "/{prefix}")?;
+                }
+                Ok(())
+            }
+            IpNet::V6 { addr, prefix } => {
+                write!(f, "{}", std::net::Ipv6Addr::from(addr))?;
+                if prefix != 128 {
+                    write!(f, "/{prefix}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------- time
+
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+/// Parses an RFC 3339 timestamp (`2026-11-23T10:15:00Z`, fractional seconds and numeric
+/// offsets allowed) into milliseconds since the epoch, UTC.
+pub fn parse_timestamp(text: &str) -> Result<i64, String> {
+    let bad = || format!("`{text}` is not an RFC 3339 timestamp (like 2026-11-23T10:15:00Z)");
+    let b = text.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
+        let s = text.get(range).ok_or_else(bad)?;
+        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        s.parse::<i64>().map_err(|_| bad())
+    };
+    let at = |i: usize| b.get(i).copied().unwrap_or(0);
+    if b.len() < 20
+        || at(4) != b'-'
+        || at(7) != b'-'
+        || !matches!(at(10), b'T' | b't' | b' ')
+        || at(13) != b':'
+        || at(16) != b':'
+    {
+        return Err(bad());
+    }
+    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let month_len = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(y) => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if d < 1 || d > month_len || h > 23 || mi > 59 || s > 60 {
+        return Err(bad());
+    }
+    let mut i = 19;
+    let mut ms = 0i64;
+    if at(i) == b'.' {
+        let start = i + 1;
+        i = start;
+        while at(i).is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return Err(bad());
+        }
+        let frac = text.get(start..i).ok_or_else(bad)?;
+        let padded: String = frac.chars().chain("000".chars()).take(3).collect();
+        ms = padded.parse().map_err(|_| bad())?;
+    }
+    let offset_min = match at(i) {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && at(i + 3) == b':' => {
+            let oh = num(i + 1..i + 3)?;
+            let om = num(i + 4..i + 6)?;
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            let m = oh * 60 + om;
+            if sign == b'-' { -m } else { m }
+        }
+        _ => return Err(bad()),
+    };
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + s.min(59) - offset_min * 60;
+    Ok(secs * 1000 + ms)
+}
+
+/// Formats milliseconds since the epoch as RFC 3339 UTC (`2026-11-23T10:15:00Z`, with
+/// milliseconds only when non-zero).
+pub fn format_timestamp(ms: i64) -> String {
+    let days = ms.div_euclid(MS_PER_DAY);
+    let rem = ms.rem_euclid(MS_PER_DAY);
+    let (y, m, d) = civil_from_days(days);
+    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    if milli == 0 {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    } else {
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    }
+}
+
+/// Hour of day, 0..=23, UTC.
+pub fn ts_hour(ms: i64) -> i64 {
+    ms.rem_euclid(MS_PER_DAY) / 3_600_000
+}
+
+/// ISO weekday: 1 = Monday … 7 = Sunday, UTC.
+pub fn ts_weekday(ms: i64) -> i64 {
+    // 1970-01-01 was a Thursday (4).
+    (ms.div_euclid(MS_PER_DAY) + 3).rem_euclid(7) + 1
+}
+
+/// Midnight UTC of the timestamp's day.
+pub fn ts_date(ms: i64) -> i64 {
+    ms.div_euclid(MS_PER_DAY) * MS_PER_DAY
+}
+
+/// Formats a duration in canonical literal form (`1h30m`, `500ms`, `0s`).
+pub fn format_duration(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    if ms < 0 {
+        out.push('-');
+    }
+    let mut rest = ms.unsigned_abs();
+    for (unit, size) in [("d", 86_400_000u64), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------------------------- glob
+
+/// A compiled glob: literal pieces separated by `*`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Glob {
+    /// The pieces between stars. `pieces.len() == stars + 1`.
+    pub pieces: Vec<String>,
+}
+
+impl Glob {
+    /// `*` matches any run of characters; `\*` is a literal star; `\\` a backslash. Any
+    /// other escape is an error (so typos in patterns are caught at compile time).
+    pub fn parse(pattern: &str) -> Result<Glob, String> {
+        let mut pieces = vec![String::new()];
+        let mut chars = pattern.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '*' => pieces.push(String::new()),
+                '\\' => match chars.next() {
+                    Some(e @ ('*' | '\\')) => push_char(&mut pieces, e),
+                    Some(e) => return Err(format!("`\\{e}` is not a glob escape: use `\\*` for a literal `*`")),
+                    None => return Err("a glob may not end with a lone `\\`".into()),
+                },
+                c => push_char(&mut pieces, c),
+            }
+        }
+        Ok(Glob { pieces })
+    }
+
+    /// Like [`Glob::parse`] but never fails: a bad escape is taken literally. Used for
+    /// patterns only known at run time.
+    pub fn parse_lenient(pattern: &str) -> Glob {
+        Glob::parse(pattern).unwrap_or_else(|_| {
+            let mut pieces = vec![String::new()];
+            for c in pattern.chars() {
+                if c == '*' {
+                    pieces.push(String::new());
+                } else {
+                    push_char(&mut pieces, c);
+                }
+            }
+            Glob { pieces }
+        })
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        glob_match(&self.pieces, text)
+    }
+}
+
+fn push_char(pieces: &mut [String], c: char) {
+    if let Some(last) = pieces.last_mut() {
+        last.push(c);
+    }
+}
+
+/// Matches text against pieces separated by stars: the first piece is a prefix, the last a
+/// suffix, the middle ones found left to right (greedy-free, linear time).
+pub fn glob_match<S: AsRef<str>>(pieces: &[S], text: &str) -> bool {
+    match pieces {
+        [] => text.is_empty(),
+        [only] => text == only.as_ref(),
+        [first, middle @ .., last] => {
+            let (first, last) = (first.as_ref(), last.as_ref());
+            if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
+                return false;
+            }
+            let mut rest = text.get(first.len()..text.len() - last.len()).unwrap_or("");
+            for m in middle {
+                match rest.find(m.as_ref()) {
+                    Some(i) => rest = rest.get(i + m.as_ref().len()..).unwrap_or(""),
+                    None => return false,
+                }
+            }
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip() {
+        let t = parse_timestamp("2026-11-23T10:15:00Z").unwrap();
+        assert_eq!(format_timestamp(t), "2026-11-23T10:15:00Z");
+        assert_eq!(ts_hour(t), 10);
+        assert_eq!(ts_weekday(t), 1); // a Monday
+        assert_eq!(format_timestamp(ts_date(t)), "2026-11-23T00:00:00Z");
+        assert_eq!(parse_timestamp("2026-11-23T12:15:00+02:00").unwrap(), t);
+        assert_eq!(parse_timestamp("1970-01-01T00:00:00.5Z").unwrap(), 500);
+        assert_eq!(parse_timestamp("1969-12-31T23:59:59Z").unwrap(), -1000);
+        assert_eq!(ts_weekday(-1000), 3);
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "2026-11-23",
+            "2026-11-23T25:00:00Z",
+            "x",
+            "2026-11-23T10:15:00",
+            "2025-02-29T00:00:00Z",
+        ] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        }
+        assert!(parse_timestamp("2024-02-29T00:00:00Z").is_ok());
+    }
+
+    #[test]
+    fn ip_ranges() {
+        let r = IpNet::parse("10.0.0.0/8").unwrap();
+        assert!(IpNet::parse("10.1.2.3").unwrap().in_range(r));
+        assert!(!IpNet::parse("11.1.2.3").unwrap().in_range(r));
+        assert!(IpNet::parse("10.1.0.0/16").unwrap().in_range(r));
+        assert!(!r.in_range(IpNet::parse("10.1.0.0/16").unwrap()));
+        assert!(IpNet::parse("127.0.0.1").unwrap().is_loopback());
+        assert!(IpNet::parse("::1").unwrap().is_loopback());
+        assert!(IpNet::parse("192.168.1.1").unwrap().is_private());
+        assert!(IpNet::parse("fd00::1").unwrap().is_private());
+        assert!(!IpNet::parse("8.8.8.8").unwrap().is_private());
+        assert!(IpNet::parse("300.1.1.1").is_err());
+        assert!(IpNet::parse("10.0.0.0/33").is_err());
+        assert_eq!(IpNet::parse("10.9.9.9/8").unwrap().to_string(), "10.0.0.0/8");
+    }
+
+    #[test]
+    fn globs() {
+        let g = Glob::parse("spiffe://prod.acme/*").unwrap();
+        assert!(g.matches("spiffe://prod.acme/ns/x"));
+        assert!(!g.matches("spiffe://dev.acme/ns/x"));
+        assert!(Glob::parse("a*b*c").unwrap().matches("aXXbYYc"));
+        assert!(!Glob::parse("a*b*c").unwrap().matches("acb"));
+        assert!(Glob::parse(r"a\*").unwrap().matches("a*"));
+        assert!(!Glob::parse(r"a\*").unwrap().matches("ab"));
+        assert!(Glob::parse(r"a\q").is_err());
+        assert!(Glob::parse("*").unwrap().matches(""));
+        assert!(!Glob::parse("ab*ba").unwrap().matches("aba"));
+    }
+
+    #[test]
+    fn durations_format() {
+        assert_eq!(format_duration(5_400_000), "1h30m");
+        assert_eq!(format_duration(500), "500ms");
+        assert_eq!(format_duration(0), "0s");
+    }
+}
