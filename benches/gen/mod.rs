@@ -649,7 +649,8 @@ fn kind_atoms(rng: &mut Rng, kind: Kind, p: Option<Ety>) -> Vec<Atom> {
 }
 
 /// Conditions that fit any target: context, intent, delegation chain, type tests.
-fn common_atoms(rng: &mut Rng, p: Option<Ety>, r: Option<Ety>) -> Vec<Atom> {
+fn common_atoms(rng: &mut Rng, t: &Target) -> Vec<Atom> {
+    let (p, r) = (t.p, t.r);
     let risk = *rng.pick(&RISKS);
     let i1 = intent_name(rng.below(INTENTS));
     let i2 = intent_name(rng.below(INTENTS));
@@ -675,7 +676,6 @@ fn common_atoms(rng: &mut Rng, p: Option<Ety>, r: Option<Ety>) -> Vec<Atom> {
         tight(format!("intent in [{i1}, {i2}, {i3}]")),
         tight(format!("intent == {i1}")),
         loose("all d in on_behalf_of: d is Human".into()),
-        loose(format!("any d in on_behalf_of: d in {team}")),
         tight(format!("on_behalf_of.len() <= {}", 1 + rng.below(4))),
         tight("on_behalf_of.is_empty()".into()),
         loose(format!(
@@ -687,6 +687,11 @@ fn common_atoms(rng: &mut Rng, p: Option<Ety>, r: Option<Ety>) -> Vec<Atom> {
         tight(format!("-context.risk > -{risk}")),
         tight(format!("low_risk(context.risk, {risk})")),
     ];
+    // Only Agents and ServiceAccounts are in Teams: a chain that can hold
+    // nothing but Humans has no member of a team (the checker says so).
+    if t.kind != Some(Kind::Admin) {
+        v.push(loose(format!("any d in on_behalf_of: d in {team}")));
+    }
     if p.is_none() {
         v.push(tight(format!("principal is Agent in {team}")));
         v.push(tight(format!("principal is {}", rng.pick(&["Agent", "Human", "ServiceAccount"]))));
@@ -783,17 +788,17 @@ fn conditions(rng: &mut Rng, t: &Target, count: usize) -> Vec<Atom> {
         let pool = match rng.below(10) {
             0..=2 => match t.p {
                 Some(p) => principal_atoms(rng, p, t.r),
-                None => common_atoms(rng, t.p, t.r),
+                None => common_atoms(rng, t),
             },
             3..=4 => match t.r {
                 Some(r) => resource_atoms(rng, r),
-                None => common_atoms(rng, t.p, t.r),
+                None => common_atoms(rng, t),
             },
             5..=6 => match t.kind {
                 Some(k) => kind_atoms(rng, k, t.p),
-                None => common_atoms(rng, t.p, t.r),
+                None => common_atoms(rng, t),
             },
-            _ => common_atoms(rng, t.p, t.r),
+            _ => common_atoms(rng, t),
         };
         if pool.is_empty() {
             continue;
@@ -913,15 +918,20 @@ fn rule(rng: &mut Rng, id: usize) -> String {
 
     let (when_p, unless_p, because_p, grant_p) = match effect {
         Effect::Permit => (92, 20, 20, 75),
+        // A forbid on whole types (`forbid Agent to * on *`, `forbid Human to tool_calls on
+        // Tool`) always has a condition: an unconditional one would override every permit
+        // under it, which no real policy set does. Unconditional forbids name entities.
+        Effect::Forbid if !t.text.contains("::\"") => (100, 25, 90, 0),
         Effect::Forbid => (90, 25, 90, 0),
         Effect::Escalate => (100, 50, 95, 0),
     };
     if rng.chance(when_p) {
         let n = 1 + rng.below(4);
-        let atoms = conditions(rng, &t, n);
-        if !atoms.is_empty() {
-            s.push_str(&conjunction(&atoms, "when"));
+        let mut atoms = conditions(rng, &t, n);
+        if atoms.is_empty() {
+            atoms.push(tight("context.risk > 90".into()));
         }
+        s.push_str(&conjunction(&atoms, "when"));
         if rng.chance(8) {
             let extra = conditions(rng, &t, 1);
             s.push_str(&conjunction(&extra, "when"));

@@ -54,6 +54,18 @@ pub(crate) struct Lowerer<'c> {
     depth: u32,
     nodes: usize,
     too_large: bool,
+    /// In a rule, the `in` tests seen in this request shape: which could hold and which
+    /// could not. An impossible `in` is only an error (E0104) when it is impossible in every
+    /// shape the rule is checked in; elsewhere it is simply false there (`* to * on *` rules
+    /// meet principal types that can be in a team and types that cannot).
+    pub(crate) in_tests: InTests,
+}
+
+#[derive(Default, Debug)]
+pub(crate) struct InTests {
+    pub possible: Vec<Span>,
+    /// Span of the test, a child type and an ancestor type it cannot descend to.
+    pub impossible: Vec<(Span, EntityTypeId, EntityTypeId)>,
 }
 
 fn mk(kind: K, ty: Ty, span: Span) -> ir::Expr {
@@ -126,6 +138,7 @@ impl<'c> Lowerer<'c> {
             depth: 0,
             nodes: 0,
             too_large: false,
+            in_tests: InTests::default(),
         }
     }
 
@@ -143,6 +156,7 @@ impl<'c> Lowerer<'c> {
             depth: 0,
             nodes: 0,
             too_large: false,
+            in_tests: InTests::default(),
         };
         let params = lx.cx.fns.get(f).map(|f| f.params.clone()).unwrap_or_default();
         for (name, ty) in params {
@@ -1318,9 +1332,9 @@ impl<'c> Lowerer<'c> {
                         if let Ty::Entity(ys) = &**inner {
                             let possible = xs.iter().any(|c| ys.iter().any(|p| self.cx.schema.may_descend(*c, *p)));
                             if !possible {
-                                self.check_descent_sets(xs, ys, span);
-                                return error(span);
+                                return self.impossible_in(&xs.clone(), &ys.clone(), span);
                             }
+                            self.in_tests.possible.push(span);
                         }
                         mk(K::InEntitySet(Box::new(x), Box::new(y)), Ty::Bool, span)
                     }
@@ -1400,9 +1414,17 @@ impl<'c> Lowerer<'c> {
         }
     }
 
-    fn check_descent_sets(&mut self, xs: &[EntityTypeId], ys: &[EntityTypeId], span: Span) {
-        if let (Some(x), Some(y)) = (xs.first(), ys.first()) {
+    /// An `in` whose left side can never descend from its right side. In a function body it is
+    /// an error now; in a rule it is false in this request shape, and the rule's checker
+    /// reports it if no shape could make it hold.
+    fn impossible_in(&mut self, xs: &[EntityTypeId], ys: &[EntityTypeId], span: Span) -> ir::Expr {
+        let (Some(x), Some(y)) = (xs.first(), ys.first()) else { return error(span) };
+        if self.env.is_some() {
+            self.in_tests.impossible.push((span, *x, *y));
+            lit(Value::Bool(false), Ty::Bool, span)
+        } else {
             self.cx.check_descent(*x, *y, span);
+            error(span)
         }
     }
 
@@ -1411,9 +1433,9 @@ impl<'c> Lowerer<'c> {
             (Ty::Entity(xs), Ty::Entity(ys)) => {
                 let possible = xs.iter().any(|c| ys.iter().any(|p| self.cx.schema.may_descend(*c, *p)));
                 if !possible {
-                    self.check_descent_sets(&xs.clone(), &ys.clone(), span);
-                    return error(span);
+                    return self.impossible_in(&xs.clone(), &ys.clone(), span);
                 }
+                self.in_tests.possible.push(span);
                 mk(K::InEntity(Box::new(x), Box::new(y)), Ty::Bool, span)
             }
             (Ty::Error, _) | (_, Ty::Error) => error(span),

@@ -1082,6 +1082,7 @@ impl Checker {
         // Per clause (by position), the constant value it had in every shape checked so far:
         // `None` once it was not constant (or differed) somewhere.
         let mut constant: Vec<Option<Option<bool>>> = Vec::new();
+        let mut in_tests = expr::InTests::default();
         for ((p, res, shape), acts) in shapes {
             let Some((ctx, obo)) = shape_keys.get(shape).cloned() else { continue };
             let env = expr::Env { principal: p, resource: res, context: ctx, on_behalf_of: obo };
@@ -1122,8 +1123,18 @@ impl Checker {
                 }
             }
             let locals = lx.locals_used();
+            let seen = std::mem::take(&mut lx.in_tests);
+            in_tests.possible.extend(seen.possible);
+            in_tests.impossible.extend(seen.impossible);
             if !never {
                 bodies.push(Body { principal_type: p, resource_type: res, actions: acts, clauses, grant, locals });
+            }
+        }
+        // E0104 only for an `in` that no request shape of the rule could make true.
+        let mut reported = HashSet::new();
+        for (span, child, ancestor) in in_tests.impossible {
+            if !in_tests.possible.contains(&span) && reported.insert(span) {
+                self.check_descent(child, ancestor, span);
             }
         }
         let clause_spans: Vec<(bool, Span)> = r
@@ -1136,8 +1147,11 @@ impl Checker {
             })
             .collect();
         for (k, (when, span)) in constant.iter().zip(clause_spans) {
-            // Warn only when the clause is the same constant for every request shape.
-            if let Some(Some(b)) = k {
+            // Warn only when the clause is the same constant for every request shape (and not
+            // because of an `in` already reported as an error).
+            let inner_error =
+                reported.iter().any(|s: &Span| s.file == span.file && span.start <= s.start && s.end <= span.end);
+            if let (Some(Some(b)), false) = (k, inner_error) {
                 let word = if when { "when" } else { "unless" };
                 let effect =
                     if *b == when { "this clause never changes anything" } else { "so the rule never applies" };
