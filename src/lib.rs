@@ -14,4 +14,4 @@ pub mod sema;
 pub mod syntax;
 
 pub use decision::{Decision, Verdict};
-pub use engine::{CompileError, Engine, Entities, PolicySet, Request};
+pub use engine::{Backend, CompileError, Engine, Entities, PolicySet, Request};
