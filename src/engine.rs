@@ -21,6 +21,7 @@ use crate::diag::{self, Diagnostic};
 use crate::host::{DecodeError, EntityStore, Request as HostRequest};
 use crate::interp::Interpreter;
 use crate::ir;
+use crate::jit::{self, Compiled, Frame, JitError, JitStore};
 use crate::syntax::span::SourceMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -114,21 +115,27 @@ impl PolicySet {
     }
 }
 
-/// The entity store, shared cheaply between requests and threads.
+/// The entity store, shared cheaply between requests and threads. Decoded by a JIT engine,
+/// it also holds the store laid out for that engine's native code.
 #[derive(Clone, Debug, Default)]
-pub struct Entities(Arc<EntityStore>);
+pub struct Entities {
+    store: Arc<EntityStore>,
+    jit: Option<Arc<JitStore>>,
+}
 
 impl Entities {
     pub fn store(&self) -> &EntityStore {
-        &self.0
+        &self.store
     }
 }
 
-/// A decoded request, bound to the entities it was decoded against.
+/// A decoded request, bound to the entities it was decoded against. Decoded by a JIT engine,
+/// it also holds the request laid out for that engine's native code.
 #[derive(Clone, Debug)]
 pub struct Request {
     inner: HostRequest,
     entities: Entities,
+    frame: Option<Arc<Frame>>,
 }
 
 impl Request {
@@ -151,21 +158,40 @@ pub enum Backend {
 pub struct Engine {
     policy: PolicySet,
     backend: Backend,
+    jit: Option<Arc<Compiled>>,
 }
 
 impl Engine {
     /// An engine that runs the reference interpreter.
     pub fn interpreted(policies: &PolicySet) -> Engine {
-        Engine { policy: policies.clone(), backend: Backend::Interpreter }
+        Engine { policy: policies.clone(), backend: Backend::Interpreter, jit: None }
     }
 
-    /// An engine that runs the policy set as native code. Where Cranelift does not support
-    /// the host, the engine runs the interpreter instead ([`Engine::backend`] says which).
+    /// An engine that runs the policy set as native code (Cranelift). Where Cranelift does not
+    /// support the host, the engine runs the interpreter instead ([`Engine::backend`] says
+    /// which); an error means code generation itself failed, which is a bug.
     ///
-    /// Work in progress (issue 5): the code generator is being written; until it lands this
-    /// returns an interpreting engine.
-    pub fn compile(policies: &PolicySet) -> Result<Engine, CompileError> {
-        Ok(Engine::interpreted(policies))
+    /// ```
+    /// let policies = writ::PolicySet::from_sources(&[(
+    ///     "p.writ",
+    ///     r#"schema { entity Agent  entity Tool  action call: Agent -> Tool }
+    ///        @id("p") permit Agent to call on Tool;"#,
+    /// )]).map_err(|e| e.to_string())?;
+    /// let engine = writ::Engine::compile(&policies)?;
+    /// let entities = engine.entities_from_json(r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}]"#)?;
+    /// let d = engine.decide_json(
+    ///     r#"{"principal": {"type": "Agent", "id": "a"}, "action": "call", "resource": {"type": "Tool", "id": "t"}}"#,
+    ///     &entities,
+    /// );
+    /// assert_eq!(d.decision, writ::Verdict::Allow);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compile(policies: &PolicySet) -> Result<Engine, JitError> {
+        match jit::compile(policies.ir.clone()) {
+            Ok(c) => Ok(Engine { policy: policies.clone(), backend: Backend::Jit, jit: Some(Arc::new(c)) }),
+            Err(JitError::Unsupported(_)) => Ok(Engine::interpreted(policies)),
+            Err(e) => Err(e),
+        }
     }
 
     /// The back end this engine runs.
@@ -179,17 +205,38 @@ impl Engine {
 
     /// Decodes the entity store from JSON (SPEC §8).
     pub fn entities_from_json(&self, json: &str) -> Result<Entities, DecodeError> {
-        Ok(Entities(Arc::new(EntityStore::from_json(&self.policy.ir.schema, json)?)))
+        let store = EntityStore::from_json(&self.policy.ir.schema, json)?;
+        let jit = self.jit.as_ref().map(|c| Arc::new(c.store(&store)));
+        Ok(Entities { store: Arc::new(store), jit })
     }
 
     /// Decodes a request from JSON against the entities.
     pub fn request_from_json(&self, json: &str, entities: &Entities) -> Result<Request, DecodeError> {
         let inner = HostRequest::from_json(&self.policy.ir.schema, json, entities.store())?;
-        Ok(Request { inner, entities: entities.clone() })
+        let frame = match (&self.jit, &entities.jit) {
+            (Some(c), Some(s)) => Some(Arc::new(c.frame(s, &inner))),
+            _ => None,
+        };
+        Ok(Request { inner, entities: entities.clone(), frame })
     }
 
-    /// Decides a decoded request.
+    /// Whether [`Engine::decide`] runs native code for this request: a JIT engine does when
+    /// the request and its entities were decoded by this engine.
+    pub fn runs_native(&self, request: &Request) -> bool {
+        match (&self.jit, &request.entities.jit, &request.frame) {
+            (Some(c), Some(s), Some(f)) => c.owns(s, f),
+            _ => false,
+        }
+    }
+
+    /// Decides a decoded request. A JIT engine runs native code when the request and its
+    /// entities were decoded by this engine, and the interpreter otherwise (same answer).
     pub fn decide(&self, request: &Request) -> Decision {
+        if let (Some(c), Some(s), Some(f)) = (&self.jit, &request.entities.jit, &request.frame) {
+            if c.owns(s, f) {
+                return c.decide(&request.inner, request.entities.store(), s, f);
+            }
+        }
         Interpreter::new(&self.policy.ir).decide(&request.inner, request.entities.store(), None)
     }
 

@@ -9,9 +9,11 @@ pub mod engine;
 pub mod host;
 pub mod interp;
 pub mod ir;
+pub mod jit;
 pub mod load;
 pub mod sema;
 pub mod syntax;
 
 pub use decision::{Decision, Verdict};
 pub use engine::{Backend, CompileError, Engine, Entities, PolicySet, Request};
+pub use jit::JitError;

@@ -57,8 +57,12 @@ fn every_example_suite_passes() {
                 writ::diag::render::render(policies.warnings(), policies.sources(), false)
             ));
         }
-        let engine = writ::Engine::interpreted(&policies);
-        let results = testrun::run(&engine, files);
+        // Both back ends: the expectations are checked on the JIT's decisions and the
+        // interpreter must decide every case identically.
+        let jit = writ::Engine::compile(&policies).expect("the JIT compiles every example");
+        assert_eq!(jit.backend(), writ::Backend::Jit);
+        let engines = [jit, writ::Engine::interpreted(&policies)];
+        let results = testrun::run(&engines, files);
         total += results.len();
         if results.len() < MIN_CASES {
             problems.push(format!("examples/{name}: {} cases, at least {MIN_CASES} expected", results.len()));

@@ -145,26 +145,35 @@ fn engine(rules: &str) -> Engine {
     }
 }
 
-/// Engines compiled once per rule text, and the shared entity store.
+/// Per rule text, the interpreter and the JIT with their entity stores (each engine lays
+/// out its own). Every decision is made by both, and they must agree.
 struct Bench {
-    engines: HashMap<String, Engine>,
-    entities: Option<writ::Entities>,
+    engines: HashMap<String, [(Engine, writ::Entities); 2]>,
 }
 
 impl Bench {
     fn new() -> Bench {
-        Bench { engines: HashMap::new(), entities: None }
+        Bench { engines: HashMap::new() }
     }
 
     fn decide(&mut self, rules: &str, base: Json, patch: &str, explain: bool) -> Decision {
-        let engine = self.engines.entry(rules.to_string()).or_insert_with(|| engine(rules));
-        let entities = self.entities.get_or_insert_with(|| engine.entities_from_json(ENTITIES).unwrap());
+        let pair = self.engines.entry(rules.to_string()).or_insert_with(|| {
+            let interp = engine(rules);
+            let jit = Engine::compile(interp.policy()).unwrap();
+            let (ie, je) = (interp.entities_from_json(ENTITIES).unwrap(), jit.entities_from_json(ENTITIES).unwrap());
+            [(interp, ie), (jit, je)]
+        });
         let mut request = base;
         let patch: Json = serde_json::from_str(patch).unwrap_or_else(|e| panic!("bad patch {patch}: {e}"));
         merge(&mut request, patch);
         let text = request.to_string();
+        let [(engine, entities), (jit, jit_entities)] = &*pair;
         let request = engine.request_from_json(&text, entities).unwrap_or_else(|e| panic!("{text}\n{e}"));
-        if explain { engine.decide_explained(&request) } else { engine.decide(&request) }
+        let jit_request = jit.request_from_json(&text, jit_entities).unwrap_or_else(|e| panic!("{text}\n{e}"));
+        let native = jit.decide(&jit_request);
+        let reference = engine.decide(&request);
+        assert_eq!(native, reference, "the JIT and the interpreter disagree on\n{rules}\n{text}");
+        if explain { engine.decide_explained(&request) } else { reference }
     }
 }
 

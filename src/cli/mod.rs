@@ -46,7 +46,7 @@ pub enum Command {
         #[arg(long)]
         entities: Option<PathBuf>,
         /// Which back end decides.
-        #[arg(long, value_enum, default_value_t = EngineKind::Interp)]
+        #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
         engine: EngineKind,
         /// For a deny or escalate, list the permits that came closest and what stopped them.
         #[arg(long)]
@@ -68,6 +68,8 @@ pub enum Command {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EngineKind {
+    /// Native code (Cranelift); the interpreter where the machine is not supported.
+    Jit,
     /// The reference interpreter.
     Interp,
 }
@@ -90,8 +92,8 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     let (text, code) = match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::Eval { paths, request, entities, engine: _, explain } => {
-            eval(&paths, &request, entities.as_deref(), explain, color)
+        Command::Eval { paths, request, entities, engine, explain } => {
+            eval(&paths, &request, entities.as_deref(), engine, explain, color)
         }
         Command::Test { paths } => test(&paths, color),
     };
@@ -137,10 +139,13 @@ fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
     (text, code)
 }
 
-/// Compiles the policies, or renders why not.
-fn engine_for(paths: &[PathBuf], color: bool) -> Result<crate::Engine, String> {
+/// Compiles the policies for the back end, or renders why not.
+fn engine_for(paths: &[PathBuf], kind: EngineKind, color: bool) -> Result<crate::Engine, String> {
     match crate::PolicySet::load_paths(paths) {
-        Ok(p) => Ok(crate::Engine::interpreted(&p)),
+        Ok(p) => match kind {
+            EngineKind::Interp => Ok(crate::Engine::interpreted(&p)),
+            EngineKind::Jit => crate::Engine::compile(&p).map_err(|e| format!("{e}\n")),
+        },
         Err(e) => {
             let mut s = diag::render::render(&e.diagnostics, &e.sources, color);
             s.push_str(&format!("the policies do not check: {}\n", diag::render::summary(&e.diagnostics)));
@@ -153,10 +158,11 @@ fn eval(
     paths: &[PathBuf],
     request: &std::path::Path,
     entities: Option<&std::path::Path>,
+    kind: EngineKind,
     explain: bool,
     color: bool,
 ) -> (String, ExitCode) {
-    let engine = match engine_for(paths, color) {
+    let engine = match engine_for(paths, kind, color) {
         Ok(e) => e,
         Err(s) => return (s, ExitCode::FAILURE),
     };
@@ -185,15 +191,16 @@ fn eval(
 }
 
 fn test(paths: &[PathBuf], color: bool) -> (String, ExitCode) {
-    let engine = match engine_for(&testrun::policy_paths(paths), color) {
+    let jit = match engine_for(&testrun::policy_paths(paths), EngineKind::Jit, color) {
         Ok(e) => e,
         Err(s) => return (s, ExitCode::FAILURE),
     };
+    let reference = crate::Engine::interpreted(jit.policy());
     let files = testrun::find_test_files(paths);
     if files.is_empty() {
         return ("no `*.test.toml` files found\n".into(), ExitCode::FAILURE);
     }
-    let results = testrun::run(&engine, &files);
+    let results = testrun::run(&[jit, reference], &files);
     let mut s = String::new();
     for r in &results {
         if r.passed {

@@ -65,11 +65,13 @@ pub fn policy_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
     paths.iter().filter(|p| !p.to_string_lossy().ends_with(".toml")).cloned().collect()
 }
 
-/// Runs every case of every test file against the engine.
-pub fn run(engine: &Engine, files: &[PathBuf]) -> Vec<CaseResult> {
+/// Runs every case of every test file against the engines: the first engine's decision is
+/// checked against the expectations, and every other engine must decide exactly the same
+/// (`writ test` passes the JIT and the interpreter, so every test is also a differential test).
+pub fn run(engines: &[Engine], files: &[PathBuf]) -> Vec<CaseResult> {
     let mut out = Vec::new();
     for f in files {
-        run_file(engine, f, &mut out);
+        run_file(engines, f, &mut out);
     }
     out
 }
@@ -78,7 +80,7 @@ fn fail(file: &str, name: &str, detail: String) -> CaseResult {
     CaseResult { file: file.to_string(), name: name.to_string(), passed: false, detail }
 }
 
-fn run_file(engine: &Engine, path: &Path, out: &mut Vec<CaseResult>) {
+fn run_file(engines: &[Engine], path: &Path, out: &mut Vec<CaseResult>) {
     let fname = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -89,16 +91,19 @@ fn run_file(engine: &Engine, path: &Path, out: &mut Vec<CaseResult>) {
         Err(e) => return out.push(fail(&fname, "(file)", format!("not a valid test file: {e}"))),
     };
     let base = path.parent().unwrap_or_else(|| Path::new("."));
-    let default_entities = match doc.get("entities") {
-        None => Ok(Entities::default()),
-        Some(v) => load_entities(engine, base, v),
-    };
+    let default_entities: Vec<Result<Entities, String>> = engines
+        .iter()
+        .map(|engine| match doc.get("entities") {
+            None => Ok(Entities::default()),
+            Some(v) => load_entities(engine, base, v),
+        })
+        .collect();
     let Some(Json::Array(cases)) = doc.get("case") else {
         return out.push(fail(&fname, "(file)", "no `[[case]]` tables".into()));
     };
     for (i, case) in cases.iter().enumerate() {
         let name = case.get("name").and_then(Json::as_str).map_or_else(|| format!("case {}", i + 1), String::from);
-        out.push(match run_case(engine, base, case, &default_entities) {
+        out.push(match run_case(engines, base, case, &default_entities) {
             Ok(()) => CaseResult { file: fname.clone(), name, passed: true, detail: String::new() },
             Err(detail) => fail(&fname, &name, detail),
         });
@@ -117,15 +122,11 @@ fn load_entities(engine: &Engine, base: &Path, v: &Json) -> Result<Entities, Str
 }
 
 fn run_case(
-    engine: &Engine,
+    engines: &[Engine],
     base: &Path,
     case: &Json,
-    default_entities: &Result<Entities, String>,
+    default_entities: &[Result<Entities, String>],
 ) -> Result<(), String> {
-    let entities = match case.get("entities") {
-        Some(v) => load_entities(engine, base, v)?,
-        None => default_entities.clone()?,
-    };
     let request = match case.get("request") {
         Some(Json::String(file)) => {
             std::fs::read_to_string(base.join(file)).map_err(|e| format!("cannot read request `{file}`: {e}"))?
@@ -138,7 +139,26 @@ fn run_case(
     if !matches!(expect, "allow" | "deny" | "escalate") {
         return Err(format!("`expect` must be \"allow\", \"deny\" or \"escalate\", not {expect:?}"));
     }
-    let decision = engine.decide_json(&request, &entities);
+    let mut decisions = Vec::with_capacity(engines.len());
+    for (engine, default) in engines.iter().zip(default_entities) {
+        let entities = match case.get("entities") {
+            Some(v) => load_entities(engine, base, v)?,
+            None => default.clone()?,
+        };
+        decisions.push(engine.decide_json(&request, &entities));
+    }
+    let Some(decision) = decisions.first() else { return Err("no engine to run".into()) };
+    for (engine, other) in engines.iter().zip(&decisions).skip(1) {
+        if other != decision {
+            return Err(format!(
+                "the back ends disagree: {:?} decided {}, {:?} decided {}",
+                engines.first().map(Engine::backend),
+                decision.to_json(),
+                engine.backend(),
+                other.to_json()
+            ));
+        }
+    }
     let got = decision.decision.as_str();
     let reason_ids: Vec<&str> = decision.reasons.iter().map(|r| r.rule.as_str()).collect();
     let summary = || {

@@ -251,13 +251,14 @@ enum BodyResult {
     Error(EvalError),
 }
 
-/// The rules that applied to one principal.
+/// The rules that applied to one principal (what a back end computes; the decision is then
+/// assembled from outcomes by [`assemble`], the same code for both back ends).
 #[derive(Default)]
-struct Outcome<'p> {
-    forbids: Vec<&'p Rule>,
-    escalates: Vec<&'p Rule>,
-    permits: Vec<(&'p Rule, Vec<(String, Value)>)>,
-    errors: Vec<DecisionError>,
+pub(crate) struct Outcome<'p> {
+    pub forbids: Vec<&'p Rule>,
+    pub escalates: Vec<&'p Rule>,
+    pub permits: Vec<(&'p Rule, Vec<(String, Value)>)>,
+    pub errors: Vec<DecisionError>,
 }
 
 /// The interpreter over one checked policy set.
@@ -346,8 +347,34 @@ impl<'p> Interpreter<'p> {
     /// Decides a decoded request (SPEC §7). With `explain`, a deny or escalate also lists
     /// the permits that came closest and what stopped them (source text from `sources`).
     pub fn decide(&self, req: &Request, store: &EntityStore, explain: Option<&SourceMap>) -> Decision {
+        assemble(self.policy, req, store, explain, &mut |who| self.outcome(req, store, who))
+    }
+}
+
+/// The decision algorithm of SPEC §7 over the outcomes a back end computes for the
+/// request's principal and each hop of its delegation chain. Explanations always come from
+/// the interpreter (the reference semantics).
+pub(crate) fn assemble<'p>(
+    policy: &'p PolicySet,
+    req: &Request,
+    store: &EntityStore,
+    explain: Option<&SourceMap>,
+    outcome: &mut dyn FnMut(&EntityUid) -> Outcome<'p>,
+) -> Decision {
+    let this = Interpreter::new(policy);
+    this.assemble_with(req, store, explain, outcome)
+}
+
+impl<'p> Interpreter<'p> {
+    fn assemble_with(
+        &self,
+        req: &Request,
+        store: &EntityStore,
+        explain: Option<&SourceMap>,
+        outcome: &mut dyn FnMut(&EntityUid) -> Outcome<'p>,
+    ) -> Decision {
         let schema = &self.policy.schema;
-        let top = self.outcome(req, store, &req.principal);
+        let top = outcome(&req.principal);
         let mut errors = top.errors.clone();
         let reason = |r: &Rule, hop: Option<&EntityUid>| Reason {
             rule: r.id.clone(),
@@ -404,7 +431,7 @@ impl<'p> Interpreter<'p> {
         let mut hop_escalates = Vec::new();
         let mut hop_permits = Vec::new();
         for hop in &req.on_behalf_of {
-            let o = self.outcome(req, store, hop);
+            let o = outcome(hop);
             errors.extend(o.errors.iter().cloned());
             if !o.forbids.is_empty() {
                 let reasons = o.forbids.iter().map(|r| reason(r, Some(hop))).collect();

@@ -1,0 +1,808 @@
+//! Lowers the typed IR to Cranelift: one function per rule body (its clauses), one per
+//! permit body with a `grant`, and one entry function for the whole policy set that
+//! dispatches on (action, principal type, resource type), checks each candidate rule's
+//! target and calls its body, and writes the outcome of every rule that applied or failed.
+//!
+//! A body returns a status: 0 the rule does not apply, 1 it applies, ≥ 2 an evaluation error
+//! (see [`Status`]). Values are all 64-bit words (see `words`).
+
+use super::runtime::{self as rtm, BUILTINS};
+use super::words::{ConstTables, ConstWord, NONE_INTENT, TYPE_SHIFT};
+use crate::ir::schema::EntityConstraint;
+use crate::ir::value::{Glob, Value};
+use crate::ir::{self, ArithOp, Builtin, CmpOp, ExprKind as K, FieldTy, PolicySet, Quantifier, RecordTy, Ty};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::types::I64;
+use cranelift_codegen::ir::{
+    AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
+    UserFuncName, Value as CV,
+};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
+use cranelift_jit::JITModule;
+use cranelift_module::{FuncId, Linkage, Module};
+use std::collections::HashMap;
+
+/// Evaluation statuses; the numbering is shared with the decision driver.
+pub(crate) struct Status;
+
+impl Status {
+    pub const FAILS: i64 = 0;
+    pub const APPLIES: i64 = 1;
+    pub const OVERFLOW_ADD: i64 = 2;
+    pub const OVERFLOW_SUB: i64 = 3;
+    pub const OVERFLOW_MUL: i64 = 4;
+    pub const MISSING_ATTR: i64 = 5;
+    pub const MISSING_FIELD: i64 = 6;
+    pub const MISSING_ENTITY: i64 = 7;
+    pub const INTERNAL: i64 = 8;
+}
+
+#[derive(Debug)]
+pub(crate) struct CodegenError(pub String);
+
+/// Tables the generated code refers to by index.
+pub(crate) struct Tables {
+    pub consts: ConstTables,
+    pub globs: Vec<Glob>,
+    pub types: Vec<Ty>,
+}
+
+impl Tables {
+    fn ty(&mut self, t: &Ty) -> i64 {
+        let i = match self.types.iter().position(|x| x == t) {
+            Some(i) => i,
+            None => {
+                self.types.push(t.clone());
+                self.types.len() - 1
+            }
+        };
+        i as i64
+    }
+}
+
+/// The ids of the generated functions.
+pub(crate) struct Generated {
+    pub entry: FuncId,
+    /// `grant[rule][body]` for permit bodies with a grant.
+    pub grants: HashMap<(u32, u32), FuncId>,
+}
+
+fn sig(module: &JITModule, params: usize) -> Signature {
+    let mut s = module.make_signature();
+    for _ in 0..params {
+        s.params.push(AbiParam::new(I64));
+    }
+    s.returns.push(AbiParam::new(I64));
+    s
+}
+
+const HELPERS: &[(&str, usize)] = &[
+    ("writ_ent_attrs", 2),
+    ("writ_ent_in", 3),
+    ("writ_ent_in_set", 3),
+    ("writ_set_has", 2),
+    ("writ_eq_deep", 4),
+    ("writ_set_has_deep", 4),
+    ("writ_make_set", 4),
+    ("writ_make_record", 3),
+    ("writ_like", 3),
+    ("writ_like_dyn", 3),
+    ("writ_str", 4),
+    ("writ_ts", 2),
+    ("writ_ip", 4),
+    ("writ_builtin", 5),
+];
+
+fn canonical(t: &Ty) -> bool {
+    matches!(
+        t,
+        Ty::Bool
+            | Ty::Int
+            | Ty::String
+            | Ty::Duration
+            | Ty::Timestamp
+            | Ty::Entity(_)
+            | Ty::Enum(_)
+            | Ty::Intent
+            | Ty::Action
+            | Ty::Never
+    )
+}
+
+fn err<E: std::fmt::Display>(e: E) -> CodegenError {
+    CodegenError(e.to_string())
+}
+
+/// Generates every function of the policy set into `module`.
+pub(crate) fn generate(
+    module: &mut JITModule,
+    policy: &PolicySet,
+    tables: &mut Tables,
+) -> Result<Generated, CodegenError> {
+    if module.target_config().pointer_type() != I64 {
+        return Err(CodegenError("the JIT needs a 64-bit target".into()));
+    }
+    let mut helpers = HashMap::new();
+    for (name, n) in HELPERS {
+        let id = module.declare_function(name, Linkage::Import, &sig(module, *n)).map_err(err)?;
+        helpers.insert(*name, id);
+    }
+    let config = module.target_config();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut cctx = module.make_context();
+    let mut bodies: HashMap<(u32, u32), FuncId> = HashMap::new();
+    let mut grants = HashMap::new();
+    let mut counter = 0u32;
+    for (ri, rule) in policy.rules.iter().enumerate() {
+        for (bi, body) in rule.bodies.iter().enumerate() {
+            let key = (u32::try_from(ri).map_err(err)?, u32::try_from(bi).map_err(err)?);
+            let id = module.declare_anonymous_function(&sig(module, 1)).map_err(err)?;
+            cctx.func.signature = sig(module, 1);
+            cctx.func.name = UserFuncName::user(0, counter);
+            counter += 1;
+            {
+                let mut g = Gen::new(module, &helpers, tables, &mut cctx.func, &mut fctx, body.locals);
+                for c in &body.clauses {
+                    let v = g.expr(&c.expr)?;
+                    let want = g.b.ins().iconst(I64, i64::from(c.when));
+                    let ok = g.b.ins().icmp(IntCC::Equal, v, want);
+                    let next = g.b.create_block();
+                    let fails = g.b.create_block();
+                    g.b.ins().brif(ok, next, &[], fails, &[]);
+                    g.b.switch_to_block(fails);
+                    let z = g.b.ins().iconst(I64, Status::FAILS);
+                    g.b.ins().return_(&[z]);
+                    g.b.switch_to_block(next);
+                }
+                let one = g.b.ins().iconst(I64, Status::APPLIES);
+                g.b.ins().return_(&[one]);
+                g.finish(config);
+            }
+            module.define_function(id, &mut cctx).map_err(err)?;
+            module.clear_context(&mut cctx);
+            bodies.insert(key, id);
+            if rule.effect == crate::syntax::ast::Effect::Permit && !body.grant.is_empty() {
+                let gid = module.declare_anonymous_function(&sig(module, 2)).map_err(err)?;
+                cctx.func.signature = sig(module, 2);
+                cctx.func.name = UserFuncName::user(0, counter);
+                counter += 1;
+                {
+                    let mut g = Gen::new(module, &helpers, tables, &mut cctx.func, &mut fctx, body.locals);
+                    let out = g.param(1);
+                    for (i, (_, e)) in body.grant.iter().enumerate() {
+                        let v = g.expr(e)?;
+                        g.b.ins().store(MemFlagsData::trusted(), v, out, i32::try_from(8 * i).map_err(err)?);
+                    }
+                    let one = g.b.ins().iconst(I64, Status::APPLIES);
+                    g.b.ins().return_(&[one]);
+                    g.finish(config);
+                }
+                module.define_function(gid, &mut cctx).map_err(err)?;
+                module.clear_context(&mut cctx);
+                grants.insert(key, gid);
+            }
+        }
+    }
+    // The entry: dispatch, target checks, body calls, outcome records.
+    let entry = module.declare_anonymous_function(&sig(module, 1)).map_err(err)?;
+    cctx.func.signature = sig(module, 1);
+    cctx.func.name = UserFuncName::user(0, counter);
+    {
+        let mut g = Gen::new(module, &helpers, tables, &mut cctx.func, &mut fctx, 0);
+        let n_types = policy.schema.entities.len().max(1) as i64;
+        let count = g.b.declare_var(I64);
+        let zero = g.b.ins().iconst(I64, 0);
+        g.b.def_var(count, zero);
+        let action = g.load_ctx(rtm::OFF_ACTION);
+        let p = g.load_ctx(rtm::OFF_PRINCIPAL);
+        let r = g.load_ctx(rtm::OFF_RESOURCE);
+        let pt = g.b.ins().ushr_imm_u(p, i64::from(TYPE_SHIFT));
+        let rt = g.b.ins().ushr_imm_u(r, i64::from(TYPE_SHIFT));
+        let k1 = g.b.ins().imul_imm_s(action, n_types * n_types);
+        let k2 = g.b.ins().imul_imm_s(pt, n_types);
+        let k = g.b.ins().iadd(k1, k2);
+        let key = g.b.ins().iadd(k, rt);
+        let done = g.b.create_block();
+        let mut switch = Switch::new();
+        let mut keys: Vec<_> = policy.index.iter().collect();
+        keys.sort_by_key(|(k, _)| **k);
+        let mut cases = Vec::new();
+        for ((a, pt, rt), cands) in keys {
+            let kv = i64::from(a.0) * n_types * n_types + i64::from(pt.0) * n_types + i64::from(rt.0);
+            let blk = g.b.create_block();
+            switch.set_entry(kv as u128, blk);
+            cases.push((blk, cands.clone()));
+        }
+        switch.emit(&mut g.b, key, done);
+        for (blk, cands) in cases {
+            g.b.switch_to_block(blk);
+            for (ri, bi) in cands {
+                let Some(rule) = policy.rules.get(ri as usize) else { continue };
+                let skip = g.b.create_block();
+                let p = g.load_ctx(rtm::OFF_PRINCIPAL);
+                g.constraint(&rule.principal, p, skip)?;
+                let r = g.load_ctx(rtm::OFF_RESOURCE);
+                g.constraint(&rule.resource, r, skip)?;
+                let Some(fid) = bodies.get(&(ri, bi)) else { continue };
+                let fref = g.module.declare_func_in_func(*fid, g.b.func);
+                let ctx = g.ctx;
+                let call = g.b.ins().call(fref, &[ctx]);
+                let status = g.result(call)?;
+                let failed = g.b.ins().icmp_imm_s(IntCC::Equal, status, Status::FAILS);
+                let record = g.b.create_block();
+                g.b.ins().brif(failed, skip, &[], record, &[]);
+                g.b.switch_to_block(record);
+                // out[count] = rule << 32 | body << 8 | status
+                let tag = g.b.ins().iconst(I64, (i64::from(ri) << 32) | (i64::from(bi) << 8));
+                let word = g.b.ins().bor(tag, status);
+                let out = g.load_ctx(rtm::OFF_OUT);
+                let c = g.b.use_var(count);
+                let off = g.b.ins().ishl_imm_u(c, 3);
+                let addr = g.b.ins().iadd(out, off);
+                g.b.ins().store(MemFlagsData::trusted(), word, addr, 0);
+                let c1 = g.b.ins().iadd_imm_s(c, 1);
+                g.b.def_var(count, c1);
+                g.b.ins().jump(skip, &[]);
+                g.b.switch_to_block(skip);
+            }
+            g.b.ins().jump(done, &[]);
+        }
+        g.b.switch_to_block(done);
+        let c = g.b.use_var(count);
+        g.b.ins().return_(&[c]);
+        g.finish(config);
+    }
+    module.define_function(entry, &mut cctx).map_err(err)?;
+    module.clear_context(&mut cctx);
+    Ok(Generated { entry, grants })
+}
+
+struct Gen<'a, 'f> {
+    b: FunctionBuilder<'f>,
+    module: &'a mut JITModule,
+    helpers: &'a HashMap<&'static str, FuncId>,
+    refs: HashMap<&'static str, FuncRef>,
+    tables: &'a mut Tables,
+    ctx: CV,
+    locals: Vec<Variable>,
+    errs: Vec<(i64, Block)>,
+    entry: Block,
+}
+
+impl<'a, 'f> Gen<'a, 'f> {
+    fn new(
+        module: &'a mut JITModule,
+        helpers: &'a HashMap<&'static str, FuncId>,
+        tables: &'a mut Tables,
+        func: &'f mut cranelift_codegen::ir::Function,
+        fctx: &'f mut FunctionBuilderContext,
+        locals: u32,
+    ) -> Self {
+        let mut b = FunctionBuilder::new(func, fctx);
+        let entry = b.create_block();
+        b.append_block_params_for_function_params(entry);
+        b.switch_to_block(entry);
+        let ctx = b.block_params(entry).first().copied().unwrap_or_else(|| b.ins().iconst(I64, 0));
+        let locals = (0..locals).map(|_| b.declare_var(I64)).collect::<Vec<_>>();
+        let mut g = Gen { b, module, helpers, refs: HashMap::new(), tables, ctx, locals, errs: Vec::new(), entry };
+        // Locals read before any write (impossible after checking) read zero.
+        for v in g.locals.clone() {
+            let z = g.b.ins().iconst(I64, 0);
+            g.b.def_var(v, z);
+        }
+        g
+    }
+
+    fn param(&mut self, i: usize) -> CV {
+        let v = self.b.block_params(self.entry).get(i).copied();
+        v.unwrap_or_else(|| self.b.ins().iconst(I64, 0))
+    }
+
+    fn finish(mut self, config: cranelift_codegen::isa::TargetFrontendConfig) {
+        for (code, blk) in std::mem::take(&mut self.errs) {
+            self.b.switch_to_block(blk);
+            let c = self.b.ins().iconst(I64, code);
+            self.b.ins().return_(&[c]);
+        }
+        self.b.seal_all_blocks();
+        self.b.finalize(config);
+    }
+
+    fn load_ctx(&mut self, off: i32) -> CV {
+        self.b.ins().load(I64, MemFlagsData::trusted(), self.ctx, off)
+    }
+
+    fn result(&mut self, inst: cranelift_codegen::ir::Inst) -> Result<CV, CodegenError> {
+        self.b.inst_results(inst).first().copied().ok_or_else(|| CodegenError("call without a result".into()))
+    }
+
+    fn call(&mut self, name: &'static str, args: &[CV]) -> Result<CV, CodegenError> {
+        let fref = match self.refs.get(name) {
+            Some(f) => *f,
+            None => {
+                let id = *self.helpers.get(name).ok_or_else(|| CodegenError(format!("no helper {name}")))?;
+                let f = self.module.declare_func_in_func(id, self.b.func);
+                self.refs.insert(name, f);
+                f
+            }
+        };
+        let inst = self.b.ins().call(fref, args);
+        self.result(inst)
+    }
+
+    fn err_block(&mut self, code: i64) -> Block {
+        if let Some((_, b)) = self.errs.iter().find(|(c, _)| *c == code) {
+            return *b;
+        }
+        let b = self.b.create_block();
+        self.errs.push((code, b));
+        b
+    }
+
+    /// Leaves with `code` when `cond` is non-zero.
+    fn fail_if(&mut self, cond: CV, code: i64) {
+        let e = self.err_block(code);
+        let cont = self.b.create_block();
+        self.b.ins().brif(cond, e, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// After a generic helper: leave with an internal error if it reported one.
+    fn check_internal(&mut self) {
+        let f = self.load_ctx(rtm::OFF_ERR_INTERNAL);
+        self.fail_if(f, Status::INTERNAL);
+    }
+
+    fn iconst(&mut self, v: i64) -> CV {
+        self.b.ins().iconst(I64, v)
+    }
+
+    fn bool_of(&mut self, c: CV) -> CV {
+        self.b.ins().uextend(I64, c)
+    }
+
+    fn constant(&mut self, v: &Value) -> CV {
+        match self.tables.consts.constant(v) {
+            ConstWord::Word(w) => self.iconst(w as i64),
+            ConstWord::Dep(i) => {
+                let base = self.load_ctx(rtm::OFF_DEP);
+                self.b.ins().load(I64, MemFlagsData::trusted(), base, (8 * i) as i32)
+            }
+        }
+    }
+
+    /// Jumps to `skip` unless the entity word `w` satisfies the target constraint.
+    fn constraint(&mut self, c: &EntityConstraint, w: CV, skip: Block) -> Result<(), CodegenError> {
+        let test = match c {
+            EntityConstraint::Any => return Ok(()),
+            EntityConstraint::Is(x) => {
+                let x = self.constant(&Value::Entity(x.clone()));
+                let eq = self.b.ins().icmp(IntCC::Equal, w, x);
+                self.bool_of(eq)
+            }
+            EntityConstraint::In(x) => {
+                let x = self.constant(&Value::Entity(x.clone()));
+                let ctx = self.ctx;
+                self.call("writ_ent_in", &[ctx, w, x])?
+            }
+            EntityConstraint::IsIn(x, y) => {
+                let x = self.constant(&Value::Entity(x.clone()));
+                let eq = self.b.ins().icmp(IntCC::Equal, w, x);
+                let next = self.b.create_block();
+                self.b.ins().brif(eq, next, &[], skip, &[]);
+                self.b.switch_to_block(next);
+                let y = self.constant(&Value::Entity(y.clone()));
+                let ctx = self.ctx;
+                self.call("writ_ent_in", &[ctx, w, y])?
+            }
+        };
+        let next = self.b.create_block();
+        self.b.ins().brif(test, next, &[], skip, &[]);
+        self.b.switch_to_block(next);
+        Ok(())
+    }
+
+    /// Attribute words of the entity `w`; leaves with MISSING_ENTITY if there is none.
+    fn attrs(&mut self, w: CV) -> Result<CV, CodegenError> {
+        let ctx = self.ctx;
+        let p = self.call("writ_ent_attrs", &[ctx, w])?;
+        let null = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
+        self.fail_if(null, Status::MISSING_ENTITY);
+        Ok(p)
+    }
+
+    /// The value of slot `i` of a record layout at `p`; leaves with `missing` if absent.
+    fn slot(&mut self, p: CV, i: u32, missing: i64) -> CV {
+        let off = 16 * i as i32;
+        let present = self.b.ins().load(I64, MemFlagsData::trusted(), p, off);
+        let absent = self.b.ins().icmp_imm_s(IntCC::Equal, present, 0);
+        self.fail_if(absent, missing);
+        self.b.ins().load(I64, MemFlagsData::trusted(), p, off + 8)
+    }
+
+    fn present(&mut self, p: CV, i: u32) -> CV {
+        let present = self.b.ins().load(I64, MemFlagsData::trusted(), p, 16 * i as i32);
+        let c = self.b.ins().icmp_imm_s(IntCC::NotEqual, present, 0);
+        self.bool_of(c)
+    }
+
+    /// Stores words in a fresh stack slot; returns its address.
+    fn spill(&mut self, vals: &[CV]) -> CV {
+        let size = u32::try_from(8 * vals.len().max(1)).unwrap_or(8);
+        let ss = self.b.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+        for (i, v) in vals.iter().enumerate() {
+            self.b.ins().stack_store(I64, *v, ss, (8 * i) as i32);
+        }
+        self.b.ins().stack_addr(I64, ss, 0)
+    }
+
+    fn eq(&mut self, a: CV, b: CV, t: &Ty) -> Result<CV, CodegenError> {
+        if canonical(t) {
+            let c = self.b.ins().icmp(IntCC::Equal, a, b);
+            return Ok(self.bool_of(c));
+        }
+        let ti = self.tables.ty(t);
+        let ti = self.iconst(ti);
+        let ctx = self.ctx;
+        let r = self.call("writ_eq_deep", &[ctx, a, b, ti])?;
+        self.check_internal();
+        Ok(r)
+    }
+
+    fn set_has(&mut self, set: CV, x: CV, elem: &Ty) -> Result<CV, CodegenError> {
+        if canonical(elem) {
+            return self.call("writ_set_has", &[set, x]);
+        }
+        let ti = self.tables.ty(elem);
+        let ti = self.iconst(ti);
+        let ctx = self.ctx;
+        let r = self.call("writ_set_has_deep", &[ctx, set, x, ti])?;
+        self.check_internal();
+        Ok(r)
+    }
+
+    fn expr(&mut self, e: &ir::Expr) -> Result<CV, CodegenError> {
+        Ok(match &e.kind {
+            K::Lit(v) => self.constant(v),
+            K::Principal => self.load_ctx(rtm::OFF_PRINCIPAL),
+            K::Resource => self.load_ctx(rtm::OFF_RESOURCE),
+            K::Context => self.load_ctx(rtm::OFF_CONTEXT),
+            K::Action => self.load_ctx(rtm::OFF_ACTION),
+            K::Intent => self.load_ctx(rtm::OFF_INTENT),
+            K::OnBehalfOf => self.load_ctx(rtm::OFF_OBO),
+            K::Local(n) => {
+                let v = *self.locals.get(*n as usize).ok_or_else(|| CodegenError("unbound local".into()))?;
+                self.b.use_var(v)
+            }
+            K::Let(n, v, body) => {
+                let x = self.expr(v)?;
+                let var = *self.locals.get(*n as usize).ok_or_else(|| CodegenError("unbound local".into()))?;
+                self.b.def_var(var, x);
+                self.expr(body)?
+            }
+            K::Attr(b, i) => {
+                let w = self.expr(b)?;
+                let p = self.attrs(w)?;
+                self.slot(p, *i, Status::MISSING_ATTR)
+            }
+            K::Field(b, i) => {
+                let p = self.expr(b)?;
+                self.slot(p, *i, Status::MISSING_FIELD)
+            }
+            K::HasAttr(b, i) => {
+                let w = self.expr(b)?;
+                let p = self.attrs(w)?;
+                self.present(p, *i)
+            }
+            K::HasField(b, i) => {
+                let p = self.expr(b)?;
+                self.present(p, *i)
+            }
+            K::Set(es) => {
+                let mut vals = Vec::with_capacity(es.len());
+                for x in es {
+                    vals.push(self.expr(x)?);
+                }
+                let elem = match &e.ty {
+                    Ty::Set(t) => (**t).clone(),
+                    _ => Ty::Never,
+                };
+                let addr = self.spill(&vals);
+                let n = self.iconst(vals.len() as i64);
+                let ti = self.tables.ty(&elem);
+                let ti = self.iconst(ti);
+                let ctx = self.ctx;
+                let r = self.call("writ_make_set", &[ctx, addr, n, ti])?;
+                self.check_internal();
+                r
+            }
+            K::Record(es) => {
+                let mut vals = Vec::with_capacity(es.len());
+                for x in es {
+                    vals.push(self.expr(x)?);
+                }
+                let addr = self.spill(&vals);
+                let n = self.iconst(vals.len() as i64);
+                let ctx = self.ctx;
+                self.call("writ_make_record", &[ctx, addr, n])?
+            }
+            K::Not(x) => {
+                let v = self.expr(x)?;
+                self.b.ins().bxor_imm_u(v, 1)
+            }
+            K::Neg(x) => {
+                let v = self.expr(x)?;
+                let min = self.b.ins().icmp_imm_s(IntCC::Equal, v, i64::MIN);
+                self.fail_if(min, Status::OVERFLOW_SUB);
+                self.b.ins().ineg(v)
+            }
+            K::And(es) | K::Or(es) => {
+                let is_and = matches!(e.kind, K::And(_));
+                let done = self.b.create_block();
+                self.b.append_block_param(done, I64);
+                for x in es {
+                    let v = self.expr(x)?;
+                    let next = self.b.create_block();
+                    let short = self.iconst(i64::from(!is_and));
+                    let args = [BlockArg::Value(short)];
+                    if is_and {
+                        self.b.ins().brif(v, next, &[], done, &args);
+                    } else {
+                        self.b.ins().brif(v, done, &args, next, &[]);
+                    }
+                    self.b.switch_to_block(next);
+                }
+                let all = self.iconst(i64::from(is_and));
+                self.b.ins().jump(done, &[BlockArg::Value(all)]);
+                self.b.switch_to_block(done);
+                self.block_param(done)?
+            }
+            K::If(c, a, b) => {
+                let cv = self.expr(c)?;
+                let then = self.b.create_block();
+                let els = self.b.create_block();
+                let done = self.b.create_block();
+                self.b.append_block_param(done, I64);
+                self.b.ins().brif(cv, then, &[], els, &[]);
+                self.b.switch_to_block(then);
+                let av = self.expr(a)?;
+                self.b.ins().jump(done, &[BlockArg::Value(av)]);
+                self.b.switch_to_block(els);
+                let bv = self.expr(b)?;
+                self.b.ins().jump(done, &[BlockArg::Value(bv)]);
+                self.b.switch_to_block(done);
+                self.block_param(done)?
+            }
+            K::Cmp(op, a, b) => {
+                let x = self.expr(a)?;
+                let y = self.expr(b)?;
+                let t = a.ty.join(&b.ty).unwrap_or_else(|| a.ty.clone());
+                match op {
+                    CmpOp::Eq => self.eq(x, y, &t)?,
+                    CmpOp::Ne => {
+                        let v = self.eq(x, y, &t)?;
+                        self.b.ins().bxor_imm_u(v, 1)
+                    }
+                    _ => {
+                        let cc = match op {
+                            CmpOp::Lt => IntCC::SignedLessThan,
+                            CmpOp::Le => IntCC::SignedLessThanOrEqual,
+                            CmpOp::Gt => IntCC::SignedGreaterThan,
+                            _ => IntCC::SignedGreaterThanOrEqual,
+                        };
+                        let c = self.b.ins().icmp(cc, x, y);
+                        self.bool_of(c)
+                    }
+                }
+            }
+            K::Arith(op, a, b) => {
+                let x = self.expr(a)?;
+                let y = self.expr(b)?;
+                let (r, of, code) = match op {
+                    ArithOp::Add => {
+                        let (r, of) = self.b.ins().sadd_overflow(x, y);
+                        (r, of, Status::OVERFLOW_ADD)
+                    }
+                    ArithOp::Sub => {
+                        let (r, of) = self.b.ins().ssub_overflow(x, y);
+                        (r, of, Status::OVERFLOW_SUB)
+                    }
+                    ArithOp::Mul => {
+                        let (r, of) = self.b.ins().smul_overflow(x, y);
+                        (r, of, Status::OVERFLOW_MUL)
+                    }
+                };
+                self.fail_if(of, code);
+                r
+            }
+            K::InEntity(a, b) => {
+                let x = self.expr(a)?;
+                let y = self.expr(b)?;
+                let ctx = self.ctx;
+                self.call("writ_ent_in", &[ctx, x, y])?
+            }
+            K::InEntitySet(a, b) => {
+                let x = self.expr(a)?;
+                let y = self.expr(b)?;
+                let ctx = self.ctx;
+                let r = self.call("writ_ent_in_set", &[ctx, x, y])?;
+                self.check_internal();
+                r
+            }
+            K::InSet(a, b) => {
+                let x = self.expr(a)?;
+                let y = self.expr(b)?;
+                let elem = match &b.ty {
+                    Ty::Set(t) if **t != Ty::Never => (**t).clone(),
+                    _ => a.ty.clone(),
+                };
+                self.set_has(y, x, &elem)?
+            }
+            K::Is(x, t) => {
+                let v = self.expr(x)?;
+                let ty = self.b.ins().ushr_imm_u(v, i64::from(TYPE_SHIFT));
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, ty, i64::from(t.0));
+                self.bool_of(c)
+            }
+            K::Like(x, g) => {
+                let v = self.expr(x)?;
+                let gi = match self.tables.globs.iter().position(|h| h == g) {
+                    Some(i) => i,
+                    None => {
+                        self.tables.globs.push(g.clone());
+                        self.tables.globs.len() - 1
+                    }
+                };
+                let gi = self.iconst(gi as i64);
+                let ctx = self.ctx;
+                let r = self.call("writ_like", &[ctx, v, gi])?;
+                self.check_internal();
+                r
+            }
+            K::LikeDynamic(x, p) => {
+                let v = self.expr(x)?;
+                let pv = self.expr(p)?;
+                let ctx = self.ctx;
+                let r = self.call("writ_like_dyn", &[ctx, v, pv])?;
+                self.check_internal();
+                r
+            }
+            K::Quant(q, slot, set, body) => {
+                let s = self.expr(set)?;
+                let var = *self.locals.get(*slot as usize).ok_or_else(|| CodegenError("unbound local".into()))?;
+                let want = i64::from(matches!(q, Quantifier::Any));
+                let len = self.b.ins().load(I64, MemFlagsData::trusted(), s, 0);
+                let head = self.b.create_block();
+                let step = self.b.create_block();
+                let done = self.b.create_block();
+                self.b.append_block_param(head, I64);
+                self.b.append_block_param(done, I64);
+                let zero = self.iconst(0);
+                self.b.ins().jump(head, &[BlockArg::Value(zero)]);
+                self.b.switch_to_block(head);
+                let i = self.block_param(head)?;
+                let end = self.b.ins().icmp(IntCC::SignedGreaterThanOrEqual, i, len);
+                let exhausted = self.iconst(1 - want);
+                self.b.ins().brif(end, done, &[BlockArg::Value(exhausted)], step, &[]);
+                self.b.switch_to_block(step);
+                let off = self.b.ins().ishl_imm_u(i, 3);
+                let addr = self.b.ins().iadd(s, off);
+                let item = self.b.ins().load(I64, MemFlagsData::trusted(), addr, 8);
+                self.b.def_var(var, item);
+                let r = self.expr(body)?;
+                let hit = self.b.ins().icmp_imm_s(IntCC::Equal, r, want);
+                let next = self.b.create_block();
+                let decided = self.iconst(want);
+                self.b.ins().brif(hit, done, &[BlockArg::Value(decided)], next, &[]);
+                self.b.switch_to_block(next);
+                let i1 = self.b.ins().iadd_imm_s(i, 1);
+                self.b.ins().jump(head, &[BlockArg::Value(i1)]);
+                self.b.switch_to_block(done);
+                self.block_param(done)?
+            }
+            K::Call(b, args) => self.builtin(*b, args, &e.ty)?,
+        })
+    }
+
+    fn block_param(&mut self, b: Block) -> Result<CV, CodegenError> {
+        self.b.block_params(b).first().copied().ok_or_else(|| CodegenError("block without a parameter".into()))
+    }
+
+    fn builtin(&mut self, b: Builtin, args: &[ir::Expr], ret: &Ty) -> Result<CV, CodegenError> {
+        let mut vals = Vec::with_capacity(args.len());
+        for a in args {
+            vals.push(self.expr(a)?);
+        }
+        let arg = |i: usize| vals.get(i).copied().ok_or_else(|| CodegenError("missing argument".into()));
+        let ctx = self.ctx;
+        use Builtin::*;
+        Ok(match b {
+            StrStartsWith | StrEndsWith | StrContains | StrLen => {
+                let op = match b {
+                    StrStartsWith => 0,
+                    StrEndsWith => 1,
+                    StrContains => 2,
+                    _ => 3,
+                };
+                let op = self.iconst(op);
+                let x = arg(0)?;
+                let y = if b == StrLen { x } else { arg(1)? };
+                let r = self.call("writ_str", &[ctx, op, x, y])?;
+                self.check_internal();
+                r
+            }
+            SetContains => {
+                let elem = match args.first().map(|a| &a.ty) {
+                    Some(Ty::Set(t)) if **t != Ty::Never => (**t).clone(),
+                    _ => args.get(1).map_or(Ty::Never, |a| a.ty.clone()),
+                };
+                let (s, x) = (arg(0)?, arg(1)?);
+                self.set_has(s, x, &elem)?
+            }
+            SetLen => self.b.ins().load(I64, MemFlagsData::trusted(), arg(0)?, 0),
+            SetIsEmpty => {
+                let n = self.b.ins().load(I64, MemFlagsData::trusted(), arg(0)?, 0);
+                let c = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
+                self.bool_of(c)
+            }
+            TsHour | TsMinute | TsWeekday | TsDate => {
+                let op = match b {
+                    TsHour => 0,
+                    TsMinute => 1,
+                    TsWeekday => 2,
+                    _ => 3,
+                };
+                let op = self.iconst(op);
+                self.call("writ_ts", &[op, arg(0)?])?
+            }
+            IpInRange | IpIsLoopback | IpIsPrivate | IpIsV4 => {
+                let op = match b {
+                    IpInRange => 0,
+                    IpIsLoopback => 1,
+                    IpIsPrivate => 2,
+                    _ => 3,
+                };
+                let op = self.iconst(op);
+                let x = arg(0)?;
+                let y = if b == IpInRange { arg(1)? } else { x };
+                let r = self.call("writ_ip", &[ctx, op, x, y])?;
+                self.check_internal();
+                r
+            }
+            DurMillis => arg(0)?,
+            DurSeconds | DurMinutes | DurHours => {
+                let d = match b {
+                    DurSeconds => 1000,
+                    DurMinutes => 60_000,
+                    _ => 3_600_000,
+                };
+                self.b.ins().sdiv_imm_s(arg(0)?, d)
+            }
+            _ => {
+                // Strings made at run time and set-to-set tests: the interpreter's code.
+                let code =
+                    BUILTINS.iter().position(|x| *x == b).ok_or_else(|| CodegenError("unknown builtin".into()))?;
+                let fields: Vec<FieldTy> = args
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| FieldTy { name: format!("a{i:02}"), ty: a.ty.clone(), optional: false, doc: None })
+                    .collect();
+                let _ = ret;
+                let site = Ty::Set(Box::new(Ty::Record(std::sync::Arc::new(RecordTy::new(fields)))));
+                let site = self.tables.ty(&site);
+                let addr = self.spill(&vals);
+                let code = self.iconst(code as i64);
+                let n = self.iconst(vals.len() as i64);
+                let site = self.iconst(site);
+                let r = self.call("writ_builtin", &[ctx, code, addr, n, site])?;
+                self.check_internal();
+                r
+            }
+        })
+    }
+}
+
+/// Keeps `NONE_INTENT` part of this module's contract: the literal `none` is encoded by
+/// `words::Layers::encode` to it.
+#[allow(dead_code)]
+const _NONE: u64 = NONE_INTENT;

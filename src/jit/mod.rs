@@ -1,0 +1,282 @@
+//! The Cranelift back end (SPEC §9): the whole policy set as one native decision function.
+//!
+//! `compile` lowers every rule body of the typed IR to native code (see `codegen`) behind one
+//! entry function that dispatches on action, principal type and resource type. Requests are
+//! first laid out as machine words (see `words`): strings interned to ids, entities numbered,
+//! ancestry precomputed. The SPEC §7 algorithm that turns the rules that applied into a
+//! decision is shared with the interpreter (`interp::assemble`), so the two back ends differ
+//! only in how they evaluate rules, and the differential tests compare exactly that.
+//!
+//! Every Cranelift call of the crate is in this folder.
+#![allow(unsafe_code)]
+
+mod codegen;
+mod runtime;
+mod words;
+
+use crate::decision::{Decision, DecisionError};
+use crate::host::{EntityStore, Request};
+use crate::interp::{EvalError, Outcome, assemble};
+use crate::ir::value::{EntityUid, Glob};
+use crate::ir::{PolicySet, Ty};
+use crate::syntax::ast::Effect;
+use codegen::{Status, Tables};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_jit::{JITBuilder, JITModule};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use words::{Frame, JitStore};
+
+/// Why the policy set could not be compiled to native code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JitError {
+    /// Cranelift does not support this machine: use the interpreter.
+    #[error("native code generation is not supported on this machine: {0}")]
+    Unsupported(String),
+    /// Code generation failed (a bug: please report it).
+    #[error("native code generation failed: {0}")]
+    Codegen(String),
+}
+
+type EntryFn = unsafe extern "C" fn(*mut runtime::Ctx) -> i64;
+type GrantFn = unsafe extern "C" fn(*mut runtime::Ctx, *mut u64) -> i64;
+
+/// The executable memory of a compiled policy set.
+struct Code(Option<JITModule>);
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        if let Some(m) = self.0.take() {
+            // SAFETY: the functions of this module are only called through the `Compiled`
+            // that owns this `Code`, which is being dropped: no pointer into it survives.
+            unsafe { m.free_memory() };
+        }
+    }
+}
+
+// SAFETY: after `finalize_definitions` the module's memory is read-only executable code and
+// immutable data; nothing mutates it until `free_memory` in `Drop`. The generated functions
+// only read their arguments and call thread-safe helpers.
+unsafe impl Send for Code {}
+// SAFETY: as above.
+unsafe impl Sync for Code {}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Code")
+    }
+}
+
+/// A policy set compiled to native code.
+#[derive(Debug)]
+pub struct Compiled {
+    id: u64,
+    policy: Arc<PolicySet>,
+    _code: Code,
+    entry: usize,
+    grants: HashMap<(u32, u32), usize>,
+    consts: words::ConstTables,
+    globs: Vec<Glob>,
+    types: Vec<Ty>,
+    /// The most candidate rules any request can have (the output buffer's size).
+    max_candidates: usize,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Compiles a checked policy set.
+pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| JitError::Codegen(e.to_string()));
+    set(&mut flags, "opt_level", "speed")?;
+    set(&mut flags, "is_pic", "false")?;
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    let isa = cranelift_native::builder()
+        .map_err(|e| JitError::Unsupported(e.to_string()))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| JitError::Unsupported(e.to_string()))?;
+    let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+    for (name, ptr) in runtime::symbols() {
+        builder.symbol(name, ptr);
+    }
+    let mut module = JITModule::new(builder);
+    let mut tables = Tables { consts: words::ConstTables::new(), globs: Vec::new(), types: Vec::new() };
+    // Intern every string constant first, so ids are stable whatever order code is generated.
+    for s in policy.string_constants() {
+        tables.consts.intern(s);
+    }
+    let generated = codegen::generate(&mut module, &policy, &mut tables).map_err(|e| JitError::Codegen(e.0))?;
+    module.finalize_definitions().map_err(|e| JitError::Codegen(e.to_string()))?;
+    let entry = module.get_finalized_function(generated.entry) as usize;
+    let grants = generated.grants.iter().map(|(k, id)| (*k, module.get_finalized_function(*id) as usize)).collect();
+    let max_candidates = policy.index.values().map(Vec::len).max().unwrap_or(0);
+    Ok(Compiled {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        policy,
+        _code: Code(Some(module)),
+        entry,
+        grants,
+        consts: tables.consts,
+        globs: tables.globs,
+        types: tables.types,
+        max_candidates,
+    })
+}
+
+impl Compiled {
+    /// Lays out an entity store for this policy set (done once per store).
+    pub fn store(&self, store: &EntityStore) -> JitStore {
+        JitStore::build(self.id, &self.consts, store)
+    }
+
+    /// Lays out a request (done once per request).
+    pub fn frame(&self, store: &JitStore, req: &Request) -> Frame {
+        Frame::build(self.id, &self.consts, store, req)
+    }
+
+    /// Whether a store and frame were laid out for this compiled policy set.
+    pub fn owns(&self, store: &JitStore, frame: &Frame) -> bool {
+        store.policy_id == self.id && frame.policy_id == self.id && frame.store_ptr == store as *const JitStore as usize
+    }
+
+    /// Decides a request laid out by [`Compiled::frame`].
+    pub fn decide(&self, req: &Request, hstore: &EntityStore, store: &JitStore, frame: &Frame) -> Decision {
+        let mut rt = runtime::Rt {
+            consts: &self.consts.layer,
+            store,
+            frame,
+            req,
+            hstore,
+            globs: &self.globs,
+            types: &self.types,
+            scratch: words::Layer::new(u64::MAX / 2, words::NUMBER_MASK / 2),
+        };
+        let mut out = vec![0u64; self.max_candidates.max(1)];
+        let policy: &PolicySet = &self.policy;
+        assemble(policy, req, hstore, None, &mut |who| self.outcome(&mut rt, &mut out, req, who))
+    }
+
+    fn outcome<'p>(&'p self, rt: &mut runtime::Rt<'_>, out: &mut [u64], req: &Request, who: &EntityUid) -> Outcome<'p> {
+        let frame = rt.frame;
+        let principal = if *who == req.principal {
+            frame.principal
+        } else {
+            match req.on_behalf_of.iter().position(|u| u == who).and_then(|i| frame.obo.get(i)) {
+                Some(w) => *w,
+                None => return internal_outcome(&self.policy, req, who),
+            }
+        };
+        let mut ctx = runtime::Ctx {
+            principal,
+            resource: frame.resource,
+            context: frame.context,
+            obo: frame.obo_set,
+            intent: frame.intent,
+            action: frame.action,
+            dep_consts: rt.store.dep_consts.as_ptr(),
+            out: out.as_mut_ptr(),
+            err_entity: 0,
+            err_internal: 0,
+            rt: (rt as *mut runtime::Rt<'_>).cast(),
+        };
+        // SAFETY: `entry` is the finalized entry function of `self._code`, alive as long as
+        // `self`; `ctx` points at a live context whose `rt`, `out` (room for the most
+        // candidates any request has) and `dep_consts` outlive the call.
+        let n = unsafe {
+            let f: EntryFn = std::mem::transmute::<usize, EntryFn>(self.entry);
+            f(&mut ctx)
+        };
+        let mut o = Outcome::default();
+        let n = usize::try_from(n).unwrap_or(0);
+        for rec in out.iter().take(n) {
+            let ri = (rec >> 32) as usize;
+            let bi = ((rec >> 8) & 0xff_ffff) as u32;
+            let status = (rec & 0xff) as i64;
+            let Some(rule) = self.policy.rules.get(ri) else { continue };
+            let applies = if status == Status::APPLIES {
+                true
+            } else {
+                o.errors
+                    .push(DecisionError { rule: rule.id.clone(), message: self.message(rt, status, ctx.err_entity) });
+                rule.effect != Effect::Permit
+            };
+            if !applies {
+                continue;
+            }
+            match rule.effect {
+                Effect::Forbid => o.forbids.push(rule),
+                Effect::Escalate => o.escalates.push(rule),
+                Effect::Permit => {
+                    let body = rule.bodies.get(bi as usize);
+                    let grant = body.map(|b| b.grant.as_slice()).unwrap_or(&[]);
+                    if grant.is_empty() {
+                        o.permits.push((rule, Vec::new()));
+                        continue;
+                    }
+                    let Some(gf) = self.grants.get(&(ri as u32, bi)) else {
+                        o.errors.push(DecisionError { rule: rule.id.clone(), message: internal("missing grant code") });
+                        continue;
+                    };
+                    let mut words = vec![0u64; grant.len()];
+                    ctx.err_internal = 0;
+                    // SAFETY: as for the entry; `words` has one slot per grant entry.
+                    let status = unsafe {
+                        let f: GrantFn = std::mem::transmute::<usize, GrantFn>(*gf);
+                        f(&mut ctx, words.as_mut_ptr())
+                    };
+                    if status != Status::APPLIES {
+                        o.errors.push(DecisionError {
+                            rule: rule.id.clone(),
+                            message: self.message(rt, status, ctx.err_entity),
+                        });
+                        continue;
+                    }
+                    let layers = rt.layers();
+                    let mut values = Vec::with_capacity(grant.len());
+                    for ((k, e), w) in grant.iter().zip(words.iter()) {
+                        match layers.decode(*w, &e.ty) {
+                            Some(v) => values.push((k.clone(), v)),
+                            None => break,
+                        }
+                    }
+                    if values.len() == grant.len() {
+                        o.permits.push((rule, values));
+                    } else {
+                        o.errors.push(DecisionError { rule: rule.id.clone(), message: internal("bad grant value") });
+                    }
+                }
+            }
+        }
+        o
+    }
+
+    fn message(&self, rt: &mut runtime::Rt<'_>, status: i64, entity: u64) -> String {
+        let e = match status {
+            Status::OVERFLOW_ADD => EvalError::Overflow("+"),
+            Status::OVERFLOW_SUB => EvalError::Overflow("-"),
+            Status::OVERFLOW_MUL => EvalError::Overflow("*"),
+            Status::MISSING_ATTR => EvalError::MissingValue("an optional attribute"),
+            Status::MISSING_FIELD => EvalError::MissingValue("an optional field"),
+            Status::MISSING_ENTITY => match rt.layers().uid_of(entity) {
+                Some(u) => EvalError::MissingEntity(format!("{}::{:?}", self.policy.schema.entity_name(u.ty), &*u.id)),
+                None => EvalError::Internal("unknown entity number"),
+            },
+            _ => EvalError::Internal("bad arguments to a built-in"),
+        };
+        e.to_string()
+    }
+}
+
+fn internal(what: &'static str) -> String {
+    EvalError::Internal(what).to_string()
+}
+
+fn internal_outcome<'p>(policy: &'p PolicySet, _req: &Request, _who: &EntityUid) -> Outcome<'p> {
+    let _ = policy;
+    Outcome {
+        errors: vec![DecisionError { rule: String::new(), message: internal("principal not in the request") }],
+        ..Outcome::default()
+    }
+}

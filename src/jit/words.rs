@@ -1,0 +1,433 @@
+//! The flat, schema-derived data layout the native code reads, and the conversions between
+//! interpreter [`Value`]s and machine words.
+//!
+//! Every value is one 64-bit word:
+//!
+//! * `Bool` 0/1; `Int`, `Duration` (ms), `Timestamp` (ms) as `i64`; enum values as their
+//!   variant index; intents as their id, `none` as `u64::MAX`; actions as their id.
+//! * `String`: an interned id. Ids are layered — the policy set's constants first, then
+//!   strings of the entity store, then of the request, then strings made while deciding —
+//!   and a lookup always searches the lower layers first, so equal strings always have equal
+//!   ids and string equality is an integer comparison.
+//! * Entity: `type << 40 | number`; numbers are given by the entity store (and, for inline
+//!   entities, by the request), so `is` is a shift and equality an integer comparison.
+//! * `Ip`: a pointer to an [`IpNet`]. `Set`: a pointer to `[len, w0, w1, …]`, elements in the
+//!   order of [`Value`]'s `Ord` (the order the interpreter iterates). Record: a pointer to
+//!   `[present0, w0, present1, w1, …]` in field order. Entity attributes use the record
+//!   layout too.
+//!
+//! Storage for pointed-to words lives in arenas of boxed slices owned by the compiled policy
+//! (constants), the [`JitStore`] (entities) or the [`Frame`] (one request), so addresses stay
+//! valid as the arenas grow.
+
+use crate::host::{EntityStore, Request};
+use crate::ir::Ty;
+use crate::ir::value::{EntityUid, IpNet, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub(crate) const TYPE_SHIFT: u32 = 40;
+pub(crate) const NUMBER_MASK: u64 = (1 << TYPE_SHIFT) - 1;
+pub(crate) const NONE_INTENT: u64 = u64::MAX;
+
+/// One layer of interned strings and entity numbers, with the arena its words point into.
+#[derive(Debug, Default)]
+pub(crate) struct Layer {
+    /// The first string id of this layer.
+    pub str_base: u64,
+    pub strs: Vec<Arc<str>>,
+    pub str_ids: HashMap<Arc<str>, u64>,
+    /// The first entity number of this layer.
+    pub num_base: u64,
+    pub uids: Vec<EntityUid>,
+    pub nums: HashMap<EntityUid, u64>,
+    pub words: Vec<Box<[u64]>>,
+    #[expect(clippy::vec_box, reason = "words point at the boxes: their addresses must not move")]
+    pub ips: Vec<Box<IpNet>>,
+}
+
+impl Layer {
+    pub fn new(str_base: u64, num_base: u64) -> Layer {
+        Layer { str_base, num_base, ..Layer::default() }
+    }
+
+    pub fn str_end(&self) -> u64 {
+        self.str_base + self.strs.len() as u64
+    }
+
+    pub fn num_end(&self) -> u64 {
+        self.num_base + self.uids.len() as u64
+    }
+
+    fn push_words(&mut self, w: Vec<u64>) -> u64 {
+        let b = w.into_boxed_slice();
+        let p = b.as_ptr() as u64;
+        self.words.push(b);
+        p
+    }
+
+    fn push_ip(&mut self, ip: IpNet) -> u64 {
+        let b = Box::new(ip);
+        let p = &*b as *const IpNet as u64;
+        self.ips.push(b);
+        p
+    }
+}
+
+/// A stack of layers, lowest first; new strings and entities go into the top one.
+pub(crate) struct Layers<'a> {
+    pub lower: [Option<&'a Layer>; 3],
+    pub top: &'a mut Layer,
+}
+
+impl Layers<'_> {
+    fn all(&self) -> impl Iterator<Item = &Layer> {
+        self.lower.iter().flatten().copied().chain(std::iter::once(&*self.top))
+    }
+
+    pub fn find_str(&self, s: &str) -> Option<u64> {
+        self.all().find_map(|l| l.str_ids.get(s).copied())
+    }
+
+    pub fn intern_str(&mut self, s: &str) -> u64 {
+        if let Some(id) = self.find_str(s) {
+            return id;
+        }
+        let id = self.top.str_end();
+        let a: Arc<str> = Arc::from(s);
+        self.top.strs.push(a.clone());
+        self.top.str_ids.insert(a, id);
+        id
+    }
+
+    pub fn str_of(&self, id: u64) -> Option<&str> {
+        self.all().find_map(|l| {
+            if id >= l.str_base && id < l.str_end() {
+                l.strs.get(usize::try_from(id - l.str_base).ok()?).map(|s| &**s)
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn find_uid(&self, uid: &EntityUid) -> Option<u64> {
+        self.all().find_map(|l| l.nums.get(uid).copied())
+    }
+
+    /// The word of an entity: its number, given a new one if no layer knows it.
+    pub fn intern_uid(&mut self, uid: &EntityUid) -> u64 {
+        if let Some(w) = self.find_uid(uid) {
+            return w;
+        }
+        let n = self.top.num_end();
+        let w = (u64::from(uid.ty.0) << TYPE_SHIFT) | (n & NUMBER_MASK);
+        self.top.uids.push(uid.clone());
+        self.top.nums.insert(uid.clone(), w);
+        w
+    }
+
+    pub fn uid_of(&self, word: u64) -> Option<&EntityUid> {
+        let n = word & NUMBER_MASK;
+        self.all().find_map(|l| {
+            if n >= l.num_base && n < l.num_end() { l.uids.get(usize::try_from(n - l.num_base).ok()?) } else { None }
+        })
+    }
+
+    /// The word of a value (of the type the checker gave it).
+    pub fn encode(&mut self, v: &Value) -> u64 {
+        match v {
+            Value::Bool(b) => u64::from(*b),
+            Value::Int(n) | Value::Duration(n) | Value::Timestamp(n) => *n as u64,
+            Value::Str(s) => self.intern_str(s),
+            Value::Ip(ip) => self.top.push_ip(*ip),
+            Value::Set(items) => {
+                let mut w = Vec::with_capacity(items.len() + 1);
+                w.push(items.len() as u64);
+                for i in items.iter() {
+                    w.push(self.encode(i));
+                }
+                self.top.push_words(w)
+            }
+            Value::Record(fields) => {
+                let mut w = Vec::with_capacity(2 * fields.len());
+                for f in fields.iter() {
+                    match f {
+                        Some(v) => {
+                            w.push(1);
+                            w.push(self.encode(v));
+                        }
+                        None => {
+                            w.push(0);
+                            w.push(0);
+                        }
+                    }
+                }
+                self.top.push_words(w)
+            }
+            Value::Entity(uid) => self.intern_uid(uid),
+            Value::Enum(_, i) => u64::from(*i),
+            Value::Intent(i) => i.map_or(NONE_INTENT, |i| u64::from(i.0)),
+            Value::Action(a) => u64::from(a.0),
+        }
+    }
+
+    /// Stores words (a set or record built while deciding) in the top layer.
+    pub fn alloc(&mut self, w: Vec<u64>) -> u64 {
+        self.top.push_words(w)
+    }
+
+    /// The value of a word of type `ty`.
+    pub fn decode(&self, w: u64, ty: &Ty) -> Option<Value> {
+        Some(match ty {
+            Ty::Bool => Value::Bool(w != 0),
+            Ty::Int => Value::Int(w as i64),
+            Ty::Duration => Value::Duration(w as i64),
+            Ty::Timestamp => Value::Timestamp(w as i64),
+            Ty::String => Value::Str(Arc::from(self.str_of(w)?)),
+            Ty::Ip => Value::Ip(*ip_ref(w)?),
+            Ty::Set(elem) => {
+                let items = set_words(w)?;
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.decode(*i, elem)?);
+                }
+                // Already in order: the words were stored sorted.
+                Value::Set(out.into())
+            }
+            Ty::Record(r) => {
+                let n = r.fields.len();
+                // SAFETY of the read: record words always hold two words per field.
+                let ws = words_at(w, 2 * n)?;
+                let mut out = Vec::with_capacity(n);
+                for (i, f) in r.fields.iter().enumerate() {
+                    let present = *ws.get(2 * i)? != 0;
+                    out.push(if present { Some(self.decode(*ws.get(2 * i + 1)?, &f.ty)?) } else { None });
+                }
+                Value::Record(out.into())
+            }
+            Ty::Entity(_) => Value::Entity(self.uid_of(w)?.clone()),
+            Ty::Enum(e) => Value::Enum(*e, u32::try_from(w).ok()?),
+            Ty::Intent => Value::Intent(if w == NONE_INTENT {
+                None
+            } else {
+                Some(crate::ir::schema::IntentId(u32::try_from(w).ok()?))
+            }),
+            Ty::Action => Value::Action(crate::ir::schema::ActionId(u32::try_from(w).ok()?)),
+            Ty::Never | Ty::Error => return None,
+        })
+    }
+}
+
+/// Words of a set: `[len, items…]`.
+pub(crate) fn set_words<'a>(w: u64) -> Option<&'a [u64]> {
+    if w == 0 {
+        return None;
+    }
+    let len = words_at(w, 1)?.first().copied()?;
+    let all = words_at(w, usize::try_from(len).ok()?.checked_add(1)?)?;
+    all.get(1..)
+}
+
+fn words_at<'a>(w: u64, n: usize) -> Option<&'a [u64]> {
+    if w == 0 {
+        return None;
+    }
+    // SAFETY: every non-null set or record word the JIT handles points into an arena box of
+    // at least `n` words (sets store their length first; records have two words per field of
+    // their checked type), and arenas outlive the decision that reads them.
+    #[allow(unsafe_code)]
+    Some(unsafe { std::slice::from_raw_parts(w as *const u64, n) })
+}
+
+pub(crate) fn ip_ref<'a>(w: u64) -> Option<&'a IpNet> {
+    if w == 0 {
+        return None;
+    }
+    // SAFETY: an Ip word always points to a boxed `IpNet` in an arena that outlives the
+    // decision.
+    #[allow(unsafe_code)]
+    Some(unsafe { &*(w as *const IpNet) })
+}
+
+/// An entity as the native code sees it.
+#[derive(Debug)]
+pub(crate) struct EntRec {
+    /// Record layout, two words per attribute.
+    pub attrs: Box<[u64]>,
+    /// Numbers (words) of the ancestors, sorted.
+    pub ancestors: Box<[u64]>,
+}
+
+/// The entity store, laid out for one compiled policy set.
+#[derive(Debug)]
+pub struct JitStore {
+    pub(crate) policy_id: u64,
+    pub(crate) layer: Layer,
+    /// Entity records by number (`None`: the uid is known — a parent, a constant — but has no
+    /// entity in the store).
+    pub(crate) recs: Vec<Option<EntRec>>,
+    /// The words of the constants that mention entities, in the compiled policy's order.
+    pub(crate) dep_consts: Box<[u64]>,
+}
+
+/// One request, laid out for one compiled policy set and store.
+#[derive(Debug)]
+pub struct Frame {
+    pub(crate) policy_id: u64,
+    pub(crate) store_ptr: usize,
+    pub(crate) layer: Layer,
+    pub(crate) principal: u64,
+    pub(crate) resource: u64,
+    pub(crate) action: u64,
+    pub(crate) intent: u64,
+    pub(crate) context: u64,
+    pub(crate) obo_set: u64,
+    pub(crate) obo: Vec<u64>,
+    /// Inline entities of the request, by word; they win over the store's.
+    pub(crate) inline: HashMap<u64, EntRec>,
+}
+
+/// The policy set's constant layer and its constant values that mention entities.
+#[derive(Debug)]
+pub(crate) struct ConstTables {
+    pub layer: Layer,
+    /// Constants whose words depend on the entity store (they mention entities).
+    pub dep_values: Vec<Value>,
+    /// Every entity uid the constants mention.
+    pub const_uids: Vec<EntityUid>,
+}
+
+fn mentions_entity(v: &Value) -> bool {
+    match v {
+        Value::Entity(_) => true,
+        Value::Set(items) => items.iter().any(mentions_entity),
+        Value::Record(fs) => fs.iter().flatten().any(mentions_entity),
+        _ => false,
+    }
+}
+
+impl ConstTables {
+    pub fn new() -> ConstTables {
+        ConstTables { layer: Layer::new(0, 0), dep_values: Vec::new(), const_uids: Vec::new() }
+    }
+
+    /// How the native code gets a constant: a word, or an index into the store's
+    /// store-dependent constants.
+    pub fn constant(&mut self, v: &Value) -> ConstWord {
+        if mentions_entity(v) {
+            collect_uids(v, &mut self.const_uids);
+            if let Some(i) = self.dep_values.iter().position(|x| x == v) {
+                return ConstWord::Dep(i);
+            }
+            self.dep_values.push(v.clone());
+            return ConstWord::Dep(self.dep_values.len() - 1);
+        }
+        let mut layers = Layers { lower: [None, None, None], top: &mut self.layer };
+        ConstWord::Word(layers.encode(v))
+    }
+
+    pub fn intern(&mut self, s: &str) -> u64 {
+        let mut layers = Layers { lower: [None, None, None], top: &mut self.layer };
+        layers.intern_str(s)
+    }
+}
+
+fn collect_uids(v: &Value, out: &mut Vec<EntityUid>) {
+    match v {
+        Value::Entity(u) if !out.contains(u) => out.push(u.clone()),
+        Value::Entity(_) => {}
+        Value::Set(items) => items.iter().for_each(|i| collect_uids(i, out)),
+        Value::Record(fs) => fs.iter().flatten().for_each(|i| collect_uids(i, out)),
+        _ => {}
+    }
+}
+
+pub(crate) enum ConstWord {
+    Word(u64),
+    Dep(usize),
+}
+
+fn ent_rec(layers: &mut Layers<'_>, e: &crate::host::Entity) -> EntRec {
+    let mut attrs = Vec::with_capacity(2 * e.attrs.len());
+    for a in e.attrs.iter() {
+        match a {
+            Some(v) => {
+                attrs.push(1);
+                attrs.push(layers.encode(v));
+            }
+            None => {
+                attrs.push(0);
+                attrs.push(0);
+            }
+        }
+    }
+    let mut ancestors: Vec<u64> = e.ancestors.iter().map(|u| layers.intern_uid(u)).collect();
+    ancestors.sort_unstable();
+    EntRec { attrs: attrs.into(), ancestors: ancestors.into() }
+}
+
+impl JitStore {
+    pub(crate) fn build(policy_id: u64, consts: &ConstTables, store: &EntityStore) -> JitStore {
+        let mut layer = Layer::new(consts.layer.str_end(), 0);
+        let mut layers = Layers { lower: [Some(&consts.layer), None, None], top: &mut layer };
+        // Number every stored entity first, so records can be indexed by number.
+        for e in store.iter() {
+            layers.intern_uid(&e.uid);
+        }
+        let mut recs: Vec<Option<EntRec>> = Vec::new();
+        for e in store.iter() {
+            let w = layers.intern_uid(&e.uid);
+            let rec = ent_rec(&mut layers, e);
+            let n = usize::try_from(w & NUMBER_MASK).unwrap_or(usize::MAX);
+            if recs.len() <= n {
+                recs.resize_with(n + 1, || None);
+            }
+            if let Some(slot) = recs.get_mut(n) {
+                *slot = Some(rec);
+            }
+        }
+        for u in &consts.const_uids {
+            layers.intern_uid(u);
+        }
+        let dep: Vec<u64> = consts.dep_values.iter().map(|v| layers.encode(v)).collect();
+        JitStore { policy_id, layer, recs, dep_consts: dep.into() }
+    }
+
+    pub(crate) fn rec(&self, word: u64) -> Option<&EntRec> {
+        let n = usize::try_from(word & NUMBER_MASK).ok()?;
+        self.recs.get(n)?.as_ref()
+    }
+}
+
+impl Frame {
+    pub(crate) fn build(policy_id: u64, consts: &ConstTables, store: &JitStore, req: &Request) -> Frame {
+        let mut layer = Layer::new(store.layer.str_end(), store.layer.num_end());
+        let mut layers = Layers { lower: [Some(&consts.layer), Some(&store.layer), None], top: &mut layer };
+        // The store numbered every entity the constants mention, so an inline entity that a
+        // constant names gets the constant's number and the constants stay valid.
+        let mut inline = HashMap::new();
+        for e in req.entities.iter() {
+            let w = layers.intern_uid(&e.uid);
+            let rec = ent_rec(&mut layers, e);
+            inline.insert(w, rec);
+        }
+        let principal = layers.intern_uid(&req.principal);
+        let resource = layers.intern_uid(&req.resource);
+        let context = layers.encode(&req.context);
+        let obo: Vec<u64> = req.on_behalf_of.iter().map(|u| layers.intern_uid(u)).collect();
+        let obo_set = layers.encode(&Value::set(req.on_behalf_of.iter().cloned().map(Value::Entity).collect()));
+        Frame {
+            policy_id,
+            store_ptr: store as *const JitStore as usize,
+            layer,
+            principal,
+            resource,
+            action: u64::from(req.action.0),
+            intent: req.intent.map_or(NONE_INTENT, |i| u64::from(i.0)),
+            context,
+            obo_set,
+            obo,
+            inline,
+        }
+    }
+}
