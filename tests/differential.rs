@@ -298,25 +298,46 @@ fn generated_policy_sets_agree() {
     }
     let cases = env_usize("WRIT_DIFF_CASES").map_or(DEFAULT_CASES, |n| n as usize);
     let verbose = std::env::var_os("WRIT_DIFF_VERBOSE").is_some();
-    for i in 0..cases {
-        let case = generate_with(BASE_SEED + i as u64, &cfg);
-        let mut one = Stats::default();
-        run_case(&case, &mut one, &mut failures);
-        if verbose {
-            eprintln!(
-                "seed {}: {} files, {} rules, allow {} deny {} escalate {} errors {} bad {}",
-                case.seed,
-                case.files.len(),
-                one.rules,
-                one.allow,
-                one.deny,
-                one.escalate,
-                one.with_errors,
-                one.bad_requests
-            );
-        }
-        stats.add(&one);
+    // Two workers (the machine has two cores); worker w takes the cases i with i % 2 == w.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(2);
+    let results: Vec<(Stats, Failures)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let cfg = cfg.clone();
+                scope.spawn(move || {
+                    let mut stats = Stats::default();
+                    let mut failures = Failures::default();
+                    for i in (w..cases).step_by(workers) {
+                        let case = generate_with(BASE_SEED + i as u64, &cfg);
+                        let mut one = Stats::default();
+                        run_case(&case, &mut one, &mut failures);
+                        if verbose {
+                            eprintln!(
+                                "seed {}: {} files, {} rules, allow {} deny {} escalate {} errors {} bad {}",
+                                case.seed,
+                                case.files.len(),
+                                one.rules,
+                                one.allow,
+                                one.deny,
+                                one.escalate,
+                                one.with_errors,
+                                one.bad_requests
+                            );
+                        }
+                        stats.add(&one);
+                    }
+                    (stats, failures)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a worker panicked")).collect()
+    });
+    for (s, f) in results {
+        stats.add(&s);
+        failures.count += f.count;
+        failures.reports.extend(f.reports);
     }
+    failures.reports.truncate(MAX_REPORTS);
     report(&stats, start.elapsed().as_secs_f64());
     fail_if_any(&failures);
     if cases >= DEFAULT_CASES {

@@ -848,6 +848,19 @@ impl Gen {
     // -------------------------------------------------------------- literals
 
     fn str_lit(&mut self) -> String {
+        if self.r.chance(6) {
+            // Escapes; the first two equal "🚀" and "ünïcödé" of the pool.
+            return self
+                .r
+                .pick_str(&[
+                    "\"\\u{1F680}\"",
+                    "\"\\u{fc}n\\u{ef}c\\u{f6}d\\u{e9}\"",
+                    "\"say \\\"hi\\\"\"",
+                    "\"a\\\\b\"",
+                    "\"tab\\tx\"",
+                ])
+                .to_string();
+        }
         q(self.r.pick_str(STRS))
     }
 
@@ -875,7 +888,8 @@ impl Gen {
                 if bare_ok && self.r.chance(60) { v.to_string() } else { format!("{name}.{v}") }
             }
             Ty::Set(x) => {
-                let n = self.r.range(1, 3);
+                // Sometimes more elements than the checker unrolls quantifiers over (16).
+                let n = if self.r.chance(4) { self.r.range(5, 20) } else { self.r.range(1, 3) };
                 let mut items = Vec::new();
                 for i in 0..n {
                     items.push(self.lit(x, bare_ok || i > 0).t);
@@ -2103,6 +2117,11 @@ impl Gen {
             clauses.push(format!("grant {}", self.grant(&mut env)));
         }
         let mut s = String::new();
+        match self.r.below(20) {
+            0 => s.push_str("// A line comment before the rule.\n"),
+            1 => s.push_str("/* A block comment,\n   over two lines. */\n"),
+            _ => {}
+        }
         if self.r.chance(15) {
             s.push_str(&format!("/// {}\n", self.r.pick(DOCS)));
         }
@@ -2190,7 +2209,11 @@ impl Gen {
             Ty::Ip => Json::String(self.r.pick(IPS).to_string()),
             Ty::Enum(e) => Json::String(self.r.pick(m.enums[*e].1).to_string()),
             Ty::Set(x) => {
-                let n = [0, 1, 2, 3][self.r.weighted(&[20, 35, 30, 15])];
+                let n = if self.r.chance(4) {
+                    self.r.range(8, 40)
+                } else {
+                    [0, 1, 2, 3][self.r.weighted(&[20, 35, 30, 15])]
+                };
                 Json::Array((0..n).map(|_| self.json_val(x)).collect())
             }
             Ty::Rec(r) => {
@@ -2247,6 +2270,8 @@ impl Gen {
                 if pt == t && pid == id && self.r.chance(90) {
                     continue;
                 }
+                // Parents need not be in the store.
+                let pid = if self.r.chance(4) { "ghost-parent" } else { pid };
                 let p = json!({"type": m.ents[pt].name, "id": pid});
                 if !ps.contains(&p) {
                     ps.push(p);
