@@ -2299,6 +2299,7 @@ impl Gen {
         let act = &m.acts[a];
         let mut o = Map::new();
         let mut inline: Vec<Json> = Vec::new();
+        let mut inline_hop: Option<Json> = None;
         let pt = *self.r.pick(&act.ps);
         let rt = *self.r.pick(&act.rs);
         let mut principal = self.ent_ref(pt);
@@ -2311,7 +2312,12 @@ impl Gen {
             if self.r.chance(40) {
                 let fresh = self.entity_json(pt, "inline-1");
                 inline.push(fresh);
-                principal = json!({"type": m.ents[pt].name, "id": "inline-1"});
+                let r = json!({"type": m.ents[pt].name, "id": "inline-1"});
+                if self.r.chance(60) {
+                    principal = r;
+                } else {
+                    inline_hop = Some(r);
+                }
             }
         }
         o.insert("principal".into(), principal);
@@ -2349,12 +2355,16 @@ impl Gen {
         }
         let n = [0, 1, 2, 3, 4, 5][self.r.weighted(&[60, 20, 9, 5, 3, 3])];
         if n > 0 || self.r.chance(10) {
-            let chain: Vec<Json> = (0..n)
+            let mut chain: Vec<Json> = (0..n)
                 .map(|_| {
                     let t = *self.r.pick(&act.ps);
                     self.ent_ref(t)
                 })
                 .collect();
+            if let Some(hop) = inline_hop.take() {
+                let at = self.r.below(chain.len() + 1);
+                chain.insert(at, hop);
+            }
             o.insert("on_behalf_of".into(), Json::Array(chain));
         }
         if !inline.is_empty() {
