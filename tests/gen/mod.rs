@@ -362,6 +362,7 @@ enum Ty {
     Set(Box<Ty>),
     Rec(usize),
     Ent(usize),
+    Intent,
 }
 
 impl Ty {
@@ -451,6 +452,7 @@ impl Model {
                 format!("{{ {} }}", fs.join(", "))
             }
             Ty::Ent(k) => self.ents[*k].name.into(),
+            Ty::Intent => "Intent".into(),
         }
     }
 
@@ -530,7 +532,8 @@ fn build_model(r: &mut Rng) -> Model {
         Ty::Ent(r.below(n_ents)),
     ];
     for _ in 0..r.range(2, 6) {
-        types.push(match r.below(8) {
+        types.push(match r.below(9) {
+            7 => Ty::Intent,
             0 => Ty::Int,
             1 => Ty::Str,
             2 => Ty::Ent(r.below(n_ents)),
@@ -908,6 +911,11 @@ impl Gen {
                 let id = *self.r.pick(&m.ents[*k].ids);
                 ent_lit(&m, *k, id)
             }
+            Ty::Intent => {
+                let mut names: Vec<&str> = m.intents.iter().map(|i| i.name).collect();
+                names.push("none");
+                self.r.pick_str(&names).to_string()
+            }
         };
         G::c(t)
     }
@@ -1217,6 +1225,11 @@ impl Gen {
             },
             Ty::Rec(_) => self.path_of(env, ty),
             Ty::Ent(k) => self.ent_of(env, *k, true),
+            Ty::Intent => match self.r.weighted(&[40, 40, if env.rule.is_some() { 20 } else { 0 }]) {
+                0 => Some(self.lit(ty, false)),
+                1 => self.path_of(env, ty),
+                _ => Some(G { t: "intent".into(), g: vec![], rt: true }),
+            },
         }
     }
 
@@ -1507,7 +1520,7 @@ impl Gen {
     fn cmp(&mut self, env: &mut Env, d: u32) -> Option<G> {
         let m = self.m.clone();
         let d1 = d.saturating_sub(1);
-        let ty = match self.r.weighted(&[25, 14, 10, 10, 12, 4, 5, 5, 6]) {
+        let ty = match self.r.weighted(&[25, 14, 10, 10, 12, 4, 5, 5, 6, 3]) {
             0 => Ty::Int,
             1 => Ty::Str,
             2 => Ty::Dur,
@@ -1516,7 +1529,8 @@ impl Gen {
             5 => Ty::Bool,
             6 => Ty::Ip,
             7 => Ty::set(self.elem_ty()),
-            _ => return self.ent_eq(env),
+            8 => return self.ent_eq(env),
+            _ => Ty::Intent,
         };
         let ops: &[&str] = if ty.ordered() { &["==", "!=", "<", "<=", ">", ">="] } else { &["==", "!="] };
         let op = *self.r.pick(ops);
@@ -1809,8 +1823,14 @@ impl Gen {
                 for (i, p) in params.iter().enumerate() {
                     let a = if i == rt_at {
                         self.val_rt(env, p, d)?
-                    } else if name == "identity.matches" && i == 1 && self.r.chance(60) {
-                        G::c(q(self.r.pick_str(GLOBS)))
+                    } else if name == "identity.matches" && i == 1 {
+                        // The pattern: a constant one must be a valid glob (it is checked
+                        // when the call is inlined); one read from the request is matched
+                        // leniently.
+                        match self.r.chance(60) {
+                            true => G::c(q(self.r.pick_str(GLOBS))),
+                            false => self.val_rt(env, p, d).unwrap_or_else(|| G::c(q(self.r.pick_str(GLOBS)))),
+                        }
                     } else if p == &Ty::Int {
                         G::c(self.r.range(0, 23).to_string())
                     } else {
@@ -2230,6 +2250,11 @@ impl Gen {
                 Json::Object(o)
             }
             Ty::Ent(k) => self.ent_ref(*k),
+            Ty::Intent => {
+                let mut names: Vec<&str> = m.intents.iter().map(|i| i.name).collect();
+                names.push("none");
+                Json::String(self.r.pick_str(&names).to_string())
+            }
         }
     }
 
