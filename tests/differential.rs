@@ -12,7 +12,7 @@
 //!
 //! Environment:
 //! * `WRIT_DIFF_SEED=N` runs only seed N and prints its case.
-//! * `WRIT_DIFF_CASES=N` runs N generated policy sets (default 420).
+//! * `WRIT_DIFF_CASES=N` runs N generated policy sets (default 450).
 //! * `WRIT_DIFF_DUMP=DIR` (with `WRIT_DIFF_SEED`) writes the case to DIR in the regression
 //!   format, ready to be kept under `tests/differential/regressions/`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -28,7 +28,7 @@ use writ::{Engine, PolicySet, Verdict};
 
 /// The first seed of the default run; case `i` uses `BASE_SEED + i`.
 const BASE_SEED: u64 = 0x5752_4954_0000;
-const DEFAULT_CASES: usize = 420;
+const DEFAULT_CASES: usize = 450;
 const REQUESTS_PER_CASE: usize = 25;
 /// Detailed reports printed at most (every mismatch is counted).
 const MAX_REPORTS: usize = 5;
@@ -417,7 +417,7 @@ fn generated_policy_sets_agree() {
     report(&stats, start.elapsed().as_secs_f64());
     fail_if_any(&failures);
     if cases >= DEFAULT_CASES {
-        assert!(stats.decisions + stats.bad_requests >= 10_000, "too few decisions: {stats:?}");
+        assert!(stats.decisions >= 10_000, "too few decisions: {stats:?}");
     }
     if cases >= 50 {
         // The suite must not silently become trivial.
