@@ -182,7 +182,7 @@ fn run_case(case: &Case, stats: &mut Stats, failures: &mut Failures) {
                 "==== Engine::compile failed on a checked policy set (seed {})\n{}\n{}\n---- policy\n{}",
                 case.seed,
                 reproduce(case),
-                e.render(),
+                e,
                 case.policy_text()
             ));
             return;
@@ -253,6 +253,7 @@ fn run_request(
     {
         let direct = match (interp.request_from_json(text, ei), jit.request_from_json(text, ej)) {
             (Ok(ri), Ok(rj)) => {
+                assert!(jit.runs_native(&rj), "seed {}: the JIT engine did not run native code", case.seed);
                 let (di, dj) = (interp.decide(&ri), jit.decide(&rj));
                 if di != dj {
                     failures.add(mismatch(case, "decide", text, &pretty(&di), &pretty(&dj)));
