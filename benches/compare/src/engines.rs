@@ -226,9 +226,11 @@ pub struct RegoSide {
 impl RegoSide {
     pub fn new(sc: &Scenario) -> Result<RegoSide, Error> {
         let mut engine = regorus::Engine::new();
-        engine
-            .add_policy("policy.rego".into(), sc.rego_policy.clone())
-            .map_err(|e| Error::new(&format!("{}: rego policy", sc.name), e))?;
+        for (file, text) in &sc.rego_files {
+            engine
+                .add_policy(file.clone(), text.clone())
+                .map_err(|e| Error::new(&format!("{}: rego {file}", sc.name), e))?;
+        }
         engine.add_data_json(&sc.rego_data).map_err(|e| Error::new(&format!("{}: rego data", sc.name), e))?;
         Ok(RegoSide { engine, rule: sc.rego_rule.clone() })
     }

@@ -10,7 +10,8 @@
 //! cedar/schema.cedarschema the Cedar schema (Cedar schema syntax)
 //! cedar/policies.cedar     the Cedar policies
 //! cedar/entities.json      the Cedar entities (Cedar's JSON entity format)
-//! rego/policy.rego         the Rego policy
+//! rego/*.rego              the Rego policy (modules of one package; regorus takes at most
+//!                          1 MiB a file, so large sets are split like the Writ files)
 //! rego/data.json           the Rego data document (entities, with their ancestors)
 //! requests/<case>.json     one request per case, in Writ's request JSON: the one string all
 //!                          three hosts are given end to end
@@ -73,7 +74,8 @@ pub struct Scenario {
     pub cedar_schema: String,
     pub cedar_policies: String,
     pub cedar_entities: String,
-    pub rego_policy: String,
+    /// (file name, text) of every Rego module.
+    pub rego_files: Vec<(String, String)>,
     pub rego_data: String,
     /// The Rego rule that says allow, e.g. `data.writ_compare.agent.allow`.
     pub rego_rule: String,
@@ -112,6 +114,21 @@ fn write(path: &Path, text: &str) -> Result<(), Error> {
     fs::write(path, text).map_err(|e| Error::new(&path.display().to_string(), e))
 }
 
+/// (file name, text) of the files of `dir` with extension `ext`, in name order.
+fn read_dir_files(dir: &Path, ext: &str) -> Result<Vec<(String, String)>, Error> {
+    let entries = fs::read_dir(dir).map_err(|e| Error::new(&dir.display().to_string(), e))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        if p.extension().is_some_and(|x| x == ext) {
+            let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            out.push((file, read(&p)?));
+        }
+    }
+    Ok(out)
+}
+
 fn str_field<'a>(v: &'a Value, key: &str, ctx: &str) -> Result<&'a str, Error> {
     v.get(key).and_then(Value::as_str).ok_or_else(|| Error(format!("{ctx}: `{key}` must be a string")))
 }
@@ -124,17 +141,9 @@ impl Scenario {
             serde_json::from_str(&read(&dir.join("scenario.json"))?).map_err(|e| Error::new(&ctx, e))?;
         let name = str_field(&manifest, "name", &ctx)?.to_string();
 
-        let mut writ_files = Vec::new();
         let writ_dir = dir.join("writ");
-        let entries = fs::read_dir(&writ_dir).map_err(|e| Error::new(&writ_dir.display().to_string(), e))?;
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        for p in paths {
-            if p.extension().is_some_and(|x| x == "writ") {
-                let file = p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-                writ_files.push((file, read(&p)?));
-            }
-        }
+        let writ_files = read_dir_files(&writ_dir, "writ")?;
+        let rego_files = read_dir_files(&dir.join("rego"), "rego")?;
 
         let mut cases = Vec::new();
         for c in manifest.get("cases").and_then(Value::as_array).into_iter().flatten() {
@@ -165,7 +174,7 @@ impl Scenario {
             cedar_schema: read(&dir.join("cedar/schema.cedarschema"))?,
             cedar_policies: read(&dir.join("cedar/policies.cedar"))?,
             cedar_entities: read(&dir.join("cedar/entities.json"))?,
-            rego_policy: read(&dir.join("rego/policy.rego"))?,
+            rego_files,
             rego_data: read(&dir.join("rego/data.json"))?,
             rego_rule: str_field(&manifest, "rego_rule", &ctx)?.to_string(),
             cedar_weekday: manifest.get("cedar_weekday").and_then(Value::as_bool).unwrap_or(false),
@@ -220,7 +229,9 @@ impl Scenario {
         out.push(("cedar/schema.cedarschema".into(), self.cedar_schema.clone()));
         out.push(("cedar/policies.cedar".into(), self.cedar_policies.clone()));
         out.push(("cedar/entities.json".into(), self.cedar_entities.clone()));
-        out.push(("rego/policy.rego".into(), self.rego_policy.clone()));
+        for (n, t) in &self.rego_files {
+            out.push((format!("rego/{n}"), t.clone()));
+        }
         out.push(("rego/data.json".into(), self.rego_data.clone()));
         for c in &self.cases {
             out.push((format!("requests/{}.json", c.name), c.request.clone()));
