@@ -720,14 +720,16 @@ fn entities(w: &World) -> (String, String, String) {
     let mut cedar = Vec::new();
     let mut rego: Vec<(&str, Vec<String>)> = Vec::new();
     for e in &all {
-        let mut wj = json!({"type": e.ty, "id": e.id});
+        let mut wj = serde_json::Map::new();
+        wj.insert("type".into(), Value::from(e.ty));
+        wj.insert("id".into(), Value::from(e.id.clone()));
         if e.attrs.as_object().is_some_and(|m| !m.is_empty()) {
-            wj["attrs"] = e.attrs.clone();
+            wj.insert("attrs".into(), e.attrs.clone());
         }
         if !e.parents.is_empty() {
-            wj["parents"] = Value::from(refs(&e.parents));
+            wj.insert("parents".into(), Value::from(refs(&e.parents)));
         }
-        writ.push(wj.to_string());
+        writ.push(Value::Object(wj).to_string());
 
         let mut cattrs = e.attrs.clone();
         if let Some(owner) = cattrs.get_mut("owner") {
