@@ -52,7 +52,7 @@ impl WritSide {
     pub fn from_policy_set(sc: &Scenario, ps: &writ::PolicySet, kind: WritKind) -> Result<WritSide, Error> {
         let engine = match kind {
             WritKind::Compile => {
-                writ::Engine::compile(ps).map_err(|e| Error(format!("{}: writ compile: {}", sc.name, e.render())))?
+                writ::Engine::compile(ps).map_err(|e| Error(format!("{}: writ compile: {}", sc.name, e)))?
             }
             WritKind::Interpreted => writ::Engine::interpreted(ps),
         };
