@@ -233,7 +233,7 @@ pub fn eval(b: Builtin, args: &[Value]) -> Result<Value, BuiltinError> {
             };
             match b {
                 TsHour => Value::Int(value::ts_hour(t)),
-                TsMinute => Value::Int(t.rem_euclid(3_600_000) / 60_000),
+                TsMinute => Value::Int(value::ts_minute(t)),
                 TsWeekday => Value::Int(value::ts_weekday(t)),
                 _ => Value::Timestamp(value::ts_date(t)),
             }

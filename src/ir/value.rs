@@ -249,6 +249,11 @@ pub fn ts_hour(ms: i64) -> i64 {
     ms.rem_euclid(MS_PER_DAY) / 3_600_000
 }
 
+/// Minute of the hour, 0..=59, UTC.
+pub fn ts_minute(ms: i64) -> i64 {
+    ms.rem_euclid(3_600_000) / 60_000
+}
+
 /// ISO weekday: 1 = Monday … 7 = Sunday, UTC.
 pub fn ts_weekday(ms: i64) -> i64 {
     // 1970-01-01 was a Thursday (4).

@@ -7,7 +7,7 @@
 //! (see [`Status`]). Values are all 64-bit words (see `words`).
 
 use super::runtime::{self as rtm, BUILTINS};
-use super::words::{ConstTables, ConstWord, NONE_INTENT, TYPE_SHIFT};
+use super::words::{ConstTables, ConstWord, TYPE_SHIFT};
 use crate::ir::schema::EntityConstraint;
 use crate::ir::value::{Glob, Value};
 use crate::ir::{self, ArithOp, Builtin, CmpOp, ExprKind as K, FieldTy, PolicySet, Quantifier, RecordTy, Ty};
@@ -700,7 +700,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                 self.b.switch_to_block(done);
                 self.block_param(done)?
             }
-            K::Call(b, args) => self.builtin(*b, args, &e.ty)?,
+            K::Call(b, args) => self.builtin(*b, args)?,
         })
     }
 
@@ -708,7 +708,7 @@ impl<'a, 'f> Gen<'a, 'f> {
         self.b.block_params(b).first().copied().ok_or_else(|| CodegenError("block without a parameter".into()))
     }
 
-    fn builtin(&mut self, b: Builtin, args: &[ir::Expr], ret: &Ty) -> Result<CV, CodegenError> {
+    fn builtin(&mut self, b: Builtin, args: &[ir::Expr]) -> Result<CV, CodegenError> {
         let mut vals = Vec::with_capacity(args.len());
         for a in args {
             vals.push(self.expr(a)?);
@@ -787,7 +787,6 @@ impl<'a, 'f> Gen<'a, 'f> {
                     .enumerate()
                     .map(|(i, a)| FieldTy { name: format!("a{i:02}"), ty: a.ty.clone(), optional: false, doc: None })
                     .collect();
-                let _ = ret;
                 let site = Ty::Set(Box::new(Ty::Record(std::sync::Arc::new(RecordTy::new(fields)))));
                 let site = self.tables.ty(&site);
                 let addr = self.spill(&vals);
@@ -801,8 +800,3 @@ impl<'a, 'f> Gen<'a, 'f> {
         })
     }
 }
-
-/// Keeps `NONE_INTENT` part of this module's contract: the literal `none` is encoded by
-/// `words::Layers::encode` to it.
-#[allow(dead_code)]
-const _NONE: u64 = NONE_INTENT;

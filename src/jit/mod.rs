@@ -165,7 +165,7 @@ impl Compiled {
         } else {
             match req.on_behalf_of.iter().position(|u| u == who).and_then(|i| frame.obo.get(i)) {
                 Some(w) => *w,
-                None => return internal_outcome(&self.policy, req, who),
+                None => return internal_outcome(),
             }
         };
         let mut ctx = runtime::Ctx {
@@ -273,8 +273,9 @@ fn internal(what: &'static str) -> String {
     EvalError::Internal(what).to_string()
 }
 
-fn internal_outcome<'p>(policy: &'p PolicySet, _req: &Request, _who: &EntityUid) -> Outcome<'p> {
-    let _ = policy;
+/// A principal the frame does not know (impossible: the driver asks only for the request's
+/// principal and its chain): no rule applies, and the error is reported.
+fn internal_outcome<'p>() -> Outcome<'p> {
     Outcome {
         errors: vec![DecisionError { rule: String::new(), message: internal("principal not in the request") }],
         ..Outcome::default()

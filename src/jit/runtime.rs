@@ -5,11 +5,11 @@
 //! computes, usually by calling the same function.
 #![allow(unsafe_code)]
 
-use super::words::{JitStore, Layer, Layers, NUMBER_MASK, set_words};
+use super::words::{JitStore, Layer, Layers, set_words};
 use crate::host::{EntityStore, Request};
+use crate::ir::Ty;
 use crate::ir::builtins::{self, Builtin};
 use crate::ir::value::{Glob, Value};
-use crate::ir::{CmpOp, Ty};
 
 /// Read by the native code at fixed offsets (see `codegen`); `#[repr(C)]`.
 #[repr(C)]
@@ -240,7 +240,7 @@ pub(crate) extern "C" fn h_ts(op: u64, t: u64) -> u64 {
     let t = t as i64;
     (match op {
         0 => crate::ir::value::ts_hour(t),
-        1 => t.rem_euclid(3_600_000) / 60_000,
+        1 => crate::ir::value::ts_minute(t),
         2 => crate::ir::value::ts_weekday(t),
         _ => crate::ir::value::ts_date(t),
     }) as u64
@@ -318,11 +318,6 @@ pub(crate) const BUILTINS: &[Builtin] = &[
     Builtin::DurHours,
 ];
 
-/// Value-order comparison for the ordered types is a signed integer comparison; this is
-/// used only to keep `CmpOp` imported for documentation of that invariant.
-#[allow(dead_code)]
-const ORDERED: [CmpOp; 4] = [CmpOp::Lt, CmpOp::Le, CmpOp::Gt, CmpOp::Ge];
-
 /// The helpers by symbol name, for the JIT builder.
 pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
     vec![
@@ -342,7 +337,3 @@ pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
         ("writ_builtin", h_builtin as *const u8),
     ]
 }
-
-/// Number of the type tag bits above an entity's number (for documentation and tests).
-#[allow(dead_code)]
-pub(crate) const ENTITY_NUMBER_MASK: u64 = NUMBER_MASK;

@@ -34,26 +34,11 @@ impl Error {
     }
 }
 
-/// ISO weekday (Monday 1 … Sunday 7, UTC) of an RFC 3339 timestamp, from its date part.
+/// ISO weekday (Monday 1 … Sunday 7, UTC) of an RFC 3339 timestamp, as Writ computes it.
 /// Cedar has no calendar functions, so a Cedar host computes this and passes it in the
 /// context; Writ (`t.weekday()`) and Rego (`time.weekday`) compute it themselves.
 pub fn iso_weekday(rfc3339: &str) -> Option<i64> {
-    let y: i64 = rfc3339.get(0..4)?.parse().ok()?;
-    let m: i64 = rfc3339.get(5..7)?.parse().ok()?;
-    let d: i64 = rfc3339.get(8..10)?.parse().ok()?;
-    if rfc3339.get(4..5)? != "-" || rfc3339.get(7..8)? != "-" || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    // Days since 1970-01-01 (H. Hinnant's days_from_civil).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    // 1970-01-01 was a Thursday (4).
-    Some((days + 3).rem_euclid(7) + 1)
+    writ::ir::value::parse_timestamp(rfc3339).ok().map(writ::ir::value::ts_weekday)
 }
 
 #[cfg(test)]
