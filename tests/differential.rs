@@ -678,15 +678,13 @@ fn generator_covers_the_language() {
     assert!(missing.is_empty(), "never generated in host data: {missing:?}");
 }
 
-// ------------------------------------------------------------------------------ known bugs
+// ------------------------------------------------------------------------- fixed bugs
 
-/// Bug found by the generator (seed 96010929180227; reported, not fixed here): `.date()` of a
-/// timestamp less than a day after the earliest representable one overflows in
-/// `ir::value::ts_date` (`ms.div_euclid(MS_PER_DAY) * MS_PER_DAY`). The interpreter panics at
-/// decision time instead of failing closed, and the checker panics when it folds the same
-/// expression on constants. Run with `cargo test --test differential -- --ignored`.
+/// Bug found by the generator (seed 96010929180227), fixed: `.date()` of a timestamp less
+/// than a day after the earliest representable one overflowed in `ir::value::ts_date` and
+/// panicked. It is now an overflow error (`date()`) on both back ends, so the rule fails
+/// closed, and the checker leaves the constant unfolded instead of panicking.
 #[test]
-#[ignore = "bug: ir::value::ts_date overflows and panics instead of failing closed"]
 fn date_of_the_earliest_timestamps_fails_closed() {
     let schema = "schema { entity A  entity B  context { t: Timestamp, d: Duration }  action x: A -> B }";
     let rule =

@@ -237,7 +237,10 @@ impl<'a> Eval<'a> {
                 for a in args {
                     vals.push(self.eval(a)?);
                 }
-                builtins::eval(*b, &vals).map_err(|_| EvalError::Internal("bad arguments to a built-in"))?
+                builtins::eval(*b, &vals).map_err(|e| match e {
+                    builtins::BuiltinError::Overflow(op) => EvalError::Overflow(op),
+                    builtins::BuiltinError::BadArguments => EvalError::Internal("bad arguments to a built-in"),
+                })?
             }
         })
     }

@@ -159,6 +159,9 @@ impl Builtin {
 pub enum BuiltinError {
     /// Arguments of the wrong shape: impossible after type checking.
     BadArguments,
+    /// The result does not fit (the method named): an evaluation error, like integer
+    /// overflow, so the rule fails closed.
+    Overflow(&'static str),
 }
 
 /// Evaluates a built-in on argument values (the receiver first). The reference semantics.
@@ -235,7 +238,7 @@ pub fn eval(b: Builtin, args: &[Value]) -> Result<Value, BuiltinError> {
                 TsHour => Value::Int(value::ts_hour(t)),
                 TsMinute => Value::Int(value::ts_minute(t)),
                 TsWeekday => Value::Int(value::ts_weekday(t)),
-                _ => Value::Timestamp(value::ts_date(t)),
+                _ => Value::Timestamp(value::ts_date(t).ok_or(BuiltinError::Overflow("date()"))?),
             }
         }
         IpInRange | IpIsLoopback | IpIsPrivate | IpIsV4 => {

@@ -260,9 +260,10 @@ pub fn ts_weekday(ms: i64) -> i64 {
     (ms.div_euclid(MS_PER_DAY) + 3).rem_euclid(7) + 1
 }
 
-/// Midnight UTC of the timestamp's day.
-pub fn ts_date(ms: i64) -> i64 {
-    ms.div_euclid(MS_PER_DAY) * MS_PER_DAY
+/// Midnight UTC of the timestamp's day; `None` when that midnight is before the earliest
+/// representable timestamp (the first partial day of the `i64` range).
+pub fn ts_date(ms: i64) -> Option<i64> {
+    ms.div_euclid(MS_PER_DAY).checked_mul(MS_PER_DAY)
 }
 
 /// Formats a duration in canonical literal form (`1h30m`, `500ms`, `0s`).
@@ -373,7 +374,8 @@ mod tests {
         assert_eq!(format_timestamp(t), "2026-11-23T10:15:00Z");
         assert_eq!(ts_hour(t), 10);
         assert_eq!(ts_weekday(t), 1); // a Monday
-        assert_eq!(format_timestamp(ts_date(t)), "2026-11-23T00:00:00Z");
+        assert_eq!(ts_date(t).map(format_timestamp).as_deref(), Some("2026-11-23T00:00:00Z"));
+        assert_eq!(ts_date(i64::MIN + 1), None);
         assert_eq!(parse_timestamp("2026-11-23T12:15:00+02:00").unwrap(), t);
         assert_eq!(parse_timestamp("1970-01-01T00:00:00.5Z").unwrap(), 500);
         assert_eq!(parse_timestamp("1969-12-31T23:59:59Z").unwrap(), -1000);

@@ -35,6 +35,7 @@ impl Status {
     pub const MISSING_FIELD: i64 = 6;
     pub const MISSING_ENTITY: i64 = 7;
     pub const INTERNAL: i64 = 8;
+    pub const OVERFLOW_DATE: i64 = 9;
 }
 
 #[derive(Debug)]
@@ -745,12 +746,26 @@ impl<'a, 'f> Gen<'a, 'f> {
                 let c = self.b.ins().icmp_imm_s(IntCC::Equal, n, 0);
                 self.bool_of(c)
             }
-            TsHour | TsMinute | TsWeekday | TsDate => {
+            TsDate => {
+                // Midnight of the day: floor(t / day) * day, which overflows for the first
+                // partial day of the range (as `value::ts_date` says).
+                const DAY: i64 = 86_400_000;
+                let t = arg(0)?;
+                let q = self.b.ins().sdiv_imm_s(t, DAY);
+                let r = self.b.ins().srem_imm_s(t, DAY);
+                let neg = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, r, 0);
+                let q1 = self.b.ins().iadd_imm_s(q, -1);
+                let q = self.b.ins().select(neg, q1, q);
+                let day = self.iconst(DAY);
+                let (m, of) = self.b.ins().smul_overflow(q, day);
+                self.fail_if(of, Status::OVERFLOW_DATE);
+                m
+            }
+            TsHour | TsMinute | TsWeekday => {
                 let op = match b {
                     TsHour => 0,
                     TsMinute => 1,
-                    TsWeekday => 2,
-                    _ => 3,
+                    _ => 2,
                 };
                 let op = self.iconst(op);
                 self.call("writ_ts", &[op, arg(0)?])?

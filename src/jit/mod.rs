@@ -257,6 +257,7 @@ impl Compiled {
             Status::OVERFLOW_ADD => EvalError::Overflow("+"),
             Status::OVERFLOW_SUB => EvalError::Overflow("-"),
             Status::OVERFLOW_MUL => EvalError::Overflow("*"),
+            Status::OVERFLOW_DATE => EvalError::Overflow("date()"),
             Status::MISSING_ATTR => EvalError::MissingValue("an optional attribute"),
             Status::MISSING_FIELD => EvalError::MissingValue("an optional field"),
             Status::MISSING_ENTITY => match rt.layers().uid_of(entity) {

@@ -235,14 +235,14 @@ pub(crate) extern "C" fn h_str(ctx: *mut Ctx, op: u64, a: u64, b: u64) -> u64 {
     })
 }
 
-/// Timestamp methods: `op` 0 hour, 1 minute, 2 weekday, 3 date.
+/// Timestamp methods: `op` 0 hour, 1 minute, 2 weekday (`date()` is native code: it can
+/// overflow, which is a status of its own).
 pub(crate) extern "C" fn h_ts(op: u64, t: u64) -> u64 {
     let t = t as i64;
     (match op {
         0 => crate::ir::value::ts_hour(t),
         1 => crate::ir::value::ts_minute(t),
-        2 => crate::ir::value::ts_weekday(t),
-        _ => crate::ir::value::ts_date(t),
+        _ => crate::ir::value::ts_weekday(t),
     }) as u64
 }
 

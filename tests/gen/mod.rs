@@ -1210,9 +1210,9 @@ impl Gen {
                 0 => Some(self.lit(ty, false)),
                 1 => self.path_of(env, ty),
                 2 => {
-                    // Only on host values and literals (years 1–9999): `.date()` of a computed
-                    // timestamp near the earliest one panics (the bug kept as the ignored test
-                    // `date_of_the_earliest_timestamps_fails_closed`).
+                    // Only on host values and literals (years 1–9999). `.date()` of a computed
+                    // timestamp near the earliest one used to panic; it is now an overflow
+                    // error (`date_of_the_earliest_timestamps_fails_closed` covers it).
                     let a = match self.path_of(env, &Ty::Ts) {
                         Some(p) if self.r.chance(70) => p,
                         _ => self.lit(&Ty::Ts, false),
