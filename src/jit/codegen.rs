@@ -11,15 +11,19 @@ use super::words::{ConstTables, ConstWord, TYPE_SHIFT};
 use crate::ir::schema::EntityConstraint;
 use crate::ir::value::{Glob, Value};
 use crate::ir::{self, ArithOp, Builtin, CmpOp, ExprKind as K, FieldTy, PolicySet, Quantifier, RecordTy, Ty};
+use cranelift_codegen::Context;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::Function;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
     UserFuncName, Value as CV,
 };
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Switch, Variable};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
-use cranelift_module::{FuncId, Linkage, Module};
+use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
 use std::collections::HashMap;
 
 /// Evaluation statuses; the numbering is shared with the decision driver.
@@ -37,6 +41,11 @@ impl Status {
     pub const INTERNAL: i64 = 8;
     pub const OVERFLOW_DATE: i64 = 9;
 }
+
+/// Leave blocks that report a missing principal or resource entity: they record which
+/// entity before returning `MISSING_ENTITY` (never returned as such).
+const MISSING_PRINCIPAL: i64 = -1;
+const MISSING_RESOURCE: i64 = -2;
 
 #[derive(Debug)]
 pub(crate) struct CodegenError(pub String);
@@ -63,8 +72,9 @@ impl Tables {
 
 /// The ids of the generated functions.
 pub(crate) struct Generated {
-    pub entry: FuncId,
-    /// `grant[rule][body]` for permit bodies with a grant.
+    /// `(rule, body)` → the function that checks the rule's target and the body's clauses.
+    pub bodies: HashMap<(u32, u32), FuncId>,
+    /// `(rule, body)` → the function that computes the grant of a permit body that has one.
     pub grants: HashMap<(u32, u32), FuncId>,
 }
 
@@ -114,7 +124,8 @@ fn err<E: std::fmt::Display>(e: E) -> CodegenError {
     CodegenError(e.to_string())
 }
 
-/// Generates every function of the policy set into `module`.
+/// Generates every function of the policy set into `module`: the IR is built here, one
+/// function at a time; Cranelift compiles the functions on every core (see [`compile_all`]).
 pub(crate) fn generate(
     module: &mut JITModule,
     policy: &PolicySet,
@@ -130,45 +141,45 @@ pub(crate) fn generate(
     }
     let config = module.target_config();
     let mut fctx = FunctionBuilderContext::new();
-    let mut cctx = module.make_context();
-    let mut bodies: HashMap<(u32, u32), FuncId> = HashMap::new();
+    let mut funcs: Vec<(FuncId, Function)> = Vec::new();
+    let mut bodies = HashMap::new();
     let mut grants = HashMap::new();
-    let mut counter = 0u32;
     for (ri, rule) in policy.rules.iter().enumerate() {
         for (bi, body) in rule.bodies.iter().enumerate() {
             let key = (u32::try_from(ri).map_err(err)?, u32::try_from(bi).map_err(err)?);
             let id = module.declare_anonymous_function(&sig(module, 1)).map_err(err)?;
-            cctx.func.signature = sig(module, 1);
-            cctx.func.name = UserFuncName::user(0, counter);
-            counter += 1;
+            let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig(module, 1));
             {
-                let mut g = Gen::new(module, &helpers, tables, &mut cctx.func, &mut fctx, body.locals);
+                let mut g = Gen::new(module, &helpers, tables, &mut func, &mut fctx, body.locals);
+                // The target first: dispatch has already matched the principal and resource
+                // types; what is left is `==`, `in` and `is … in`.
+                let fails = g.b.create_block();
+                let p = g.load_ctx(rtm::OFF_PRINCIPAL);
+                g.constraint(&rule.principal, p, fails)?;
+                let r = g.load_ctx(rtm::OFF_RESOURCE);
+                g.constraint(&rule.resource, r, fails)?;
                 for c in &body.clauses {
                     let v = g.expr(&c.expr)?;
                     let want = g.b.ins().iconst(I64, i64::from(c.when));
                     let ok = g.b.ins().icmp(IntCC::Equal, v, want);
                     let next = g.b.create_block();
-                    let fails = g.b.create_block();
                     g.b.ins().brif(ok, next, &[], fails, &[]);
-                    g.b.switch_to_block(fails);
-                    let z = g.b.ins().iconst(I64, Status::FAILS);
-                    g.b.ins().return_(&[z]);
                     g.b.switch_to_block(next);
                 }
                 let one = g.b.ins().iconst(I64, Status::APPLIES);
                 g.b.ins().return_(&[one]);
+                g.b.switch_to_block(fails);
+                let z = g.b.ins().iconst(I64, Status::FAILS);
+                g.b.ins().return_(&[z]);
                 g.finish(config);
             }
-            module.define_function(id, &mut cctx).map_err(err)?;
-            module.clear_context(&mut cctx);
+            funcs.push((id, func));
             bodies.insert(key, id);
             if rule.effect == crate::syntax::ast::Effect::Permit && !body.grant.is_empty() {
                 let gid = module.declare_anonymous_function(&sig(module, 2)).map_err(err)?;
-                cctx.func.signature = sig(module, 2);
-                cctx.func.name = UserFuncName::user(0, counter);
-                counter += 1;
+                let mut func = Function::with_name_signature(UserFuncName::user(0, gid.as_u32()), sig(module, 2));
                 {
-                    let mut g = Gen::new(module, &helpers, tables, &mut cctx.func, &mut fctx, body.locals);
+                    let mut g = Gen::new(module, &helpers, tables, &mut func, &mut fctx, body.locals);
                     let out = g.param(1);
                     for (i, (_, e)) in body.grant.iter().enumerate() {
                         let v = g.expr(e)?;
@@ -178,84 +189,78 @@ pub(crate) fn generate(
                     g.b.ins().return_(&[one]);
                     g.finish(config);
                 }
-                module.define_function(gid, &mut cctx).map_err(err)?;
-                module.clear_context(&mut cctx);
+                funcs.push((gid, func));
                 grants.insert(key, gid);
             }
         }
     }
-    // The entry: dispatch, target checks, body calls, outcome records.
-    let entry = module.declare_anonymous_function(&sig(module, 1)).map_err(err)?;
-    cctx.func.signature = sig(module, 1);
-    cctx.func.name = UserFuncName::user(0, counter);
-    {
-        let mut g = Gen::new(module, &helpers, tables, &mut cctx.func, &mut fctx, 0);
-        let n_types = policy.schema.entities.len().max(1) as i64;
-        let count = g.b.declare_var(I64);
-        let zero = g.b.ins().iconst(I64, 0);
-        g.b.def_var(count, zero);
-        let action = g.load_ctx(rtm::OFF_ACTION);
-        let p = g.load_ctx(rtm::OFF_PRINCIPAL);
-        let r = g.load_ctx(rtm::OFF_RESOURCE);
-        let pt = g.b.ins().ushr_imm_u(p, i64::from(TYPE_SHIFT));
-        let rt = g.b.ins().ushr_imm_u(r, i64::from(TYPE_SHIFT));
-        let k1 = g.b.ins().imul_imm_s(action, n_types * n_types);
-        let k2 = g.b.ins().imul_imm_s(pt, n_types);
-        let k = g.b.ins().iadd(k1, k2);
-        let key = g.b.ins().iadd(k, rt);
-        let done = g.b.create_block();
-        let mut switch = Switch::new();
-        let mut keys: Vec<_> = policy.index.iter().collect();
-        keys.sort_by_key(|(k, _)| **k);
-        let mut cases = Vec::new();
-        for ((a, pt, rt), cands) in keys {
-            let kv = i64::from(a.0) * n_types * n_types + i64::from(pt.0) * n_types + i64::from(rt.0);
-            let blk = g.b.create_block();
-            switch.set_entry(kv as u128, blk);
-            cases.push((blk, cands.clone()));
+    compile_all(module, funcs)?;
+    Ok(Generated { bodies, grants })
+}
+
+/// Machine code for one function, ready for the module.
+struct Object {
+    id: FuncId,
+    align: u64,
+    bytes: Vec<u8>,
+    relocs: Vec<ModuleReloc>,
+}
+
+/// Compiles the functions with Cranelift on up to [`threads`] threads (the functions are
+/// independent: they only call helpers), then hands the machine code to the module in a
+/// fixed order, so the result does not depend on scheduling.
+fn compile_all(module: &mut JITModule, funcs: Vec<(FuncId, Function)>) -> Result<(), CodegenError> {
+    let n = threads(funcs.len());
+    let mut chunks: Vec<Vec<(FuncId, Function)>> = (0..n).map(|_| Vec::new()).collect();
+    for (i, f) in funcs.into_iter().enumerate() {
+        if let Some(c) = chunks.get_mut(i % n) {
+            c.push(f);
         }
-        switch.emit(&mut g.b, key, done);
-        for (blk, cands) in cases {
-            g.b.switch_to_block(blk);
-            for (ri, bi) in cands {
-                let Some(rule) = policy.rules.get(ri as usize) else { continue };
-                let skip = g.b.create_block();
-                let p = g.load_ctx(rtm::OFF_PRINCIPAL);
-                g.constraint(&rule.principal, p, skip)?;
-                let r = g.load_ctx(rtm::OFF_RESOURCE);
-                g.constraint(&rule.resource, r, skip)?;
-                let Some(fid) = bodies.get(&(ri, bi)) else { continue };
-                let fref = g.module.declare_func_in_func(*fid, g.b.func);
-                let ctx = g.ctx;
-                let call = g.b.ins().call(fref, &[ctx]);
-                let status = g.result(call)?;
-                let failed = g.b.ins().icmp_imm_s(IntCC::Equal, status, Status::FAILS);
-                let record = g.b.create_block();
-                g.b.ins().brif(failed, skip, &[], record, &[]);
-                g.b.switch_to_block(record);
-                // out[count] = rule << 32 | body << 8 | status
-                let tag = g.b.ins().iconst(I64, (i64::from(ri) << 32) | (i64::from(bi) << 8));
-                let word = g.b.ins().bor(tag, status);
-                let out = g.load_ctx(rtm::OFF_OUT);
-                let c = g.b.use_var(count);
-                let off = g.b.ins().ishl_imm_u(c, 3);
-                let addr = g.b.ins().iadd(out, off);
-                g.b.ins().store(MemFlagsData::trusted(), word, addr, 0);
-                let c1 = g.b.ins().iadd_imm_s(c, 1);
-                g.b.def_var(count, c1);
-                g.b.ins().jump(skip, &[]);
-                g.b.switch_to_block(skip);
-            }
-            g.b.ins().jump(done, &[]);
-        }
-        g.b.switch_to_block(done);
-        let c = g.b.use_var(count);
-        g.b.ins().return_(&[c]);
-        g.finish(config);
     }
-    module.define_function(entry, &mut cctx).map_err(err)?;
-    module.clear_context(&mut cctx);
-    Ok(Generated { entry, grants })
+    let isa = module.isa();
+    let results: Vec<Result<Vec<Object>, CodegenError>> = if n == 1 {
+        chunks.into_iter().map(|c| compile_chunk(isa, c)).collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chunks.into_iter().map(|c| s.spawn(move || compile_chunk(isa, c))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(CodegenError("a code generation thread panicked".into()))))
+                .collect()
+        })
+    };
+    let mut objects = Vec::new();
+    for r in results {
+        objects.extend(r?);
+    }
+    objects.sort_by_key(|o| o.id.as_u32());
+    for o in objects {
+        module.define_function_bytes(o.id, o.align, &o.bytes, &o.relocs).map_err(err)?;
+    }
+    Ok(())
+}
+
+fn compile_chunk(isa: &dyn TargetIsa, funcs: Vec<(FuncId, Function)>) -> Result<Vec<Object>, CodegenError> {
+    let mut out = Vec::with_capacity(funcs.len());
+    let mut ctx = Context::new();
+    for (id, func) in funcs {
+        ctx.clear();
+        ctx.func = func;
+        ctx.compile(isa, &mut ControlPlane::default()).map_err(|e| CodegenError(format!("{:?}", e.inner)))?;
+        let code = ctx.compiled_code().ok_or_else(|| CodegenError("no compiled code".into()))?;
+        let align = u64::from(code.buffer.alignment);
+        let bytes = code.code_buffer().to_vec();
+        let relocs: Vec<ModuleReloc> =
+            code.buffer.relocs().iter().map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id)).collect();
+        out.push(Object { id, align, bytes, relocs });
+    }
+    Ok(out)
+}
+
+/// How many threads compile `n` functions: one per core, at most one per 64 functions.
+fn threads(n: usize) -> usize {
+    let cores = std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1);
+    cores.min(n / 64).clamp(1, 16)
 }
 
 struct Gen<'a, 'f> {
@@ -302,6 +307,16 @@ impl<'a, 'f> Gen<'a, 'f> {
     fn finish(mut self, config: cranelift_codegen::isa::TargetFrontendConfig) {
         for (code, blk) in std::mem::take(&mut self.errs) {
             self.b.switch_to_block(blk);
+            let code = match code {
+                MISSING_PRINCIPAL | MISSING_RESOURCE => {
+                    let off = if code == MISSING_PRINCIPAL { rtm::OFF_PRINCIPAL } else { rtm::OFF_RESOURCE };
+                    let w = self.load_ctx(off);
+                    let ctx = self.ctx;
+                    self.b.ins().store(MemFlagsData::trusted(), w, ctx, rtm::OFF_ERR_ENTITY);
+                    Status::MISSING_ENTITY
+                }
+                c => c,
+            };
             let c = self.b.ins().iconst(I64, code);
             self.b.ins().return_(&[c]);
         }
@@ -403,6 +418,23 @@ impl<'a, 'f> Gen<'a, 'f> {
         Ok(())
     }
 
+    /// Attribute words of the entity `e` evaluates to; leaves with MISSING_ENTITY if there is
+    /// none. The principal's and the resource's were looked up by the driver (`Ctx`).
+    fn attrs_of(&mut self, e: &ir::Expr) -> Result<CV, CodegenError> {
+        let (off, code) = match &e.kind {
+            K::Principal => (rtm::OFF_PRINCIPAL_ATTRS, MISSING_PRINCIPAL),
+            K::Resource => (rtm::OFF_RESOURCE_ATTRS, MISSING_RESOURCE),
+            _ => {
+                let w = self.expr(e)?;
+                return self.attrs(w);
+            }
+        };
+        let p = self.load_ctx(off);
+        let null = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
+        self.fail_if(null, code);
+        Ok(p)
+    }
+
     /// Attribute words of the entity `w`; leaves with MISSING_ENTITY if there is none.
     fn attrs(&mut self, w: CV) -> Result<CV, CodegenError> {
         let ctx = self.ctx;
@@ -482,8 +514,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                 self.expr(body)?
             }
             K::Attr(b, i) => {
-                let w = self.expr(b)?;
-                let p = self.attrs(w)?;
+                let p = self.attrs_of(b)?;
                 self.slot(p, *i, Status::MISSING_ATTR)
             }
             K::Field(b, i) => {
@@ -491,8 +522,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                 self.slot(p, *i, Status::MISSING_FIELD)
             }
             K::HasAttr(b, i) => {
-                let w = self.expr(b)?;
-                let p = self.attrs(w)?;
+                let p = self.attrs_of(b)?;
                 self.present(p, *i)
             }
             K::HasField(b, i) => {

@@ -40,7 +40,7 @@ pub enum JitError {
     Codegen(String),
 }
 
-type EntryFn = unsafe extern "C" fn(*mut runtime::Ctx) -> i64;
+type BodyFn = unsafe extern "C" fn(*mut runtime::Ctx) -> i64;
 type GrantFn = unsafe extern "C" fn(*mut runtime::Ctx, *mut u64) -> i64;
 
 /// The executable memory of a compiled policy set.
@@ -69,19 +69,57 @@ impl std::fmt::Debug for Code {
     }
 }
 
+/// A rule body that can apply to requests of one dispatch key.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    /// The native function that checks the rule's target and the body's clauses.
+    body: usize,
+    /// The native function that computes the body's grant (0: the body has none).
+    grant: usize,
+    rule: u32,
+    index: u32,
+}
+
+/// Rule indexing: (action, principal type, resource type) → the candidates, in rule order.
+#[derive(Debug)]
+struct Dispatch {
+    types: u64,
+    /// Key → range of `candidates`; a dense table when the key space is small, else a map.
+    dense: Vec<(u32, u32)>,
+    sparse: HashMap<u64, (u32, u32)>,
+    candidates: Vec<Candidate>,
+}
+
+impl Dispatch {
+    const DENSE_MAX: u64 = 1 << 16;
+
+    fn key(&self, action: u64, principal: u64, resource: u64) -> u64 {
+        let (pt, rt) = (principal >> words::TYPE_SHIFT, resource >> words::TYPE_SHIFT);
+        action.wrapping_mul(self.types).wrapping_add(pt).wrapping_mul(self.types).wrapping_add(rt)
+    }
+
+    fn candidates(&self, action: u64, principal: u64, resource: u64) -> &[Candidate] {
+        let key = self.key(action, principal, resource);
+        let range = if self.dense.is_empty() {
+            self.sparse.get(&key).copied()
+        } else {
+            usize::try_from(key).ok().and_then(|k| self.dense.get(k)).copied()
+        };
+        let (start, len) = range.unwrap_or((0, 0));
+        self.candidates.get(start as usize..(start + len) as usize).unwrap_or(&[])
+    }
+}
+
 /// A policy set compiled to native code.
 #[derive(Debug)]
 pub struct Compiled {
     id: u64,
     policy: Arc<PolicySet>,
     _code: Code,
-    entry: usize,
-    grants: HashMap<(u32, u32), usize>,
+    dispatch: Dispatch,
     consts: words::ConstTables,
     globs: Vec<Glob>,
     types: Vec<Ty>,
-    /// The most candidate rules any request can have (the output buffer's size).
-    max_candidates: usize,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -90,9 +128,14 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
     let mut flags = settings::builder();
     let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| JitError::Codegen(e.to_string()));
-    set(&mut flags, "opt_level", "speed")?;
     set(&mut flags, "is_pic", "false")?;
     set(&mut flags, "use_colocated_libcalls", "false")?;
+    // Compile time is part of the product (a policy push recompiles): the functions are
+    // small and call helpers, so the fast register allocator and no mid-end optimization cost
+    // little at run time (BENCHMARKS.md). The verifier runs in debug builds (the tests).
+    set(&mut flags, "opt_level", "none")?;
+    set(&mut flags, "regalloc_algorithm", "single_pass")?;
+    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
     let isa = cranelift_native::builder()
         .map_err(|e| JitError::Unsupported(e.to_string()))?
         .finish(settings::Flags::new(flags))
@@ -109,20 +152,48 @@ pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
     }
     let generated = codegen::generate(&mut module, &policy, &mut tables).map_err(|e| JitError::Codegen(e.0))?;
     module.finalize_definitions().map_err(|e| JitError::Codegen(e.to_string()))?;
-    let entry = module.get_finalized_function(generated.entry) as usize;
-    let grants = generated.grants.iter().map(|(k, id)| (*k, module.get_finalized_function(*id) as usize)).collect();
-    let max_candidates = policy.index.values().map(Vec::len).max().unwrap_or(0);
+    let dispatch = dispatch(&policy, &module, &generated)?;
     Ok(Compiled {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         policy,
         _code: Code(Some(module)),
-        entry,
-        grants,
+        dispatch,
         consts: tables.consts,
         globs: tables.globs,
         types: tables.types,
-        max_candidates,
     })
+}
+
+/// The dispatch table over the finalized functions.
+fn dispatch(policy: &PolicySet, module: &JITModule, generated: &codegen::Generated) -> Result<Dispatch, JitError> {
+    let types = policy.schema.entities.len().max(1) as u64;
+    let space = (policy.schema.actions.len().max(1) as u64).saturating_mul(types).saturating_mul(types);
+    let mut keys: Vec<_> = policy.index.iter().collect();
+    keys.sort_by_key(|(k, _)| **k);
+    let mut d = Dispatch { types, dense: Vec::new(), sparse: HashMap::new(), candidates: Vec::new() };
+    if space <= Dispatch::DENSE_MAX {
+        d.dense = vec![(0, 0); space as usize];
+    }
+    let too_many = |_| JitError::Codegen("too many candidate rules".into());
+    for ((a, pt, rt), cands) in keys {
+        let start = u32::try_from(d.candidates.len()).map_err(too_many)?;
+        for &(rule, index) in cands {
+            let body = generated.bodies.get(&(rule, index)).ok_or_else(|| JitError::Codegen("missing body".into()))?;
+            let grant = generated.grants.get(&(rule, index)).map_or(0, |g| module.get_finalized_function(*g) as usize);
+            d.candidates.push(Candidate { body: module.get_finalized_function(*body) as usize, grant, rule, index });
+        }
+        let len = u32::try_from(cands.len()).map_err(too_many)?;
+        let key = d.key(u64::from(a.0), u64::from(pt.0) << words::TYPE_SHIFT, u64::from(rt.0) << words::TYPE_SHIFT);
+        if d.dense.is_empty() {
+            d.sparse.insert(key, (start, len));
+        } else {
+            match usize::try_from(key).ok().and_then(|k| d.dense.get_mut(k)) {
+                Some(slot) => *slot = (start, len),
+                None => return Err(JitError::Codegen("dispatch key out of range".into())),
+            }
+        }
+    }
+    Ok(d)
 }
 
 impl Compiled {
@@ -153,12 +224,11 @@ impl Compiled {
             types: &self.types,
             scratch: words::Layer::new(u64::MAX / 2, words::NUMBER_MASK / 2),
         };
-        let mut out = vec![0u64; self.max_candidates.max(1)];
         let policy: &PolicySet = &self.policy;
-        assemble(policy, req, hstore, None, &mut |who| self.outcome(&mut rt, &mut out, req, who))
+        assemble(policy, req, hstore, None, &mut |who| self.outcome(&mut rt, req, who))
     }
 
-    fn outcome<'p>(&'p self, rt: &mut runtime::Rt<'_>, out: &mut [u64], req: &Request, who: &EntityUid) -> Outcome<'p> {
+    fn outcome<'p>(&'p self, rt: &mut runtime::Rt<'_>, req: &Request, who: &EntityUid) -> Outcome<'p> {
         let frame = rt.frame;
         let principal = if *who == req.principal {
             frame.principal
@@ -176,54 +246,51 @@ impl Compiled {
             intent: frame.intent,
             action: frame.action,
             dep_consts: rt.store.dep_consts.as_ptr(),
-            out: out.as_mut_ptr(),
+            principal_attrs: rt.attrs_ptr(principal),
+            resource_attrs: rt.attrs_ptr(frame.resource),
             err_entity: 0,
             err_internal: 0,
             rt: (rt as *mut runtime::Rt<'_>).cast(),
         };
-        // SAFETY: `entry` is the finalized entry function of `self._code`, alive as long as
-        // `self`; `ctx` points at a live context whose `rt`, `out` (room for the most
-        // candidates any request has) and `dep_consts` outlive the call.
-        let n = unsafe {
-            let f: EntryFn = std::mem::transmute::<usize, EntryFn>(self.entry);
-            f(&mut ctx)
-        };
         let mut o = Outcome::default();
-        let n = usize::try_from(n).unwrap_or(0);
-        for rec in out.iter().take(n) {
-            let ri = (rec >> 32) as usize;
-            let bi = ((rec >> 8) & 0xff_ffff) as u32;
-            let status = (rec & 0xff) as i64;
-            let Some(rule) = self.policy.rules.get(ri) else { continue };
-            let applies = if status == Status::APPLIES {
-                true
-            } else {
+        for c in self.dispatch.candidates(frame.action, principal, frame.resource) {
+            ctx.err_internal = 0;
+            // SAFETY: `c.body` is a finalized function of `self._code`, alive as long as
+            // `self`, with the `BodyFn` signature; `ctx` points at a live context whose `rt`
+            // and `dep_consts` outlive the call.
+            let status = unsafe {
+                let f: BodyFn = std::mem::transmute::<usize, BodyFn>(c.body);
+                f(&mut ctx)
+            };
+            if status == Status::FAILS {
+                continue;
+            }
+            let Some(rule) = self.policy.rules.get(c.rule as usize) else { continue };
+            if status != Status::APPLIES {
                 o.errors
                     .push(DecisionError { rule: rule.id.clone(), message: self.message(rt, status, ctx.err_entity) });
-                rule.effect != Effect::Permit
-            };
-            if !applies {
-                continue;
+                if rule.effect == Effect::Permit {
+                    continue;
+                }
             }
             match rule.effect {
                 Effect::Forbid => o.forbids.push(rule),
                 Effect::Escalate => o.escalates.push(rule),
                 Effect::Permit => {
-                    let body = rule.bodies.get(bi as usize);
-                    let grant = body.map(|b| b.grant.as_slice()).unwrap_or(&[]);
+                    let grant = rule.bodies.get(c.index as usize).map(|b| b.grant.as_slice()).unwrap_or(&[]);
                     if grant.is_empty() {
                         o.permits.push((rule, Vec::new()));
                         continue;
                     }
-                    let Some(gf) = self.grants.get(&(ri as u32, bi)) else {
+                    if c.grant == 0 {
                         o.errors.push(DecisionError { rule: rule.id.clone(), message: internal("missing grant code") });
                         continue;
-                    };
+                    }
                     let mut words = vec![0u64; grant.len()];
                     ctx.err_internal = 0;
-                    // SAFETY: as for the entry; `words` has one slot per grant entry.
+                    // SAFETY: as for the body; `words` has one slot per grant entry.
                     let status = unsafe {
-                        let f: GrantFn = std::mem::transmute::<usize, GrantFn>(*gf);
+                        let f: GrantFn = std::mem::transmute::<usize, GrantFn>(c.grant);
                         f(&mut ctx, words.as_mut_ptr())
                     };
                     if status != Status::APPLIES {

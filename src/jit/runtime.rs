@@ -21,7 +21,9 @@ pub(crate) struct Ctx {
     pub intent: u64,
     pub action: u64,
     pub dep_consts: *const u64,
-    pub out: *mut u64,
+    /// The attribute words of `principal` and `resource`, or null if the entity is unknown.
+    pub principal_attrs: *const u64,
+    pub resource_attrs: *const u64,
     /// The entity a failed lookup was for (a `MissingEntity` error).
     pub err_entity: u64,
     /// Set by a helper that failed in a way the interpreter reports as an internal error.
@@ -29,15 +31,20 @@ pub(crate) struct Ctx {
     pub rt: *mut Rt<'static>,
 }
 
-pub(crate) const OFF_PRINCIPAL: i32 = 0;
-pub(crate) const OFF_RESOURCE: i32 = 8;
-pub(crate) const OFF_CONTEXT: i32 = 16;
-pub(crate) const OFF_OBO: i32 = 24;
-pub(crate) const OFF_INTENT: i32 = 32;
-pub(crate) const OFF_ACTION: i32 = 40;
-pub(crate) const OFF_DEP: i32 = 48;
-pub(crate) const OFF_OUT: i32 = 56;
-pub(crate) const OFF_ERR_INTERNAL: i32 = 72;
+const fn off(o: usize) -> i32 {
+    o as i32
+}
+pub(crate) const OFF_PRINCIPAL: i32 = off(std::mem::offset_of!(Ctx, principal));
+pub(crate) const OFF_RESOURCE: i32 = off(std::mem::offset_of!(Ctx, resource));
+pub(crate) const OFF_CONTEXT: i32 = off(std::mem::offset_of!(Ctx, context));
+pub(crate) const OFF_OBO: i32 = off(std::mem::offset_of!(Ctx, obo));
+pub(crate) const OFF_INTENT: i32 = off(std::mem::offset_of!(Ctx, intent));
+pub(crate) const OFF_ACTION: i32 = off(std::mem::offset_of!(Ctx, action));
+pub(crate) const OFF_DEP: i32 = off(std::mem::offset_of!(Ctx, dep_consts));
+pub(crate) const OFF_PRINCIPAL_ATTRS: i32 = off(std::mem::offset_of!(Ctx, principal_attrs));
+pub(crate) const OFF_RESOURCE_ATTRS: i32 = off(std::mem::offset_of!(Ctx, resource_attrs));
+pub(crate) const OFF_ERR_ENTITY: i32 = off(std::mem::offset_of!(Ctx, err_entity));
+pub(crate) const OFF_ERR_INTERNAL: i32 = off(std::mem::offset_of!(Ctx, err_internal));
 
 /// Everything the helpers need for one decision.
 pub(crate) struct Rt<'a> {
@@ -55,6 +62,11 @@ pub(crate) struct Rt<'a> {
 impl Rt<'_> {
     pub fn layers(&mut self) -> Layers<'_> {
         Layers { lower: [Some(self.consts), Some(&self.store.layer), Some(&self.frame.layer)], top: &mut self.scratch }
+    }
+
+    /// The attribute words of entity `w`, or null if there is no such entity.
+    pub fn attrs_ptr(&self, w: u64) -> *const u64 {
+        self.rec(w).map_or(std::ptr::null(), |r| r.attrs.as_ptr())
     }
 
     fn rec(&self, w: u64) -> Option<&super::words::EntRec> {
