@@ -4,6 +4,7 @@ use crate::ir::schema::Schema;
 use crate::ir::value::{self, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,13 +35,14 @@ pub struct EntityRef {
 /// Why the decision is what it is: a rule (or a built-in step, like `no-permit`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reason {
-    pub rule: String,
+    /// The rule's `@id` (or `FILE:LINE`), or the name of a built-in step like `no-permit`.
+    pub rule: Arc<str>,
     /// `permit`, `forbid`, `escalate`, or `deny` for the built-in steps.
-    pub effect: String,
+    pub effect: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
+    pub file: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
     /// Set when the reason comes from authorizing a principal of the delegation chain.
@@ -49,10 +51,11 @@ pub struct Reason {
 }
 
 impl Reason {
-    pub fn builtin(rule: impl Into<String>, message: impl Into<String>) -> Reason {
+    /// A reason given by a built-in step of the decision (SPEC §7): its effect is `deny`.
+    pub fn builtin(rule: impl Into<Arc<str>>, message: impl Into<Arc<str>>) -> Reason {
         Reason {
             rule: rule.into(),
-            effect: "deny".into(),
+            effect: "deny",
             message: Some(message.into()),
             file: None,
             line: None,
@@ -64,7 +67,8 @@ impl Reason {
 /// A rule whose evaluation failed (fail closed), or a request that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DecisionError {
-    pub rule: String,
+    /// The rule whose evaluation failed, or `bad-request`.
+    pub rule: Arc<str>,
     pub message: String,
 }
 

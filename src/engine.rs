@@ -229,6 +229,50 @@ impl Engine {
         }
     }
 
+    /// The rules a decision of this request evaluates for its principal, in rule order: the
+    /// rule index narrows the policy set by action, principal type and resource type, and a
+    /// JIT engine also by intent, for rules whose first test is on the intent. Useful to see
+    /// what a large policy set costs a request.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::from_sources(&[(
+    ///     "p.writ",
+    ///     r#"schema { entity Agent  entity Tool  action call: Agent -> Tool  action read: Agent -> Tool }
+    ///        intent triage "Triage" { call on Tool }
+    ///        @id("a") permit Agent to call on Tool when intent == triage;
+    ///        @id("b") permit Agent to call on Tool when intent == none;
+    ///        @id("c") permit Agent to read on Tool;"#,
+    /// )]).map_err(|e| e.to_string())?;
+    /// let engine = writ::Engine::compile(&policies)?;
+    /// let entities = engine.entities_from_json(r#"[{"type": "Agent", "id": "x"}, {"type": "Tool", "id": "t"}]"#)?;
+    /// let request = engine.request_from_json(
+    ///     r#"{"principal": {"type": "Agent", "id": "x"}, "action": "call", "resource": {"type": "Tool", "id": "t"}}"#,
+    ///     &entities,
+    /// )?;
+    /// let visited: Vec<String> = engine.candidate_rules(&request).iter().map(|r| r.to_string()).collect();
+    /// let expected = if engine.backend() == writ::Backend::Jit { vec!["b"] } else { vec!["a", "b"] };
+    /// assert_eq!(visited, expected);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn candidate_rules(&self, request: &Request) -> Vec<Arc<str>> {
+        if let (Some(c), Some(s), Some(f)) = (&self.jit, &request.entities.jit, &request.frame) {
+            if c.owns(s, f) {
+                return c.candidate_rules(f);
+            }
+        }
+        let ir = &self.policy.ir;
+        let r = &request.inner;
+        let mut out: Vec<Arc<str>> = Vec::new();
+        for (ri, _) in ir.candidates(r.action, r.principal.ty, r.resource.ty) {
+            if let Some(rule) = ir.rules.get(*ri as usize) {
+                if out.last() != Some(&rule.id) {
+                    out.push(rule.id.clone());
+                }
+            }
+        }
+        out
+    }
+
     /// Decides a decoded request. A JIT engine runs native code when the request and its
     /// entities were decoded by this engine, and the interpreter otherwise (same answer).
     pub fn decide(&self, request: &Request) -> Decision {

@@ -67,3 +67,50 @@ fn a_request_decoded_by_another_engine_falls_back_to_the_interpreter() {
     assert!(!b.runs_native(&req), "laid out for another compiled policy set");
     assert_eq!(a.decide(&req), b.decide(&req));
 }
+
+/// The rule index also dispatches on the intent, for rule bodies whose first test is on it;
+/// a body whose intent test comes later still runs for every intent (it may fail first), and
+/// both back ends agree on every intent.
+#[test]
+fn the_index_narrows_by_intent_only_where_the_intent_is_tested_first() {
+    let src = r#"schema {
+          entity Agent  entity Tool
+          context { n: Int }
+          action call: Agent -> Tool
+        }
+        intent triage "Triage" { call on Tool }
+        intent deploy "Deploy" { call on Tool }
+        @id("only-triage") permit Agent to call on Tool when intent == triage and context.n < 10;
+        @id("triage-or-deploy") escalate Agent to call on Tool when intent in [triage, deploy];
+        @id("no-intent") permit Agent to call on Tool when intent == none;
+        // The intent test is not first: an overflow fails this forbid closed whatever the intent.
+        @id("late-test") forbid Agent to call on Tool when context.n * 1000000000000 > 5 and intent == deploy;
+        @id("any") permit Agent to call on Tool unless intent == deploy;"#;
+    let ps = PolicySet::from_sources(&[("p.writ", src)]).unwrap();
+    let jit = Engine::compile(&ps).unwrap();
+    let interp = Engine::interpreted(&ps);
+    let ents = r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}]"#;
+    let (je, ie) = (jit.entities_from_json(ents).unwrap(), interp.entities_from_json(ents).unwrap());
+    let cases: [(&str, &[&str]); 3] = [
+        (r#""intent": "triage","#, &["only-triage", "triage-or-deploy", "late-test", "any"]),
+        (r#""intent": "deploy","#, &["triage-or-deploy", "late-test", "any"]),
+        ("", &["no-intent", "late-test", "any"]),
+    ];
+    for (intent, visited) in cases {
+        for n in ["1", "50", "9223372036854775807"] {
+            let json = format!(
+                r#"{{"principal": {{"type": "Agent", "id": "a"}}, "action": "call", {intent}
+                    "resource": {{"type": "Tool", "id": "t"}}, "context": {{"n": {n}}}}}"#
+            );
+            let r = jit.request_from_json(&json, &je).unwrap();
+            assert!(jit.runs_native(&r));
+            let names: Vec<String> = jit.candidate_rules(&r).iter().map(|s| s.to_string()).collect();
+            assert_eq!(names, visited, "{intent}");
+            let (a, b) = (jit.decide(&r), interp.decide_json(&json, &ie));
+            assert_eq!(a, b, "{intent} n={n}");
+            if n.len() > 5 {
+                assert!(a.errors.iter().any(|e| &*e.rule == "late-test"), "{a:?}");
+            }
+        }
+    }
+}

@@ -160,7 +160,7 @@ fn run_case(
         }
     }
     let got = decision.decision.as_str();
-    let reason_ids: Vec<&str> = decision.reasons.iter().map(|r| r.rule.as_str()).collect();
+    let reason_ids: Vec<&str> = decision.reasons.iter().map(|r| &*r.rule).collect();
     let summary = || {
         let mut s = format!("reasons: [{}]", reason_ids.join(", "));
         if !decision.errors.is_empty() {

@@ -260,7 +260,7 @@ enum BodyResult {
 pub(crate) struct Outcome<'p> {
     pub forbids: Vec<&'p Rule>,
     pub escalates: Vec<&'p Rule>,
-    pub permits: Vec<(&'p Rule, Vec<(String, Value)>)>,
+    pub permits: Vec<(&'p Rule, Vec<(&'p str, Value)>)>,
     pub errors: Vec<DecisionError>,
 }
 
@@ -330,7 +330,7 @@ impl<'p> Interpreter<'p> {
                     let mut failed = None;
                     for (k, e) in &body.grant {
                         match ev.eval(e) {
-                            Ok(v) => grants.push((k.clone(), v)),
+                            Ok(v) => grants.push((k.as_str(), v)),
                             Err(err) => {
                                 failed = Some(err);
                                 break;
@@ -378,7 +378,7 @@ impl<'p> Interpreter<'p> {
     ) -> Decision {
         let schema = &self.policy.schema;
         let top = outcome(&req.principal);
-        let mut errors = top.errors.clone();
+        let mut errors = top.errors;
         let reason = |r: &Rule, hop: Option<&EntityUid>| Reason {
             rule: r.id.clone(),
             effect: r.effect.as_str().into(),
@@ -511,8 +511,8 @@ impl<'p> Interpreter<'p> {
                 continue;
             }
             let mut miss = NearMiss {
-                rule: rule.id.clone(),
-                file: Some(rule.file.clone()),
+                rule: rule.id.to_string(),
+                file: Some(rule.file.to_string()),
                 line: Some(rule.line),
                 failed: String::new(),
                 saw: BTreeMap::new(),
@@ -548,12 +548,12 @@ impl<'p> Interpreter<'p> {
         for r in reasons.iter().filter(|r| r.effect == "escalate") {
             let Some(rule) = policy.rules.iter().find(|x| x.id == r.rule) else { continue };
             let lifted_by = unless_texts(rule, sources);
-            if escalations.iter().any(|e: &Escalation| e.rule == rule.id) {
+            if escalations.iter().any(|e: &Escalation| *e.rule == *rule.id) {
                 continue;
             }
             escalations.push(Escalation {
-                rule: rule.id.clone(),
-                file: Some(rule.file.clone()),
+                rule: rule.id.to_string(),
+                file: Some(rule.file.to_string()),
                 line: Some(rule.line),
                 lifted_by,
             });
@@ -627,14 +627,14 @@ fn failing_part<'e>(
 /// Merges grant records: `ttl` — the smallest wins; other keys — every value, as a set.
 fn merge_obligations<'a>(
     schema: &Schema,
-    grants: impl Iterator<Item = &'a (String, Value)>,
+    grants: impl Iterator<Item = &'a (&'a str, Value)>,
 ) -> BTreeMap<String, serde_json::Value> {
     let mut ttl: Option<i64> = None;
-    let mut others: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let mut others: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for (k, v) in grants {
-        match (k.as_str(), v) {
+        match (*k, v) {
             ("ttl", Value::Duration(d)) => ttl = Some(ttl.map_or(*d, |t| t.min(*d))),
-            _ => others.entry(k.clone()).or_default().push(v.clone()),
+            _ => others.entry(*k).or_default().push(v.clone()),
         }
     }
     let mut out = BTreeMap::new();
@@ -644,7 +644,7 @@ fn merge_obligations<'a>(
     for (k, mut vs) in others {
         vs.sort();
         vs.dedup();
-        out.insert(k, serde_json::Value::Array(vs.iter().map(|v| value_to_json(schema, v)).collect()));
+        out.insert(k.to_string(), serde_json::Value::Array(vs.iter().map(|v| value_to_json(schema, v)).collect()));
     }
     out
 }

@@ -18,6 +18,7 @@ use crate::syntax::span::Span;
 pub use builtins::Builtin;
 use schema::{ActionId, EntityConstraint, EntityTypeId, Schema};
 use std::collections::HashMap;
+use std::sync::Arc;
 pub use types::{FieldTy, RecordTy, Ty};
 pub use value::{EntityUid, Glob, IpNet, Value};
 
@@ -189,16 +190,16 @@ pub struct Body {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {
     /// `@id("…")`, or `FILE:LINE` when the rule has none.
-    pub id: String,
+    pub id: Arc<str>,
     pub effect: Effect,
-    pub message: Option<String>,
+    pub message: Option<Arc<str>>,
     pub doc: Option<String>,
     pub principal: EntityConstraint,
     pub resource: EntityConstraint,
     pub actions: Vec<ActionId>,
     pub bodies: Vec<Body>,
     pub span: Span,
-    pub file: String,
+    pub file: Arc<str>,
     /// One-based line of the rule's first token.
     pub line: u32,
 }

@@ -17,8 +17,8 @@ mod words;
 use crate::decision::{Decision, DecisionError};
 use crate::host::{EntityStore, Request};
 use crate::interp::{EvalError, Outcome, assemble};
-use crate::ir::value::{EntityUid, Glob};
-use crate::ir::{PolicySet, Ty};
+use crate::ir::value::{EntityUid, Glob, Value};
+use crate::ir::{Body, CmpOp, Expr, ExprKind, PolicySet, Ty};
 use crate::syntax::ast::Effect;
 use codegen::{Status, Tables};
 use cranelift_codegen::settings::{self, Configurable};
@@ -80,14 +80,38 @@ struct Candidate {
     index: u32,
 }
 
-/// Rule indexing: (action, principal type, resource type) → the candidates, in rule order.
+impl Candidate {
+    fn order(&self) -> (u32, u32) {
+        (self.rule, self.index)
+    }
+}
+
+/// The candidates of one dispatch key: those that can apply whatever the intent, and those
+/// whose first test is on the intent (see [`intent_guard`]), by intent.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    general: (u32, u32),
+    /// Range of `Dispatch::by_intent`.
+    specific: (u32, u32),
+}
+
+/// Rule indexing: (action, principal type, resource type), then the intent → the candidate
+/// rule bodies, in rule order.
 #[derive(Debug)]
 struct Dispatch {
     types: u64,
-    /// Key → range of `candidates`; a dense table when the key space is small, else a map.
-    dense: Vec<(u32, u32)>,
-    sparse: HashMap<u64, (u32, u32)>,
+    /// Key → 1 + index of its slot (0: no candidates); a dense table when the key space is
+    /// small, else a map.
+    dense: Vec<u32>,
+    sparse: HashMap<u64, u32>,
+    slots: Vec<Slot>,
+    /// (intent word, range of `candidates`), sorted by intent within each slot.
+    by_intent: Vec<(u64, u32, u32)>,
     candidates: Vec<Candidate>,
+}
+
+fn range<T>(items: &[T], (start, len): (u32, u32)) -> &[T] {
+    items.get(start as usize..start as usize + len as usize).unwrap_or(&[])
 }
 
 impl Dispatch {
@@ -98,16 +122,85 @@ impl Dispatch {
         action.wrapping_mul(self.types).wrapping_add(pt).wrapping_mul(self.types).wrapping_add(rt)
     }
 
-    fn candidates(&self, action: u64, principal: u64, resource: u64) -> &[Candidate] {
+    /// The candidates for a request, in rule order.
+    fn candidates(&self, action: u64, principal: u64, resource: u64, intent: u64) -> Merge<'_> {
         let key = self.key(action, principal, resource);
-        let range = if self.dense.is_empty() {
+        let slot = if self.dense.is_empty() {
             self.sparse.get(&key).copied()
         } else {
             usize::try_from(key).ok().and_then(|k| self.dense.get(k)).copied()
         };
-        let (start, len) = range.unwrap_or((0, 0));
-        self.candidates.get(start as usize..(start + len) as usize).unwrap_or(&[])
+        let Some(slot) = slot.and_then(|i| i.checked_sub(1)).and_then(|i| self.slots.get(i as usize)) else {
+            return Merge { a: &[], b: &[] };
+        };
+        let specific = range(&self.by_intent, slot.specific);
+        let b = match specific.binary_search_by_key(&intent, |e| e.0) {
+            Ok(i) => specific.get(i).map_or(&[][..], |e| range(&self.candidates, (e.1, e.2))),
+            Err(_) => &[],
+        };
+        Merge { a: range(&self.candidates, slot.general), b }
     }
+}
+
+/// Two lists of candidates in rule order, merged.
+struct Merge<'a> {
+    a: &'a [Candidate],
+    b: &'a [Candidate],
+}
+
+impl<'a> Iterator for Merge<'a> {
+    type Item = &'a Candidate;
+
+    fn next(&mut self) -> Option<&'a Candidate> {
+        let take_a = match (self.a.first(), self.b.first()) {
+            (Some(x), Some(y)) => x.order() <= y.order(),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        let list = if take_a { &mut self.a } else { &mut self.b };
+        let (first, rest) = list.split_first()?;
+        *list = rest;
+        Some(first)
+    }
+}
+
+/// The intents under which a body can apply or fail, when its first test is on the intent:
+/// `when intent == X and …` or `when intent in [X, Y] and …` (after the target, which cannot
+/// fail). Evaluation starts with that test and stops when it is false, so for any other
+/// intent the body neither applies nor reports an error, exactly as if it had run.
+fn intent_guard(body: &Body) -> Option<Vec<u64>> {
+    let first = body.clauses.first()?;
+    if !first.when {
+        return None;
+    }
+    let mut e = &first.expr;
+    while let ExprKind::And(v) = &e.kind {
+        e = v.first()?;
+    }
+    let word = |v: &Value| match v {
+        Value::Intent(i) => Some(i.map_or(words::NONE_INTENT, |i| u64::from(i.0))),
+        _ => None,
+    };
+    let lit = |e: &Expr| match &e.kind {
+        ExprKind::Lit(v) => word(v),
+        _ => None,
+    };
+    let mut intents: Vec<u64> = match &e.kind {
+        ExprKind::Cmp(CmpOp::Eq, a, b) => match (&a.kind, &b.kind) {
+            (ExprKind::Intent, _) => vec![lit(b)?],
+            (_, ExprKind::Intent) => vec![lit(a)?],
+            _ => return None,
+        },
+        ExprKind::InSet(a, b) if matches!(a.kind, ExprKind::Intent) => match &b.kind {
+            ExprKind::Lit(Value::Set(items)) => items.iter().map(word).collect::<Option<_>>()?,
+            ExprKind::Set(items) => items.iter().map(lit).collect::<Option<_>>()?,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    intents.sort_unstable();
+    intents.dedup();
+    Some(intents)
 }
 
 /// A policy set compiled to native code.
@@ -170,25 +263,51 @@ fn dispatch(policy: &PolicySet, module: &JITModule, generated: &codegen::Generat
     let space = (policy.schema.actions.len().max(1) as u64).saturating_mul(types).saturating_mul(types);
     let mut keys: Vec<_> = policy.index.iter().collect();
     keys.sort_by_key(|(k, _)| **k);
-    let mut d = Dispatch { types, dense: Vec::new(), sparse: HashMap::new(), candidates: Vec::new() };
+    let mut d = Dispatch {
+        types,
+        dense: Vec::new(),
+        sparse: HashMap::new(),
+        slots: Vec::new(),
+        by_intent: Vec::new(),
+        candidates: Vec::new(),
+    };
     if space <= Dispatch::DENSE_MAX {
-        d.dense = vec![(0, 0); space as usize];
+        d.dense = vec![0; space as usize];
     }
     let too_many = |_| JitError::Codegen("too many candidate rules".into());
+    let n32 = |n: usize| u32::try_from(n).map_err(too_many);
     for ((a, pt, rt), cands) in keys {
-        let start = u32::try_from(d.candidates.len()).map_err(too_many)?;
+        let mut general = Vec::new();
+        let mut specific: Vec<(u64, Candidate)> = Vec::new();
         for &(rule, index) in cands {
             let body = generated.bodies.get(&(rule, index)).ok_or_else(|| JitError::Codegen("missing body".into()))?;
             let grant = generated.grants.get(&(rule, index)).map_or(0, |g| module.get_finalized_function(*g) as usize);
-            d.candidates.push(Candidate { body: module.get_finalized_function(*body) as usize, grant, rule, index });
+            let c = Candidate { body: module.get_finalized_function(*body) as usize, grant, rule, index };
+            let guard =
+                policy.rules.get(rule as usize).and_then(|r| r.bodies.get(index as usize)).and_then(intent_guard);
+            match guard {
+                Some(intents) => specific.extend(intents.into_iter().map(|i| (i, c))),
+                None => general.push(c),
+            }
         }
-        let len = u32::try_from(cands.len()).map_err(too_many)?;
+        // Sorted by intent, and within an intent in rule order (a stable sort keeps it).
+        specific.sort_by_key(|(i, _)| *i);
+        let slot_start = n32(d.by_intent.len())?;
+        let general_range = (n32(d.candidates.len())?, n32(general.len())?);
+        d.candidates.extend(general);
+        for group in specific.chunk_by(|x, y| x.0 == y.0) {
+            let Some((intent, _)) = group.first() else { continue };
+            d.by_intent.push((*intent, n32(d.candidates.len())?, n32(group.len())?));
+            d.candidates.extend(group.iter().map(|(_, c)| *c));
+        }
+        d.slots.push(Slot { general: general_range, specific: (slot_start, n32(d.by_intent.len())? - slot_start) });
+        let slot = n32(d.slots.len())?;
         let key = d.key(u64::from(a.0), u64::from(pt.0) << words::TYPE_SHIFT, u64::from(rt.0) << words::TYPE_SHIFT);
         if d.dense.is_empty() {
-            d.sparse.insert(key, (start, len));
+            d.sparse.insert(key, slot);
         } else {
             match usize::try_from(key).ok().and_then(|k| d.dense.get_mut(k)) {
-                Some(slot) => *slot = (start, len),
+                Some(s) => *s = slot,
                 None => return Err(JitError::Codegen("dispatch key out of range".into())),
             }
         }
@@ -210,6 +329,21 @@ impl Compiled {
     /// Whether a store and frame were laid out for this compiled policy set.
     pub fn owns(&self, store: &JitStore, frame: &Frame) -> bool {
         store.policy_id == self.id && frame.policy_id == self.id && frame.store_ptr == store as *const JitStore as usize
+    }
+
+    /// The rules whose code a decision runs for the request's principal (the dispatch on
+    /// action, principal and resource type and intent), in rule order.
+    pub fn candidate_rules(&self, frame: &Frame) -> Vec<Arc<str>> {
+        let cands = self.dispatch.candidates(frame.action, frame.principal, frame.resource, frame.intent);
+        let mut out: Vec<Arc<str>> = Vec::new();
+        for c in cands {
+            if let Some(r) = self.policy.rules.get(c.rule as usize) {
+                if out.last() != Some(&r.id) {
+                    out.push(r.id.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Decides a request laid out by [`Compiled::frame`].
@@ -253,7 +387,7 @@ impl Compiled {
             rt: (rt as *mut runtime::Rt<'_>).cast(),
         };
         let mut o = Outcome::default();
-        for c in self.dispatch.candidates(frame.action, principal, frame.resource) {
+        for c in self.dispatch.candidates(frame.action, principal, frame.resource, frame.intent) {
             ctx.err_internal = 0;
             // SAFETY: `c.body` is a finalized function of `self._code`, alive as long as
             // `self`, with the `BodyFn` signature; `ctx` points at a live context whose `rt`
@@ -286,7 +420,15 @@ impl Compiled {
                         o.errors.push(DecisionError { rule: rule.id.clone(), message: internal("missing grant code") });
                         continue;
                     }
-                    let mut words = vec![0u64; grant.len()];
+                    let mut small = [0u64; 8];
+                    let mut large = Vec::new();
+                    let words = match small.get_mut(..grant.len()) {
+                        Some(w) => w,
+                        None => {
+                            large.resize(grant.len(), 0);
+                            &mut large[..]
+                        }
+                    };
                     ctx.err_internal = 0;
                     // SAFETY: as for the body; `words` has one slot per grant entry.
                     let status = unsafe {
@@ -304,7 +446,7 @@ impl Compiled {
                     let mut values = Vec::with_capacity(grant.len());
                     for ((k, e), w) in grant.iter().zip(words.iter()) {
                         match layers.decode(*w, &e.ty) {
-                            Some(v) => values.push((k.clone(), v)),
+                            Some(v) => values.push((k.as_str(), v)),
                             None => break,
                         }
                     }
@@ -345,7 +487,7 @@ fn internal(what: &'static str) -> String {
 /// principal and its chain): no rule applies, and the error is reported.
 fn internal_outcome<'p>() -> Outcome<'p> {
     Outcome {
-        errors: vec![DecisionError { rule: String::new(), message: internal("principal not in the request") }],
+        errors: vec![DecisionError { rule: "".into(), message: internal("principal not in the request") }],
         ..Outcome::default()
     }
 }

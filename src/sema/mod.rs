@@ -992,7 +992,7 @@ impl Checker {
             for item in &unit.ast.items {
                 let Item::Rule(r) = item else { continue };
                 if let Some(rule) = self.check_rule(r, unit.scope, sources) {
-                    if let Some(first) = ids.get(&rule.id) {
+                    if let Some(first) = ids.get(&*rule.id) {
                         let span = r.id().map_or(r.span, |i| i.span);
                         let first = *first;
                         self.err(
@@ -1005,7 +1005,7 @@ impl Checker {
                             .with_label(first, "first used here"),
                         );
                     } else {
-                        ids.insert(rule.id.clone(), r.id().map_or(r.span, |i| i.span));
+                        ids.insert(rule.id.to_string(), r.id().map_or(r.span, |i| i.span));
                     }
                     rules.push((rule, (**r).clone()));
                 }
@@ -1174,16 +1174,16 @@ impl Checker {
             }
         }
         Some(ir::Rule {
-            id,
+            id: id.into(),
             effect: r.effect.node,
-            message,
+            message: message.map(Into::into),
             doc: r.doc.clone(),
             principal,
             resource,
             actions,
             bodies,
             span: r.span,
-            file,
+            file: file.into(),
             line,
         })
     }
