@@ -1,6 +1,7 @@
 //! The `writ` command line. The edge of the system: it reads files, calls the library, and
 //! renders diagnostics and decisions.
 
+pub mod bench;
 pub mod testrun;
 
 use crate::diag::{self, Diagnostic};
@@ -52,6 +53,28 @@ pub enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Measure compile time and ns per decision on both back ends (JIT and interpreter) for
+    /// one request. Exit 1 if the back ends disagree on its decision.
+    Bench {
+        /// Policy files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The request, as JSON (SPEC §8).
+        #[arg(long)]
+        request: PathBuf,
+        /// The entity store, as a JSON array of entities.
+        #[arg(long)]
+        entities: Option<PathBuf>,
+        /// Exactly N calls per timed batch (compilation: at most N) instead of scaling to `--time`.
+        #[arg(long, value_name = "N", conflicts_with = "time", value_parser = clap::value_parser!(u64).range(1..))]
+        iterations: Option<u64>,
+        /// About SECS seconds per measurement (plus a warm-up); iterations are scaled to fit.
+        #[arg(long, value_name = "SECS", default_value_t = bench::DEFAULT_SECONDS)]
+        time: f64,
+        /// `human` (a table) or `json` (for machines).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Run the policy test cases (`*.test.toml`) found under the paths.
     Test {
         /// Policy directories (their `*.writ` files are the policies, their `*.test.toml`
@@ -96,6 +119,10 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
             eval(&paths, &request, entities.as_deref(), engine, explain, color)
         }
         Command::Test { paths } => test(&paths, color),
+        Command::Bench { paths, request, entities, iterations, time, format } => {
+            let budget = iterations.map_or(bench::Budget::Seconds(time), bench::Budget::Iterations);
+            bench::run(&bench::Options { paths, request, entities, budget, format }, color)
+        }
     };
     if out.write_all(text.as_bytes()).is_err() {
         return ExitCode::from(2);
@@ -139,18 +166,21 @@ fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
     (text, code)
 }
 
+/// Loads and checks the policies, or renders why they do not check.
+fn load_policies(paths: &[PathBuf], color: bool) -> Result<crate::PolicySet, String> {
+    crate::PolicySet::load_paths(paths).map_err(|e| {
+        let mut s = diag::render::render(&e.diagnostics, &e.sources, color);
+        s.push_str(&format!("the policies do not check: {}\n", diag::render::summary(&e.diagnostics)));
+        s
+    })
+}
+
 /// Compiles the policies for the back end, or renders why not.
 fn engine_for(paths: &[PathBuf], kind: EngineKind, color: bool) -> Result<crate::Engine, String> {
-    match crate::PolicySet::load_paths(paths) {
-        Ok(p) => match kind {
-            EngineKind::Interp => Ok(crate::Engine::interpreted(&p)),
-            EngineKind::Jit => crate::Engine::compile(&p).map_err(|e| format!("{e}\n")),
-        },
-        Err(e) => {
-            let mut s = diag::render::render(&e.diagnostics, &e.sources, color);
-            s.push_str(&format!("the policies do not check: {}\n", diag::render::summary(&e.diagnostics)));
-            Err(s)
-        }
+    let p = load_policies(paths, color)?;
+    match kind {
+        EngineKind::Interp => Ok(crate::Engine::interpreted(&p)),
+        EngineKind::Jit => crate::Engine::compile(&p).map_err(|e| format!("{e}\n")),
     }
 }
 
