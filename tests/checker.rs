@@ -68,7 +68,7 @@ fn body_names(p: &PolicySet, b: &Body) -> BodyNames {
 }
 
 fn rule_index(p: &PolicySet, id: &str) -> u32 {
-    let i = p.rules.iter().position(|r| r.id == id).unwrap_or_else(|| panic!("no rule `{id}`"));
+    let i = p.rules.iter().position(|r| &*r.id == id).unwrap_or_else(|| panic!("no rule `{id}`"));
     u32::try_from(i).unwrap()
 }
 
@@ -77,7 +77,7 @@ fn candidate_ids(p: &PolicySet, action: &str, principal: &str, resource: &str) -
     let mut ids: Vec<String> = p
         .candidates(act(p, action), ty(p, principal), ty(p, resource))
         .iter()
-        .map(|(r, _)| p.rules[*r as usize].id.clone())
+        .map(|(r, _)| p.rules[*r as usize].id.to_string())
         .collect();
     ids.sort();
     ids.dedup();
@@ -105,7 +105,7 @@ schema {
 fn a_wildcard_rule_gets_one_body_per_principal_resource_and_context_shape() {
     let p = check_ok(&format!("{SHAPES}\n@id(\"all\") forbid * to * on * when context.risk > 90;\n"));
     let rule = &p.rules[0];
-    assert_eq!(rule.id, "all");
+    assert_eq!(&*rule.id, "all");
     let mut bodies: Vec<BodyNames> = rule.bodies.iter().map(|b| body_names(&p, b)).collect();
     bodies.sort();
     let s = |x: &str| x.to_string();
@@ -328,7 +328,7 @@ fn in_every_order(files: &[(&str, &str)]) -> Vec<Run> {
             described.sort();
             let has_policy = policy.is_some();
             let rules =
-                policy.map(|p| p.rules.iter().map(|r| (r.id.clone(), normalized(r))).collect()).unwrap_or_default();
+                policy.map(|p| p.rules.iter().map(|r| (r.id.to_string(), normalized(r))).collect()).unwrap_or_default();
             (order, rules, described, has_policy)
         })
         .collect()
@@ -373,7 +373,7 @@ fn file_order_with_a_split_schema_changes_neither_rules_nor_diagnostics() {
             .map(|r| {
                 let mut b: Vec<_> = r.bodies.iter().map(|b| body_names(&p, b)).collect();
                 b.sort();
-                (r.id.clone(), b)
+                (r.id.to_string(), b)
             })
             .collect();
         shape.sort();
@@ -494,12 +494,12 @@ fn rules_keep_effect_message_and_doc() {
     ));
     let r = &p.rules[0];
     assert_eq!(
-        (r.id.as_str(), r.effect, r.message.as_deref(), r.doc.as_deref()),
+        (&*r.id, r.effect, r.message.as_deref(), r.doc.as_deref()),
         ("risk", Effect::Forbid, Some("risk too high"), Some("Too risky."))
     );
-    assert_eq!(r.file, "policy.writ");
+    assert_eq!(&*r.file, "policy.writ");
     assert_eq!(r.line, 10);
-    assert_eq!(p.rules[1].id, "policy.writ:11");
+    assert_eq!(&*p.rules[1].id, "policy.writ:11");
     assert_eq!(p.rules[1].effect, Effect::Escalate);
 }
 
@@ -600,7 +600,7 @@ fn the_spec_example_compiles_from_disk() {
     let (sources, policy, diags) = writ::cli::compile_paths(&[dir]);
     assert!(diags.is_empty(), "{diags:#?}");
     let p = policy.expect("examples/spec compiles to a policy");
-    let ids: BTreeSet<&str> = p.rules.iter().map(|r| r.id.as_str()).collect();
+    let ids: BTreeSet<&str> = p.rules.iter().map(|r| &*r.id).collect();
     assert_eq!(
         ids,
         BTreeSet::from([

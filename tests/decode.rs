@@ -105,7 +105,7 @@ fn rejected(engine: &Engine, entities: &Entities, text: &str, error: &str) -> Op
         return Some(format!("{shown}\n  expect error {error}\n  got    error {got}"));
     }
     let d = engine.decide_json(text, entities);
-    let reasons: Vec<(&str, &str)> = d.reasons.iter().map(|r| (r.rule.as_str(), r.effect.as_str())).collect();
+    let reasons: Vec<(&str, &str)> = d.reasons.iter().map(|r| (&*r.rule, r.effect)).collect();
     let errors = vec![DecisionError { rule: "bad-request".into(), message: error.into() }];
     if d.decision != Verdict::Deny
         || reasons != [("bad-request", "deny")]
@@ -140,7 +140,7 @@ fn check_rejected_texts(rows: &[Row<'_>]) {
 /// The decision for a patched request, in one line: `verdict [reasons]`.
 fn decide(engine: &Engine, entities: &Entities, patch: &str) -> String {
     let d = engine.decide_json(&patched(patch), entities);
-    let reasons: Vec<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
+    let reasons: Vec<&str> = d.reasons.iter().map(|r| &*r.rule).collect();
     let mut s = format!("{} [{}]", d.decision.as_str(), reasons.join(", "));
     for e in &d.errors {
         s.push_str(&format!(" !{}", e.message));
@@ -338,7 +338,7 @@ fn durations_are_rejected_with_the_parse_error() {
         assert!(err.message.starts_with(&format!("expected a Duration like \"15m\", got {bad:?}")), "{bad}: {err}");
         let d = engine.decide_json(&text, &entities);
         assert_eq!(
-            (d.decision, d.reasons[0].rule.as_str(), d.errors[0].message.clone()),
+            (d.decision, &*d.reasons[0].rule, d.errors[0].message.clone()),
             (Verdict::Deny, "bad-request", err.to_string())
         );
     }
@@ -462,7 +462,7 @@ fn deeply_nested_json_is_rejected_cleanly() {
         let col = got.split("column ").nth(1).and_then(|s| s.split(')').next()).unwrap_or("").to_string();
         assert_eq!(got, error.replace("COL", &col), "{got}");
         assert_eq!(decision.decision, Verdict::Deny);
-        assert_eq!(decision.reasons[0].rule, "bad-request");
+        assert_eq!(&*decision.reasons[0].rule, "bad-request");
         assert_eq!(decision.errors, vec![DecisionError { rule: "bad-request".into(), message: got }]);
     }
 }

@@ -264,7 +264,7 @@ fn run_request(
                     Verdict::Deny => {
                         stats.deny += 1;
                         match di.reasons.first() {
-                            Some(r) if r.on_behalf_of.is_some() || r.rule == "delegation-too-long" => {
+                            Some(r) if r.on_behalf_of.is_some() || &*r.rule == "delegation-too-long" => {
                                 stats.deny_chain += 1
                             }
                             Some(r) if r.effect == "forbid" => stats.deny_forbid += 1,

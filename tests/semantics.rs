@@ -184,7 +184,7 @@ fn summary(d: &Decision) -> String {
         .iter()
         .map(|r| match &r.on_behalf_of {
             Some(e) => format!("{}@{}::{}", r.rule, e.ty, e.id),
-            None => r.rule.clone(),
+            None => r.rule.to_string(),
         })
         .collect();
     let mut s = format!("{} [{}]", d.decision.as_str(), reasons.join(", "));
@@ -1005,7 +1005,7 @@ fn evaluate(bench: &mut Bench, expr: &str, patch: &str) -> String {
     match (d.decision, d.errors.as_slice()) {
         (_, [e, ..]) => format!("error: {}", e.message),
         (Verdict::Allow, []) => "true".into(),
-        (Verdict::Deny, []) if d.reasons.iter().all(|r| r.rule == "no-permit") => "false".into(),
+        (Verdict::Deny, []) if d.reasons.iter().all(|r| &*r.rule == "no-permit") => "false".into(),
         _ => format!("unexpected: {}", summary(&d)),
     }
 }

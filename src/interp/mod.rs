@@ -381,7 +381,7 @@ impl<'p> Interpreter<'p> {
         let mut errors = top.errors;
         let reason = |r: &Rule, hop: Option<&EntityUid>| Reason {
             rule: r.id.clone(),
-            effect: r.effect.as_str().into(),
+            effect: r.effect.as_str(),
             message: r.message.clone(),
             file: Some(r.file.clone()),
             line: Some(r.line),
