@@ -203,7 +203,8 @@ fn eval(
         Err(s) => return (s, ExitCode::from(2)),
     };
     let store = match entities {
-        None => Ok(crate::Entities::default()),
+        // Laid out by the engine, so a JIT engine runs native code without a store too.
+        None => engine.entities_from_json("[]").map_err(|e| format!("entities: {e}")),
         Some(p) => match read(p) {
             Ok(t) => engine.entities_from_json(&t).map_err(|e| format!("entities: {e}")),
             Err(s) => return (s, ExitCode::from(2)),
