@@ -15,6 +15,11 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict as the decision JSON writes it.
+    ///
+    /// ```
+    /// assert_eq!(writ::Verdict::Escalate.as_str(), "escalate");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Allow => "allow",
@@ -122,6 +127,12 @@ pub struct Decision {
 
 impl Decision {
     /// A deny for a request that could not be decoded.
+    ///
+    /// ```
+    /// let d = writ::Decision::bad_request("context.risk: expected Int");
+    /// assert_eq!(d.decision, writ::Verdict::Deny);
+    /// assert_eq!(d.errors[0].message, "context.risk: expected Int");
+    /// ```
     pub fn bad_request(message: impl Into<String>) -> Decision {
         let message = message.into();
         Decision {
@@ -133,6 +144,15 @@ impl Decision {
         }
     }
 
+    /// The decision JSON of SPEC §8, pretty-printed.
+    ///
+    /// ```
+    /// let json = writ::Decision::bad_request("bad").to_json();
+    /// let v: serde_json::Value = serde_json::from_str(&json)?;
+    /// assert_eq!(v["decision"], "deny");
+    /// assert_eq!(v["reasons"][0]["rule"], "bad-request");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{\"decision\": \"deny\"}".into())
     }

@@ -29,6 +29,17 @@ use std::sync::Arc;
 
 /// A policy set that failed to load or check: its diagnostics, with the sources to render
 /// them against.
+///
+/// ```
+/// let err = writ::PolicySet::from_sources(&[(
+///     "p.writ",
+///     "schema { entity Agent  entity Tool  action call: Agent -> Tool }\n\
+///      permit Agent to call on Tool when resource.size > 1;",
+/// )])
+/// .unwrap_err();
+/// assert!(err.to_string().starts_with("the policy set has 1 error(s); first: p.writ:2:"));
+/// assert!(err.render().contains("size"));
+/// ```
 #[derive(Debug)]
 pub struct CompileError {
     pub diagnostics: Vec<Diagnostic>,
@@ -36,7 +47,7 @@ pub struct CompileError {
 }
 
 impl CompileError {
-    /// The diagnostics rendered for a terminal (no colour).
+    /// The diagnostics rendered for a terminal (no colour); see the type's example.
     pub fn render(&self) -> String {
         diag::render::render(&self.diagnostics, &self.sources, false)
     }
@@ -67,11 +78,24 @@ pub struct PolicySet {
 
 impl PolicySet {
     /// Loads every `*.writ` file under a directory (or one file) and checks it.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::load("examples/spec")?;
+    /// assert!(policies.ir().rules.iter().any(|r| &*r.id == "agent-tools"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<PolicySet, CompileError> {
         PolicySet::load_paths(&[path.as_ref().to_path_buf()])
     }
 
     /// Loads files and directories and checks them as one policy set.
+    ///
+    /// ```
+    /// let paths = ["examples/spec/schema.writ", "examples/spec/agents.writ"].map(std::path::PathBuf::from);
+    /// let policies = writ::PolicySet::load_paths(&paths)?;
+    /// assert_eq!(policies.sources().files().count(), 2 + 1); // and the stdlib module it imports
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load_paths(paths: &[PathBuf]) -> Result<PolicySet, CompileError> {
         let (sources, policy, diagnostics) = crate::cli::compile_paths(paths);
         PolicySet::finish(sources, policy, diagnostics)
@@ -100,16 +124,38 @@ impl PolicySet {
     }
 
     /// Warnings the checker found (the set has no errors).
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::from_sources(&[(
+    ///     "p.writ",
+    ///     "schema { entity Agent  entity Tool  action call: Agent -> Tool }\n\
+    ///      permit Agent to call on Tool when 1 < 2;",
+    /// )])?;
+    /// assert_eq!(policies.warnings().len(), 1); // a constant condition
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn warnings(&self) -> &[Diagnostic] {
         &self.warnings
     }
 
-    /// The typed IR.
+    /// The typed IR: the schema, the rules (one body per request shape) and the rule index.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::load("examples/spec")?;
+    /// assert_eq!(policies.ir().rules.len(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ir(&self) -> &ir::PolicySet {
         &self.ir
     }
 
     /// The source files (for rendering diagnostics and explanations).
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::load("examples/spec")?;
+    /// assert!(policies.sources().files().any(|(_, f)| f.name.ends_with("agents.writ")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sources(&self) -> &SourceMap {
         &self.sources
     }
@@ -124,6 +170,17 @@ pub struct Entities {
 }
 
 impl Entities {
+    /// The decoded entities (attributes, parents, precomputed ancestors).
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let alice = writ::ir::value::EntityUid { ty: policies.ir().schema.entity_id("Human").unwrap(), id: "alice".into() };
+    /// assert!(entities.store().get(&alice).is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn store(&self) -> &EntityStore {
         &self.store
     }
@@ -139,12 +196,36 @@ pub struct Request {
 }
 
 impl Request {
+    /// The decoded request: principal, action, resource, intent, context, chain.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let request = engine.request_from_json(&json, &entities)?;
+    /// assert_eq!(&*request.host().principal.id, "support-bot");
+    /// assert_eq!(request.host().on_behalf_of.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn host(&self) -> &HostRequest {
         &self.inner
     }
 }
 
 /// Which back end an [`Engine`] runs.
+///
+/// ```
+/// # let policies = writ::PolicySet::load("examples/spec")?;
+/// # let engine = writ::Engine::compile(&policies)?;
+/// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+/// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+/// let interp = writ::Engine::interpreted(&policies);
+/// assert_eq!(interp.backend(), writ::Backend::Interpreter);
+/// // `compile` gives the JIT wherever Cranelift supports the machine.
+/// assert!(matches!(engine.backend(), writ::Backend::Jit | writ::Backend::Interpreter));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     /// The reference interpreter over the typed IR.
@@ -162,7 +243,20 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine that runs the reference interpreter.
+    /// An engine that runs the reference interpreter (the reference semantics; it also
+    /// explains decisions).
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let interp = writ::Engine::interpreted(&policies);
+    /// assert_eq!(interp.decide_json(&json, &interp.entities_from_json("[]")?).decision, writ::Verdict::Deny);
+    /// let entities = interp.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// assert_eq!(interp.decide_json(&json, &entities), engine.decide_json(&json, &engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn interpreted(policies: &PolicySet) -> Engine {
         Engine { policy: policies.clone(), backend: Backend::Interpreter, jit: None }
     }
@@ -195,22 +289,66 @@ impl Engine {
     }
 
     /// The back end this engine runs.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// assert_eq!(writ::Engine::interpreted(&policies).backend(), writ::Backend::Interpreter);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
+    /// The policy set this engine decides with.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// assert_eq!(engine.policy().ir().rules.len(), 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn policy(&self) -> &PolicySet {
         &self.policy
     }
 
-    /// Decodes the entity store from JSON (SPEC §8).
+    /// Decodes the entity store from JSON (SPEC §8): once, then share it (it is cheap to
+    /// clone). A JIT engine also lays it out for its native code. Bad data is an error that
+    /// names the JSON path.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let err = engine.entities_from_json(r#"[{"type": "Human", "id": "bob", "attrs": {"clearance": "top"}}]"#).unwrap_err();
+    /// assert!(err.to_string().starts_with("[0].attrs.clearance: "));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn entities_from_json(&self, json: &str) -> Result<Entities, DecodeError> {
         let store = EntityStore::from_json(&self.policy.ir.schema, json)?;
         let jit = self.jit.as_ref().map(|c| Arc::new(c.store(&store)));
         Ok(Entities { store: Arc::new(store), jit })
     }
 
-    /// Decodes a request from JSON against the entities.
+    /// Decodes a request from JSON against the entities, once; decide it as often as needed.
+    /// Bad data is an error that names the JSON path.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let request = engine.request_from_json(&json, &entities)?;
+    /// assert_eq!(engine.decide(&request).decision, writ::Verdict::Allow);
+    /// let bad = json.replace("12", "\"twelve\"");
+    /// assert!(engine.request_from_json(&bad, &entities).unwrap_err().to_string().starts_with("context.risk: "));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn request_from_json(&self, json: &str, entities: &Entities) -> Result<Request, DecodeError> {
         let inner = HostRequest::from_json(&self.policy.ir.schema, json, entities.store())?;
         let frame = match (&self.jit, &entities.jit) {
@@ -222,6 +360,16 @@ impl Engine {
 
     /// Whether [`Engine::decide`] runs native code for this request: a JIT engine does when
     /// the request and its entities were decoded by this engine.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let request = engine.request_from_json(&json, &entities)?;
+    /// assert_eq!(engine.runs_native(&request), engine.backend() == writ::Backend::Jit);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn runs_native(&self, request: &Request) -> bool {
         match (&self.jit, &request.entities.jit, &request.frame) {
             (Some(c), Some(s), Some(f)) => c.owns(s, f),
@@ -275,6 +423,19 @@ impl Engine {
 
     /// Decides a decoded request. A JIT engine runs native code when the request and its
     /// entities were decoded by this engine, and the interpreter otherwise (same answer).
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let request = engine.request_from_json(&json, &entities)?;
+    /// let d = engine.decide(&request);
+    /// assert_eq!(d.decision, writ::Verdict::Allow);
+    /// assert_eq!(&*d.reasons[0].rule, "agent-tools");
+    /// assert_eq!(d.obligations["ttl"], "15m");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decide(&self, request: &Request) -> Decision {
         if let (Some(c), Some(s), Some(f)) = (&self.jit, &request.entities.jit, &request.frame) {
             if c.owns(s, f) {
@@ -284,13 +445,38 @@ impl Engine {
         Interpreter::new(&self.policy.ir).decide(&request.inner, request.entities.store(), None)
     }
 
-    /// Decides, and for a deny or escalate explains which permits came closest.
+    /// Decides, and for a deny or escalate explains which permits came closest (always by
+    /// the interpreter, the reference semantics).
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let saturday = json.replace("2026-11-23", "2026-11-28");
+    /// let d = engine.decide_explained(&engine.request_from_json(&saturday, &entities)?);
+    /// assert_eq!(d.decision, writ::Verdict::Deny);
+    /// let explain = d.explain.expect("a deny is explained");
+    /// assert_eq!(explain.closest_permits[0].rule, "agent-tools");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decide_explained(&self, request: &Request) -> Decision {
         Interpreter::new(&self.policy.ir).decide(&request.inner, request.entities.store(), Some(&self.policy.sources))
     }
 
     /// Decodes and decides in one step; a request that cannot be decoded is denied, with
     /// the decoding error in the decision.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// assert_eq!(engine.decide_json(&json, &entities).decision, writ::Verdict::Allow);
+    /// let d = engine.decide_json("{not json", &entities);
+    /// assert_eq!((d.decision, &*d.errors[0].rule), (writ::Verdict::Deny, "bad-request"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decide_json(&self, json: &str, entities: &Entities) -> Decision {
         match self.request_from_json(json, entities) {
             Ok(r) => self.decide(&r),

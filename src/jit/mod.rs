@@ -29,7 +29,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use words::{Frame, JitStore};
 
-/// Why the policy set could not be compiled to native code.
+/// Why the policy set could not be compiled to native code. [`crate::Engine::compile`]
+/// handles `Unsupported` itself (it returns an interpreting engine); `Codegen` is a bug.
+///
+/// ```
+/// let e = writ::JitError::Unsupported("riscv32".into());
+/// assert_eq!(e.to_string(), "native code generation is not supported on this machine: riscv32");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JitError {
     /// Cranelift does not support this machine: use the interpreter.
