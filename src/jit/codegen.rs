@@ -159,11 +159,12 @@ pub(crate) fn generate(
                 let r = g.load_ctx(rtm::OFF_RESOURCE);
                 g.constraint(&rule.resource, r, fails)?;
                 for c in &body.clauses {
-                    let v = g.expr(&c.expr)?;
-                    let want = g.b.ins().iconst(I64, i64::from(c.when));
-                    let ok = g.b.ins().icmp(IntCC::Equal, v, want);
                     let next = g.b.create_block();
-                    g.b.ins().brif(ok, next, &[], fails, &[]);
+                    if c.when {
+                        g.cond(&c.expr, next, fails)?;
+                    } else {
+                        g.cond(&c.expr, fails, next)?;
+                    }
                     g.b.switch_to_block(next);
                 }
                 let one = g.b.ins().iconst(I64, Status::APPLIES);
@@ -383,6 +384,61 @@ impl<'a, 'f> Gen<'a, 'f> {
             ConstWord::Dep(i) => {
                 let base = self.load_ctx(rtm::OFF_DEP);
                 self.b.ins().load(I64, MemFlagsData::trusted(), base, (8 * i) as i32)
+            }
+        }
+    }
+
+    /// Evaluates the Boolean `e` as control flow: jumps to `t` if it holds, to `f` if not
+    /// (or leaves with an error status), with the same short-circuit order as `expr`.
+    fn cond(&mut self, e: &ir::Expr, t: Block, f: Block) -> Result<(), CodegenError> {
+        match &e.kind {
+            K::And(es) | K::Or(es) => {
+                let is_and = matches!(e.kind, K::And(_));
+                let Some((last, init)) = es.split_last() else {
+                    self.b.ins().jump(if is_and { t } else { f }, &[]);
+                    return Ok(());
+                };
+                for x in init {
+                    let next = self.b.create_block();
+                    if is_and {
+                        self.cond(x, next, f)?;
+                    } else {
+                        self.cond(x, t, next)?;
+                    }
+                    self.b.switch_to_block(next);
+                }
+                self.cond(last, t, f)
+            }
+            K::Not(x) => self.cond(x, f, t),
+            K::Lit(Value::Bool(v)) => {
+                self.b.ins().jump(if *v { t } else { f }, &[]);
+                Ok(())
+            }
+            K::If(c, a, b) => {
+                let (then, els) = (self.b.create_block(), self.b.create_block());
+                self.cond(c, then, els)?;
+                self.b.switch_to_block(then);
+                self.cond(a, t, f)?;
+                self.b.switch_to_block(els);
+                self.cond(b, t, f)
+            }
+            K::Cmp(op @ (CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge), a, b) => {
+                let x = self.expr(a)?;
+                let y = self.expr(b)?;
+                let cc = match op {
+                    CmpOp::Lt => IntCC::SignedLessThan,
+                    CmpOp::Le => IntCC::SignedLessThanOrEqual,
+                    CmpOp::Gt => IntCC::SignedGreaterThan,
+                    _ => IntCC::SignedGreaterThanOrEqual,
+                };
+                let c = self.b.ins().icmp(cc, x, y);
+                self.b.ins().brif(c, t, &[], f, &[]);
+                Ok(())
+            }
+            _ => {
+                let v = self.expr(e)?;
+                self.b.ins().brif(v, t, &[], f, &[]);
+                Ok(())
             }
         }
     }
