@@ -39,7 +39,7 @@ pub fn check(sc: &Scenario, engines: &mut Engines) -> Result<usize, Error> {
                     compared += 1;
                     if got.as_str() != want.as_str() {
                         let d = w.engine.decide(&r);
-                        let reasons: Vec<&str> = d.reasons.iter().map(|r| r.rule.as_str()).collect();
+                        let reasons: Vec<&str> = d.reasons.iter().map(|r| &*r.rule).collect();
                         problems.push(format!(
                             "{}: {label}: got {} ({reasons:?}), want {}",
                             case.name,
