@@ -176,7 +176,10 @@ pub(crate) fn generate(
             }
             funcs.push((id, func));
             bodies.insert(key, id);
-            if rule.effect == crate::syntax::ast::Effect::Permit && !body.grant.is_empty() {
+            // A grant of constants (the usual `grant { ttl: 15m }`) needs no code: the driver
+            // takes the values from the IR.
+            let constant = body.grant.iter().all(|(_, e)| matches!(e.kind, K::Lit(_)));
+            if rule.effect == crate::syntax::ast::Effect::Permit && !body.grant.is_empty() && !constant {
                 let gid = module.declare_anonymous_function(&sig(module, 2)).map_err(err)?;
                 let mut func = Function::with_name_signature(UserFuncName::user(0, gid.as_u32()), sig(module, 2));
                 {

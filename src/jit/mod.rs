@@ -423,7 +423,21 @@ impl Compiled {
                         continue;
                     }
                     if c.grant == 0 {
-                        o.errors.push(DecisionError { rule: rule.id.clone(), message: internal("missing grant code") });
+                        // No code: a grant of constants (see `codegen::generate`).
+                        let values: Option<Vec<_>> = grant
+                            .iter()
+                            .map(|(k, e)| match &e.kind {
+                                ExprKind::Lit(v) => Some((k.as_str(), v.clone())),
+                                _ => None,
+                            })
+                            .collect();
+                        match values {
+                            Some(values) => o.permits.push((rule, values)),
+                            None => o.errors.push(DecisionError {
+                                rule: rule.id.clone(),
+                                message: internal("missing grant code"),
+                            }),
+                        }
                         continue;
                     }
                     let mut small = [0u64; 8];
