@@ -72,7 +72,8 @@ impl Tables {
 
 /// The ids of the generated functions.
 pub(crate) struct Generated {
-    /// `(rule, body)` → the function that checks the rule's target and the body's clauses.
+    /// `(rule, body)` → the function that checks the rule's target and the body's clauses;
+    /// none for a body that [`always_applies`].
     pub bodies: HashMap<(u32, u32), FuncId>,
     /// `(rule, body)` → the function that computes the grant of a permit body that has one.
     pub grants: HashMap<(u32, u32), FuncId>,
@@ -147,35 +148,38 @@ pub(crate) fn generate(
     for (ri, rule) in policy.rules.iter().enumerate() {
         for (bi, body) in rule.bodies.iter().enumerate() {
             let key = (u32::try_from(ri).map_err(err)?, u32::try_from(bi).map_err(err)?);
-            let id = module.declare_anonymous_function(&sig(module, 1)).map_err(err)?;
-            let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig(module, 1));
-            {
-                let mut g = Gen::new(module, &helpers, tables, &mut func, &mut fctx, body.locals);
-                // The target first: dispatch has already matched the principal and resource
-                // types; what is left is `==`, `in` and `is … in`.
-                let fails = g.b.create_block();
-                let p = g.load_ctx(rtm::OFF_PRINCIPAL);
-                g.constraint(&rule.principal, p, fails)?;
-                let r = g.load_ctx(rtm::OFF_RESOURCE);
-                g.constraint(&rule.resource, r, fails)?;
-                for c in &body.clauses {
-                    let next = g.b.create_block();
-                    if c.when {
-                        g.cond(&c.expr, next, fails)?;
-                    } else {
-                        g.cond(&c.expr, fails, next)?;
+            // No code for a body that always applies: the driver knows (see `always_applies`).
+            if !always_applies(rule, body) {
+                let id = module.declare_anonymous_function(&sig(module, 1)).map_err(err)?;
+                let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig(module, 1));
+                {
+                    let mut g = Gen::new(module, &helpers, tables, &mut func, &mut fctx, body.locals);
+                    // The target first: dispatch has already matched the principal and resource
+                    // types; what is left is `==`, `in` and `is … in`.
+                    let fails = g.b.create_block();
+                    let p = g.load_ctx(rtm::OFF_PRINCIPAL);
+                    g.constraint(&rule.principal, p, fails)?;
+                    let r = g.load_ctx(rtm::OFF_RESOURCE);
+                    g.constraint(&rule.resource, r, fails)?;
+                    for c in &body.clauses {
+                        let next = g.b.create_block();
+                        if c.when {
+                            g.cond(&c.expr, next, fails)?;
+                        } else {
+                            g.cond(&c.expr, fails, next)?;
+                        }
+                        g.b.switch_to_block(next);
                     }
-                    g.b.switch_to_block(next);
+                    let one = g.b.ins().iconst(I64, Status::APPLIES);
+                    g.b.ins().return_(&[one]);
+                    g.b.switch_to_block(fails);
+                    let z = g.b.ins().iconst(I64, Status::FAILS);
+                    g.b.ins().return_(&[z]);
+                    g.finish(config);
                 }
-                let one = g.b.ins().iconst(I64, Status::APPLIES);
-                g.b.ins().return_(&[one]);
-                g.b.switch_to_block(fails);
-                let z = g.b.ins().iconst(I64, Status::FAILS);
-                g.b.ins().return_(&[z]);
-                g.finish(config);
+                funcs.push((id, func));
+                bodies.insert(key, id);
             }
-            funcs.push((id, func));
-            bodies.insert(key, id);
             // A grant of constants (the usual `grant { ttl: 15m }`) needs no code: the driver
             // takes the values from the IR.
             let constant = body.grant.iter().all(|(_, e)| matches!(e.kind, K::Lit(_)));
@@ -200,6 +204,12 @@ pub(crate) fn generate(
     }
     compile_all(module, funcs)?;
     Ok(Generated { bodies, grants })
+}
+
+/// A body with no clauses whose rule's target names no entity (`permit Agent to act on *`):
+/// once dispatch has matched the types it applies, so it gets no native function.
+pub(crate) fn always_applies(rule: &ir::Rule, body: &ir::Body) -> bool {
+    body.clauses.is_empty() && rule.principal == EntityConstraint::Any && rule.resource == EntityConstraint::Any
 }
 
 /// Machine code for one function, ready for the module.

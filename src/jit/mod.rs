@@ -78,7 +78,8 @@ impl std::fmt::Debug for Code {
 /// A rule body that can apply to requests of one dispatch key.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
-    /// The native function that checks the rule's target and the body's clauses.
+    /// The native function that checks the rule's target and the body's clauses (0: the
+    /// body always applies, see `codegen::always_applies`).
     body: usize,
     /// The native function that computes the body's grant (0: the body has none).
     grant: usize,
@@ -286,11 +287,19 @@ fn dispatch(policy: &PolicySet, module: &JITModule, generated: &codegen::Generat
         let mut general = Vec::new();
         let mut specific: Vec<(u64, Candidate)> = Vec::new();
         for &(rule, index) in cands {
-            let body = generated.bodies.get(&(rule, index)).ok_or_else(|| JitError::Codegen("missing body".into()))?;
+            let (r, b) = policy
+                .rules
+                .get(rule as usize)
+                .and_then(|r| Some((r, r.bodies.get(index as usize)?)))
+                .ok_or_else(|| JitError::Codegen("missing rule body".into()))?;
+            let body = match generated.bodies.get(&(rule, index)) {
+                Some(f) => module.get_finalized_function(*f) as usize,
+                None if codegen::always_applies(r, b) => 0,
+                None => return Err(JitError::Codegen("missing body code".into())),
+            };
             let grant = generated.grants.get(&(rule, index)).map_or(0, |g| module.get_finalized_function(*g) as usize);
-            let c = Candidate { body: module.get_finalized_function(*body) as usize, grant, rule, index };
-            let guard =
-                policy.rules.get(rule as usize).and_then(|r| r.bodies.get(index as usize)).and_then(intent_guard);
+            let c = Candidate { body, grant, rule, index };
+            let guard = intent_guard(b);
             match guard {
                 Some(intents) => specific.extend(intents.into_iter().map(|i| (i, c))),
                 None => general.push(c),
@@ -395,12 +404,16 @@ impl Compiled {
         let mut o = Outcome::default();
         for c in self.dispatch.candidates(frame.action, principal, frame.resource, frame.intent) {
             ctx.err_internal = 0;
-            // SAFETY: `c.body` is a finalized function of `self._code`, alive as long as
-            // `self`, with the `BodyFn` signature; `ctx` points at a live context whose `rt`
-            // and `dep_consts` outlive the call.
-            let status = unsafe {
-                let f: BodyFn = std::mem::transmute::<usize, BodyFn>(c.body);
-                f(&mut ctx)
+            let status = if c.body == 0 {
+                Status::APPLIES
+            } else {
+                // SAFETY: `c.body` is a finalized function of `self._code`, alive as long as
+                // `self`, with the `BodyFn` signature; `ctx` points at a live context whose
+                // `rt` and `dep_consts` outlive the call.
+                unsafe {
+                    let f: BodyFn = std::mem::transmute::<usize, BodyFn>(c.body);
+                    f(&mut ctx)
+                }
             };
             if status == Status::FAILS {
                 continue;
@@ -433,10 +446,9 @@ impl Compiled {
                             .collect();
                         match values {
                             Some(values) => o.permits.push((rule, values)),
-                            None => o.errors.push(DecisionError {
-                                rule: rule.id.clone(),
-                                message: internal("missing grant code"),
-                            }),
+                            None => o
+                                .errors
+                                .push(DecisionError { rule: rule.id.clone(), message: internal("missing grant code") }),
                         }
                         continue;
                     }
