@@ -256,10 +256,10 @@ impl<'c> Lowerer<'c> {
         let A::Record(fields) = &e.kind else {
             return Vec::new();
         };
-        let mut out: Vec<(String, ir::Expr)> = Vec::new();
-        let mut seen = std::collections::HashMap::new();
+        let mut out: Vec<(String, ir::Expr)> = Vec::with_capacity(fields.len());
+        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
         for (name, value) in fields {
-            if let Some(first) = seen.insert(name.node.clone(), name.span) {
+            if let Some(first) = seen.insert(&name.node, name.span) {
                 self.err(
                     Diagnostic::new(codes::DUPLICATE, name.span, format!("`{}` is granted twice", name.node))
                         .with_label(first, "first here"),
@@ -498,18 +498,18 @@ impl<'c> Lowerer<'c> {
             }
             A::Has(x, attr) => {
                 let x = self.lower(x, None);
-                let rec = match x.ty.clone() {
+                let rec = match &x.ty {
                     Ty::Error => return error(span),
                     Ty::Entity(ts) => {
                         let [t] = ts.as_slice() else {
-                            self.union_access(&x, &ts, &attr.node);
+                            self.union_access(&x, ts, &attr.node);
                             return error(span);
                         };
                         self.cx.schema.entity(*t).map(|e| e.attrs.clone()).unwrap_or_default()
                     }
-                    Ty::Record(r) => r,
+                    Ty::Record(r) => r.clone(),
                     other => {
-                        let found = self.tyname(&other);
+                        let found = self.tyname(other);
                         self.err(
                             Diagnostic::new(
                                 codes::TYPE_MISMATCH,
@@ -944,10 +944,10 @@ impl<'c> Lowerer<'c> {
     }
 
     fn record(&mut self, fields: &[(ast::Name, ast::Expr)], span: Span) -> ir::Expr {
-        let mut seen = std::collections::HashMap::new();
+        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
         let mut lowered: Vec<(String, ir::Expr)> = Vec::new();
         for (name, value) in fields {
-            if let Some(first) = seen.insert(name.node.clone(), name.span) {
+            if let Some(first) = seen.insert(&name.node, name.span) {
                 self.err(
                     Diagnostic::new(codes::DUPLICATE, name.span, format!("field `{}` appears twice", name.node))
                         .with_label(first, "first here"),
@@ -1012,11 +1012,11 @@ impl<'c> Lowerer<'c> {
             }
         }
         let b = self.lower(base, None);
-        match b.ty.clone() {
+        match &b.ty {
             Ty::Error => error(span),
             Ty::Entity(ts) => {
                 let [t] = ts.as_slice() else {
-                    self.union_access(&b, &ts, &name.node);
+                    self.union_access(&b, ts, &name.node);
                     return error(span);
                 };
                 let attrs = self.cx.schema.entity(*t).map(|e| e.attrs.clone()).unwrap_or_default();
@@ -1028,6 +1028,7 @@ impl<'c> Lowerer<'c> {
                 mk(K::Attr(Box::new(b), i), ty, span)
             }
             Ty::Record(r) => {
+                let r = r.clone();
                 let Some((i, optional)) = self.lookup(&r, name, &b.ty) else { return error(span) };
                 if optional && !self.guarded(&b, i) {
                     self.unguarded(&b, name, span);
@@ -1041,10 +1042,10 @@ impl<'c> Lowerer<'c> {
                 mk(K::Field(Box::new(b), i), ty, span)
             }
             other => {
-                let found = self.tyname(&other);
+                let found = self.tyname(other);
                 let mut d = Diagnostic::new(codes::TYPE_MISMATCH, b.span, format!("`{found}` has no attributes"))
                     .with_label_message(format!("this is `{found}`"));
-                if builtins::method(&other, &name.node).is_some() {
+                if builtins::method(other, &name.node).is_some() {
                     d = d.with_help(format!("`{}` is a method: call it with `.{}()`", name.node, name.node));
                 }
                 self.err(d);

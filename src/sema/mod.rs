@@ -147,6 +147,12 @@ pub(crate) struct Checker {
     /// the importing unit.
     imports: Vec<(ScopeId, String, Span, ModuleId)>,
     had_schema: bool,
+    /// For each action, the class of request shapes it belongs to (actions with equal
+    /// context shapes and principal types share one), and each class's context and
+    /// principal types: computed once with the schema, so that checking a rule compares
+    /// class numbers instead of record types.
+    action_shapes: Vec<usize>,
+    shape_classes: Vec<(Arc<RecordTy>, Vec<EntityTypeId>)>,
 }
 
 impl Checker {
@@ -505,6 +511,16 @@ impl Checker {
                 resources,
                 context,
             });
+        }
+        for act in &self.schema.actions {
+            let class = match self.shape_classes.iter().position(|(c, p)| **c == *act.context && *p == act.principals) {
+                Some(i) => i,
+                None => {
+                    self.shape_classes.push((act.context.clone(), act.principals.clone()));
+                    self.shape_classes.len() - 1
+                }
+            };
+            self.action_shapes.push(class);
         }
         for g in &group_decls {
             let mut actions = Vec::new();
@@ -1036,18 +1052,9 @@ impl Checker {
     }
 
     fn check_rule(&mut self, r: &ast::Rule, scope: ScopeId, sources: &SourceMap) -> Option<ir::Rule> {
-        // Annotations are few: a list beats a hash map. Like `HashMap::insert`, a repeat
-        // points at the previous occurrence and becomes the one the next repeat points at.
-        let mut seen_ann: Vec<(&str, Span)> = Vec::new();
+        let mut seen_ann: HashMap<&str, Span> = HashMap::new();
         for a in &r.annotations {
-            let previous = match seen_ann.iter_mut().find(|(n, _)| *n == a.name.node) {
-                Some((_, span)) => Some(std::mem::replace(span, a.span)),
-                None => {
-                    seen_ann.push((&a.name.node, a.span));
-                    None
-                }
-            };
-            if let Some(first) = previous {
+            if let Some(first) = seen_ann.insert(&a.name.node, a.span) {
                 self.err(
                     Diagnostic::new(
                         codes::INVALID_ANNOTATION,
@@ -1073,13 +1080,15 @@ impl Checker {
         }
         // Request shapes: group actions whose context and principal set agree.
         let mut shapes: BTreeMap<(EntityTypeId, EntityTypeId, usize), Vec<ActionId>> = BTreeMap::new();
-        let mut shape_keys: Vec<(Arc<RecordTy>, Vec<EntityTypeId>)> = Vec::new();
+        // The shape classes met, numbered in the order of the rule's actions.
+        let mut shape_keys: Vec<usize> = Vec::new();
         for &a in &actions {
             let Some(act) = self.schema.action(a) else { continue };
-            let shape = match shape_keys.iter().position(|(c, p)| **c == *act.context && *p == act.principals) {
+            let class = self.action_shapes.get(a.index()).copied().unwrap_or(usize::MAX);
+            let shape = match shape_keys.iter().position(|c| *c == class) {
                 Some(i) => i,
                 None => {
-                    shape_keys.push((act.context.clone(), act.principals.clone()));
+                    shape_keys.push(class);
                     shape_keys.len() - 1
                 }
             };
@@ -1112,7 +1121,9 @@ impl Checker {
         let mut constant: Vec<Option<Option<bool>>> = Vec::new();
         let mut in_tests = expr::InTests::default();
         for ((p, res, shape), acts) in shapes {
-            let Some((ctx, obo)) = shape_keys.get(shape).cloned() else { continue };
+            let Some((ctx, obo)) = shape_keys.get(shape).and_then(|c| self.shape_classes.get(*c)).cloned() else {
+                continue;
+            };
             let env = expr::Env { principal: p, resource: res, context: ctx, on_behalf_of: obo };
             let mut lx = expr::Lowerer::for_rule(self, scope, env);
             let mut clauses = Vec::new();
