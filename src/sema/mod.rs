@@ -1017,10 +1017,20 @@ impl Checker {
         // `units`, which stays alive until the warnings below are done).
         let mut rules = Vec::with_capacity(count);
         let mut asts: Vec<&ast::Rule> = Vec::with_capacity(count);
+        // The rules of a file share one copy of its name.
+        let mut file_name: Option<(FileId, Arc<str>)> = None;
         for unit in units.iter().filter(|u| u.module.is_none()) {
             for item in &unit.ast.items {
                 let Item::Rule(r) = item else { continue };
-                if let Some(rule) = self.check_rule(r, unit.scope, sources) {
+                let file = match &file_name {
+                    Some((id, name)) if *id == r.span.file => name.clone(),
+                    _ => {
+                        let name: Arc<str> = Arc::from(sources.name(r.span.file));
+                        file_name = Some((r.span.file, name.clone()));
+                        name
+                    }
+                };
+                if let Some(rule) = self.check_rule(r, unit.scope, sources, file) {
                     rules.push(rule);
                     asts.push(&**r);
                 }
@@ -1051,7 +1061,7 @@ impl Checker {
         rules
     }
 
-    fn check_rule(&mut self, r: &ast::Rule, scope: ScopeId, sources: &SourceMap) -> Option<ir::Rule> {
+    fn check_rule(&mut self, r: &ast::Rule, scope: ScopeId, sources: &SourceMap, file: Arc<str>) -> Option<ir::Rule> {
         let mut seen_ann: HashMap<&str, Span> = HashMap::new();
         for a in &r.annotations {
             if let Some(first) = seen_ann.insert(&a.name.node, a.span) {
@@ -1069,15 +1079,13 @@ impl Checker {
         let (ptypes, principal, pok) = self.scope(&r.principal.node, false);
         let actions = self.action_scope(&r.actions.node);
         let (rtypes, resource, rok) = self.scope(&r.resource.node, false);
-        let file = sources.name(r.span.file).to_string();
         let line = sources.get(r.span.file).map_or(0, |f| f.line(r.span.start) + 1);
-        let id = r.id().map_or_else(|| format!("{file}:{line}"), |i| i.node.clone());
-        let mut message = None;
-        for c in &r.clauses {
-            if let ast::Clause::Because(m) = c {
-                message = Some(m.node.clone());
-            }
-        }
+        let id: Arc<str> = r.id().map_or_else(|| Arc::from(format!("{file}:{line}")), |i| Arc::from(i.node.as_str()));
+        // The last `because` counts.
+        let message: Option<Arc<str>> = r.clauses.iter().rev().find_map(|c| match c {
+            ast::Clause::Because(m) => Some(Arc::from(m.node.as_str())),
+            _ => None,
+        });
         // Request shapes: group actions whose context and principal set agree.
         let mut shapes: BTreeMap<(EntityTypeId, EntityTypeId, usize), Vec<ActionId>> = BTreeMap::new();
         // The shape classes met, numbered in the order of the rule's actions.
@@ -1213,16 +1221,16 @@ impl Checker {
             }
         }
         Some(ir::Rule {
-            id: id.into(),
+            id,
             effect: r.effect.node,
-            message: message.map(Into::into),
+            message,
             doc: r.doc.clone(),
             principal,
             resource,
             actions,
             bodies,
             span: r.span,
-            file: file.into(),
+            file,
             line,
         })
     }
