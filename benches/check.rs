@@ -6,7 +6,8 @@
 //! figure is parse + check; `cargo bench --bench frontend` gives the parse share alone.
 //! Results are recorded in BENCHMARKS.md.
 //!
-//! Run: `cargo bench --bench check`.
+//! Run: `cargo bench --bench check`. Other set sizes (to see how the cost grows):
+//! `WRIT_CHECK_SIZES=500,2000,5000,20000 cargo bench --bench check`.
 
 #[path = "gen/mod.rs"]
 mod policygen;
@@ -26,7 +27,12 @@ fn check_all(files: &[(String, String)]) -> sema::Checked {
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("check");
-    for n in [1_000usize, 10_000] {
+    // The default sizes, or a comma-separated list in WRIT_CHECK_SIZES.
+    let sizes: Vec<usize> = match std::env::var("WRIT_CHECK_SIZES") {
+        Ok(list) => list.split(',').map(|n| n.trim().parse().expect("WRIT_CHECK_SIZES: numbers")).collect(),
+        Err(_) => vec![1_000, 10_000],
+    };
+    for n in sizes {
         let files = policygen::policy_set(n);
         // The set must check clean: timing a run that stops at the first errors would flatter us.
         let checked = check_all(&files);

@@ -35,17 +35,29 @@ enum Binding {
     Const(ir::Expr),
 }
 
+/// What a `has` or `is` test established about an access path (see [`path_key`]).
 #[derive(Clone, Debug, PartialEq)]
 enum Fact {
-    Has(String, u32),
-    Is(String, EntityTypeId),
+    Has(PathKey, u32),
+    Is(PathKey, EntityTypeId),
 }
+
+/// An access path: a root (principal, resource, context or a local) and then attribute and
+/// field steps, as `(tag, number)` pairs from the root outwards.
+type PathKey = Vec<(u8, u32)>;
+
+const ROOT_PRINCIPAL: u8 = 0;
+const ROOT_RESOURCE: u8 = 1;
+const ROOT_CONTEXT: u8 = 2;
+const ROOT_LOCAL: u8 = 3;
+const STEP_ATTR: u8 = 4;
+const STEP_FIELD: u8 = 5;
 
 pub(crate) struct Lowerer<'c> {
     cx: &'c mut Checker,
     scope: ScopeId,
     env: Option<Env>,
-    locals: Vec<(String, Binding)>,
+    locals: Vec<(Arc<str>, Binding)>,
     next_local: u32,
     facts: Vec<Fact>,
     inline_stack: Vec<FnId>,
@@ -88,15 +100,40 @@ fn as_lit(e: &ir::Expr) -> Option<&Value> {
 }
 
 /// The access path of an expression, for `has`/`is` facts.
-fn path_key(e: &ir::Expr) -> Option<String> {
+fn path_key(e: &ir::Expr) -> Option<PathKey> {
+    let mut key = PathKey::new();
+    push_path(e, &mut key).then_some(key)
+}
+
+fn push_path(e: &ir::Expr, key: &mut PathKey) -> bool {
+    let step = match &e.kind {
+        K::Principal => (ROOT_PRINCIPAL, 0),
+        K::Resource => (ROOT_RESOURCE, 0),
+        K::Context => (ROOT_CONTEXT, 0),
+        K::Local(n) => (ROOT_LOCAL, *n),
+        K::Attr(b, i) | K::Field(b, i) => {
+            if !push_path(b, key) {
+                return false;
+            }
+            (if matches!(e.kind, K::Attr(..)) { STEP_ATTR } else { STEP_FIELD }, *i)
+        }
+        _ => return false,
+    };
+    key.push(step);
+    true
+}
+
+/// Is `key` the access path of `e`? (`path_key(e) == Some(key)`, without building it.)
+fn is_path(key: &[(u8, u32)], e: &ir::Expr) -> bool {
+    let Some((last, rest)) = key.split_last() else { return false };
     match &e.kind {
-        K::Principal => Some("p".into()),
-        K::Resource => Some("r".into()),
-        K::Context => Some("c".into()),
-        K::Local(n) => Some(format!("${n}")),
-        K::Attr(b, i) => path_key(b).map(|k| format!("{k}.a{i}")),
-        K::Field(b, i) => path_key(b).map(|k| format!("{k}.f{i}")),
-        _ => None,
+        K::Principal => rest.is_empty() && *last == (ROOT_PRINCIPAL, 0),
+        K::Resource => rest.is_empty() && *last == (ROOT_RESOURCE, 0),
+        K::Context => rest.is_empty() && *last == (ROOT_CONTEXT, 0),
+        K::Local(n) => rest.is_empty() && *last == (ROOT_LOCAL, *n),
+        K::Attr(b, i) => *last == (STEP_ATTR, *i) && is_path(rest, b),
+        K::Field(b, i) => *last == (STEP_FIELD, *i) && is_path(rest, b),
+        _ => false,
     }
 }
 
@@ -158,10 +195,10 @@ impl<'c> Lowerer<'c> {
             too_large: false,
             in_tests: InTests::default(),
         };
-        let params = lx.cx.fns.get(f).map(|f| f.params.clone()).unwrap_or_default();
-        for (name, ty) in params {
+        let params = lx.cx.fns.get(f).map(|f| f.params.clone());
+        for (name, ty) in params.iter().flat_map(|p| p.iter()) {
             let slot = lx.alloc();
-            lx.locals.push((name, Binding::Local(slot, ty)));
+            lx.locals.push((name.clone(), Binding::Local(slot, ty.clone())));
         }
         lx
     }
@@ -197,11 +234,11 @@ impl<'c> Lowerer<'c> {
     }
 
     pub(crate) fn lower_fn_body(&mut self, f: FnId) -> Option<ir::Expr> {
-        let (body, ret) = {
+        let (decl, ret) = {
             let info = self.cx.fns.get(f)?;
-            (info.decl.body.clone(), info.ret.clone())
+            (info.decl.clone(), info.ret.clone())
         };
-        Some(self.lower(&body, Some(&ret)))
+        Some(self.lower(&decl.body, Some(&ret)))
     }
 
     /// A `when` (or `unless`) condition; its facts flow into the clauses after it.
@@ -219,10 +256,10 @@ impl<'c> Lowerer<'c> {
         let A::Record(fields) = &e.kind else {
             return Vec::new();
         };
-        let mut out: Vec<(String, ir::Expr)> = Vec::new();
-        let mut seen = std::collections::HashMap::new();
+        let mut out: Vec<(String, ir::Expr)> = Vec::with_capacity(fields.len());
+        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
         for (name, value) in fields {
-            if let Some(first) = seen.insert(name.node.clone(), name.span) {
+            if let Some(first) = seen.insert(&name.node, name.span) {
                 self.err(
                     Diagnostic::new(codes::DUPLICATE, name.span, format!("`{}` is granted twice", name.node))
                         .with_label(first, "first here"),
@@ -461,18 +498,18 @@ impl<'c> Lowerer<'c> {
             }
             A::Has(x, attr) => {
                 let x = self.lower(x, None);
-                let rec = match x.ty.clone() {
+                let rec = match &x.ty {
                     Ty::Error => return error(span),
                     Ty::Entity(ts) => {
                         let [t] = ts.as_slice() else {
-                            self.union_access(&x, &ts, &attr.node);
+                            self.union_access(&x, ts, &attr.node);
                             return error(span);
                         };
                         self.cx.schema.entity(*t).map(|e| e.attrs.clone()).unwrap_or_default()
                     }
-                    Ty::Record(r) => r,
+                    Ty::Record(r) => r.clone(),
                     other => {
-                        let found = self.tyname(&other);
+                        let found = self.tyname(other);
                         self.err(
                             Diagnostic::new(
                                 codes::TYPE_MISMATCH,
@@ -560,7 +597,7 @@ impl<'c> Lowerer<'c> {
                     }
                 }
                 let slot = self.alloc();
-                self.locals.push((x.node.clone(), Binding::Local(slot, elem)));
+                self.locals.push((Arc::from(x.node.as_str()), Binding::Local(slot, elem)));
                 let b = self.lower(body, Some(&Ty::Bool));
                 self.locals.pop();
                 self.expect(&b, &Ty::Bool, "a quantifier's body is a condition");
@@ -582,8 +619,9 @@ impl<'c> Lowerer<'c> {
     ) -> Option<bool> {
         let saved_diags = self.cx.diags.len();
         let mut result = Some(is_all);
+        let name: Arc<str> = Arc::from(x.node.as_str());
         for item in items {
-            self.locals.push((x.node.clone(), Binding::Const(lit(item.clone(), elem.clone(), at))));
+            self.locals.push((name.clone(), Binding::Const(lit(item.clone(), elem.clone(), at))));
             let b = self.lower(body, Some(&Ty::Bool));
             self.locals.pop();
             match (b.ty == Ty::Bool, as_lit(&b)) {
@@ -596,7 +634,7 @@ impl<'c> Lowerer<'c> {
         self.cx.diags.truncate(saved_diags);
         if items.is_empty() {
             let slot = self.alloc();
-            self.locals.push((x.node.clone(), Binding::Local(slot, elem.clone())));
+            self.locals.push((name, Binding::Local(slot, elem.clone())));
             let b = self.lower(body, Some(&Ty::Bool));
             self.locals.pop();
             self.expect(&b, &Ty::Bool, "a quantifier's body is a condition");
@@ -656,7 +694,7 @@ impl<'c> Lowerer<'c> {
     }
 
     fn guarded(&self, base: &ir::Expr, idx: u32) -> bool {
-        path_key(base).is_some_and(|k| self.facts.iter().any(|f| *f == Fact::Has(k.clone(), idx)))
+        self.facts.iter().any(|f| matches!(f, Fact::Has(k, i) if *i == idx && is_path(k, base)))
     }
 
     fn unguarded(&mut self, base: &ir::Expr, name: &ast::Name, span: Span) {
@@ -678,7 +716,7 @@ impl<'c> Lowerer<'c> {
             K::Resource => Some("resource".into()),
             K::Context => Some("context".into()),
             K::Local(n) => self.locals.iter().rev().find_map(|(name, b)| match b {
-                Binding::Local(slot, _) if slot == n => Some(name.clone()),
+                Binding::Local(slot, _) if slot == n => Some(name.to_string()),
                 _ => None,
             }),
             K::Attr(b, i) => {
@@ -709,7 +747,7 @@ impl<'c> Lowerer<'c> {
                 if let Some(b) = self.local(name) {
                     return self.binding(b, span);
                 }
-                let Some(env) = self.env.clone() else {
+                let Some(env) = &self.env else {
                     return self.request_value(K::Principal, Ty::Error, name, span);
                 };
                 return match name {
@@ -812,7 +850,7 @@ impl<'c> Lowerer<'c> {
             return error(span);
         }
         // Unknown: suggest among everything a bare name could be.
-        let mut cands: Vec<String> = self.locals.iter().map(|(n, _)| n.clone()).collect();
+        let mut cands: Vec<String> = self.locals.iter().map(|(n, _)| n.to_string()).collect();
         if self.env.is_some() {
             cands.extend(["principal", "resource", "on_behalf_of"].map(String::from));
         }
@@ -848,16 +886,15 @@ impl<'c> Lowerer<'c> {
     }
 
     fn local(&self, name: &str) -> Option<Binding> {
-        self.locals.iter().rev().find(|(n, _)| n == name).map(|(_, b)| b.clone())
+        self.locals.iter().rev().find(|(n, _)| **n == *name).map(|(_, b)| b.clone())
     }
 
     fn binding(&self, b: Binding, span: Span) -> ir::Expr {
         match b {
             Binding::Const(e) => ir::Expr { span, ..e },
             Binding::Local(slot, ty) => {
-                let key = format!("${slot}");
                 let narrowed = self.facts.iter().rev().find_map(|f| match f {
-                    Fact::Is(k, t) if *k == key => Some(*t),
+                    Fact::Is(k, t) if k.as_slice() == [(ROOT_LOCAL, slot)] => Some(*t),
                     _ => None,
                 });
                 let ty = match (narrowed, &ty) {
@@ -907,10 +944,10 @@ impl<'c> Lowerer<'c> {
     }
 
     fn record(&mut self, fields: &[(ast::Name, ast::Expr)], span: Span) -> ir::Expr {
-        let mut seen = std::collections::HashMap::new();
+        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::new();
         let mut lowered: Vec<(String, ir::Expr)> = Vec::new();
         for (name, value) in fields {
-            if let Some(first) = seen.insert(name.node.clone(), name.span) {
+            if let Some(first) = seen.insert(&name.node, name.span) {
                 self.err(
                     Diagnostic::new(codes::DUPLICATE, name.span, format!("field `{}` appears twice", name.node))
                         .with_label(first, "first here"),
@@ -975,11 +1012,11 @@ impl<'c> Lowerer<'c> {
             }
         }
         let b = self.lower(base, None);
-        match b.ty.clone() {
+        match &b.ty {
             Ty::Error => error(span),
             Ty::Entity(ts) => {
                 let [t] = ts.as_slice() else {
-                    self.union_access(&b, &ts, &name.node);
+                    self.union_access(&b, ts, &name.node);
                     return error(span);
                 };
                 let attrs = self.cx.schema.entity(*t).map(|e| e.attrs.clone()).unwrap_or_default();
@@ -991,6 +1028,7 @@ impl<'c> Lowerer<'c> {
                 mk(K::Attr(Box::new(b), i), ty, span)
             }
             Ty::Record(r) => {
+                let r = r.clone();
                 let Some((i, optional)) = self.lookup(&r, name, &b.ty) else { return error(span) };
                 if optional && !self.guarded(&b, i) {
                     self.unguarded(&b, name, span);
@@ -1004,10 +1042,10 @@ impl<'c> Lowerer<'c> {
                 mk(K::Field(Box::new(b), i), ty, span)
             }
             other => {
-                let found = self.tyname(&other);
+                let found = self.tyname(other);
                 let mut d = Diagnostic::new(codes::TYPE_MISMATCH, b.span, format!("`{found}` has no attributes"))
                     .with_label_message(format!("this is `{found}`"));
-                if builtins::method(&other, &name.node).is_some() {
+                if builtins::method(other, &name.node).is_some() {
                     d = d.with_help(format!("`{}` is a method: call it with `.{}()`", name.node, name.node));
                 }
                 self.err(d);
@@ -1076,7 +1114,9 @@ impl<'c> Lowerer<'c> {
         let mut lowered = vec![recv];
         for (a, p) in args.iter().zip(params.iter()) {
             let x = self.lower(a, Some(p));
-            self.expect(&x, p, &format!("argument of `.{}`", name.node));
+            if !x.ty.fits(p) {
+                self.expect(&x, p, &format!("argument of `.{}`", name.node));
+            }
             lowered.push(x);
         }
         if lowered.iter().all(|x| as_lit(x).is_some()) {
@@ -1162,22 +1202,19 @@ impl<'c> Lowerer<'c> {
     fn inline(&mut self, f: FnId, args: &[ast::Expr], span: Span) -> ir::Expr {
         self.cx.used_fns.insert(f);
         let Some(info) = self.cx.fns.get(f) else { return error(span) };
-        let (params, ret, body, scope, recursive, fname) = (
-            info.params.clone(),
-            info.ret.clone(),
-            info.decl.body.clone(),
-            info.scope,
-            info.recursive,
-            info.decl.name.clone(),
-        );
+        // `Arc`s: the declaration (with its body) and the parameters are shared, not copied.
+        let (params, ret, decl, scope, recursive) =
+            (info.params.clone(), info.ret.clone(), info.decl.clone(), info.scope, info.recursive);
         if args.len() != params.len() {
-            self.arity(&fname, params.len(), args.len(), span);
+            self.arity(&decl.name, params.len(), args.len(), span);
             return error(span);
         }
-        let mut lowered = Vec::new();
+        let mut lowered = Vec::with_capacity(args.len());
         for (a, (pname, pty)) in args.iter().zip(params.iter()) {
             let x = self.lower(a, Some(pty));
-            self.expect(&x, pty, &format!("argument `{pname}` of `{}`", fname.node));
+            if !x.ty.fits(pty) {
+                self.expect(&x, pty, &format!("argument `{pname}` of `{}`", decl.name.node));
+            }
             lowered.push(x);
         }
         if recursive || self.inline_stack.contains(&f) {
@@ -1200,18 +1237,18 @@ impl<'c> Lowerer<'c> {
         let saved_locals = std::mem::take(&mut self.locals);
         let saved_facts = std::mem::take(&mut self.facts);
         let mut lets = Vec::new();
-        for ((pname, pty), arg) in params.into_iter().zip(lowered) {
+        for ((pname, pty), arg) in params.iter().zip(lowered) {
             if as_lit(&arg).is_some() {
-                self.locals.push((pname, Binding::Const(ir::Expr { ty: pty, ..arg })));
+                self.locals.push((pname.clone(), Binding::Const(ir::Expr { ty: pty.clone(), ..arg })));
             } else {
                 let slot = self.alloc();
-                self.locals.push((pname, Binding::Local(slot, pty)));
+                self.locals.push((pname.clone(), Binding::Local(slot, pty.clone())));
                 lets.push((slot, arg));
             }
         }
         self.inline_stack.push(f);
         self.call_spans.push(span);
-        let mut out = self.lower(&body, Some(&ret));
+        let mut out = self.lower(&decl.body, Some(&ret));
         self.call_spans.pop();
         self.inline_stack.pop();
         self.scope = saved_scope;

@@ -53,10 +53,11 @@ pub(crate) struct Scope {
 
 #[derive(Debug)]
 pub(crate) struct FnInfo {
-    pub decl: ast::FnDecl,
+    /// Shared, so inlining a call does not copy the body.
+    pub decl: Arc<ast::FnDecl>,
     /// Where the body resolves names.
     pub scope: ScopeId,
-    pub params: Vec<(String, Ty)>,
+    pub params: Arc<[(Arc<str>, Ty)]>,
     pub ret: Ty,
     /// Declared in the standard library (never warned about as unused).
     pub std: bool,
@@ -146,6 +147,12 @@ pub(crate) struct Checker {
     /// the importing unit.
     imports: Vec<(ScopeId, String, Span, ModuleId)>,
     had_schema: bool,
+    /// For each action, the class of request shapes it belongs to (actions with equal
+    /// context shapes and principal types share one), and each class's context and
+    /// principal types: computed once with the schema, so that checking a rule compares
+    /// class numbers instead of record types.
+    action_shapes: Vec<usize>,
+    shape_classes: Vec<(Arc<RecordTy>, Vec<EntityTypeId>)>,
 }
 
 impl Checker {
@@ -160,8 +167,7 @@ impl Checker {
         let mut module_keys: HashMap<String, ModuleId> = HashMap::new();
         let mut policy_units: HashMap<String, usize> = HashMap::new();
         for &file in files {
-            let text = sources.get(file).map(|f| f.text.clone()).unwrap_or_default();
-            let parsed = crate::syntax::parse_file(file, &text);
+            let parsed = crate::syntax::parse_file(file, sources.get(file).map_or("", |f| f.text.as_str()));
             self.diags.extend(parsed.diagnostics);
             policy_units.insert(sources.name(file).to_string(), self.units.len());
             self.units.push(Unit { file, ast: parsed.file, module: None, scope: global });
@@ -202,9 +208,8 @@ impl Checker {
                             let (mfile, bad_utf8) = crate::syntax::add_source(sources, display, text);
                             let readable = bad_utf8.is_none();
                             self.diags.extend(bad_utf8);
-                            let mtext = sources.get(mfile).map(|f| f.text.clone()).unwrap_or_default();
                             let parsed = if readable {
-                                crate::syntax::parse_file(mfile, &mtext)
+                                crate::syntax::parse_file(mfile, sources.get(mfile).map_or("", |f| f.text.as_str()))
                             } else {
                                 crate::syntax::Parsed { file: ast::File::default(), diagnostics: vec![] }
                             };
@@ -506,6 +511,16 @@ impl Checker {
                 resources,
                 context,
             });
+        }
+        for act in &self.schema.actions {
+            let class = match self.shape_classes.iter().position(|(c, p)| **c == *act.context && *p == act.principals) {
+                Some(i) => i,
+                None => {
+                    self.shape_classes.push((act.context.clone(), act.principals.clone()));
+                    self.shape_classes.len() - 1
+                }
+            };
+            self.action_shapes.push(class);
         }
         for g in &group_decls {
             let mut actions = Vec::new();
@@ -838,12 +853,19 @@ impl Checker {
                 for p in &f.params {
                     self.declare_name(&mut pseen, &p.name, "parameter");
                     let ty = self.resolve_type(&p.ty);
-                    params.push((p.name.node.clone(), ty));
+                    params.push((Arc::from(p.name.node.as_str()), ty));
                 }
                 let ret = self.resolve_type(&f.ret);
                 let id = self.fns.len();
                 let std = unit.module.and_then(|m| self.modules.get(m)).is_some_and(|m| m.std);
-                self.fns.push(FnInfo { decl: (**f).clone(), scope: unit.scope, params, ret, std, recursive: false });
+                self.fns.push(FnInfo {
+                    decl: Arc::new((**f).clone()),
+                    scope: unit.scope,
+                    params: params.into(),
+                    ret,
+                    std,
+                    recursive: false,
+                });
                 match unit.module {
                     None => {
                         global.insert(f.name.node.clone(), id);
@@ -986,40 +1008,63 @@ impl Checker {
             return Vec::new();
         }
         let units = std::mem::take(&mut self.units);
-        let mut rules = Vec::new();
-        let mut ids: HashMap<String, Span> = HashMap::new();
+        let count = units
+            .iter()
+            .filter(|u| u.module.is_none())
+            .map(|u| u.ast.items.iter().filter(|i| matches!(i, Item::Rule(_))).count())
+            .sum();
+        // The checked rules and, side by side, the syntax they came from (borrowed from
+        // `units`, which stays alive until the warnings below are done).
+        let mut rules = Vec::with_capacity(count);
+        let mut asts: Vec<&ast::Rule> = Vec::with_capacity(count);
+        // The rules of a file share one copy of its name.
+        let mut file_name: Option<(FileId, Arc<str>)> = None;
         for unit in units.iter().filter(|u| u.module.is_none()) {
             for item in &unit.ast.items {
                 let Item::Rule(r) = item else { continue };
-                if let Some(rule) = self.check_rule(r, unit.scope, sources) {
-                    if let Some(first) = ids.get(&*rule.id) {
-                        let span = r.id().map_or(r.span, |i| i.span);
-                        let first = *first;
-                        self.err(
-                            Diagnostic::new(
-                                codes::DUPLICATE_RULE_ID,
-                                span,
-                                format!("rule id `{}` is used twice", rule.id),
-                            )
-                            .with_label_message("second use")
-                            .with_label(first, "first used here"),
-                        );
-                    } else {
-                        ids.insert(rule.id.to_string(), r.id().map_or(r.span, |i| i.span));
+                let file = match &file_name {
+                    Some((id, name)) if *id == r.span.file => name.clone(),
+                    _ => {
+                        let name: Arc<str> = Arc::from(sources.name(r.span.file));
+                        file_name = Some((r.span.file, name.clone()));
+                        name
                     }
-                    rules.push((rule, (**r).clone()));
+                };
+                if let Some(rule) = self.check_rule(r, unit.scope, sources, file) {
+                    rules.push(rule);
+                    asts.push(&**r);
                 }
             }
         }
+        // Rule ids must be unique (diagnostics are sorted by position later, so reporting
+        // them after checking every rule changes nothing in the output).
+        let mut ids: HashMap<&str, Span> = HashMap::with_capacity(rules.len());
+        let mut duplicates = Vec::new();
+        for (rule, r) in rules.iter().zip(&asts) {
+            let span = r.id().map_or(r.span, |i| i.span);
+            match ids.get(&*rule.id) {
+                Some(first) => duplicates.push(
+                    Diagnostic::new(codes::DUPLICATE_RULE_ID, span, format!("rule id `{}` is used twice", rule.id))
+                        .with_label_message("second use")
+                        .with_label(*first, "first used here"),
+                ),
+                None => {
+                    ids.insert(&rule.id, span);
+                }
+            }
+        }
+        drop(ids);
+        self.diags.extend(duplicates);
+        self.warn_overridden(&rules, &asts);
+        drop(asts);
         self.units = units;
-        self.warn_overridden(&rules);
-        rules.into_iter().map(|(r, _)| r).collect()
+        rules
     }
 
-    fn check_rule(&mut self, r: &ast::Rule, scope: ScopeId, sources: &SourceMap) -> Option<ir::Rule> {
-        let mut seen_ann: HashMap<String, Span> = HashMap::new();
+    fn check_rule(&mut self, r: &ast::Rule, scope: ScopeId, sources: &SourceMap, file: Arc<str>) -> Option<ir::Rule> {
+        let mut seen_ann: HashMap<&str, Span> = HashMap::new();
         for a in &r.annotations {
-            if let Some(first) = seen_ann.insert(a.name.node.clone(), a.span) {
+            if let Some(first) = seen_ann.insert(&a.name.node, a.span) {
                 self.err(
                     Diagnostic::new(
                         codes::INVALID_ANNOTATION,
@@ -1034,24 +1079,24 @@ impl Checker {
         let (ptypes, principal, pok) = self.scope(&r.principal.node, false);
         let actions = self.action_scope(&r.actions.node);
         let (rtypes, resource, rok) = self.scope(&r.resource.node, false);
-        let file = sources.name(r.span.file).to_string();
-        let line = sources.get(r.span.file).map_or(0, |f| f.line_col(r.span.start).line + 1);
-        let id = r.id().map_or_else(|| format!("{file}:{line}"), |i| i.node.clone());
-        let mut message = None;
-        for c in &r.clauses {
-            if let ast::Clause::Because(m) = c {
-                message = Some(m.node.clone());
-            }
-        }
+        let line = sources.get(r.span.file).map_or(0, |f| f.line(r.span.start) + 1);
+        let id: Arc<str> = r.id().map_or_else(|| Arc::from(format!("{file}:{line}")), |i| Arc::from(i.node.as_str()));
+        // The last `because` counts.
+        let message: Option<Arc<str>> = r.clauses.iter().rev().find_map(|c| match c {
+            ast::Clause::Because(m) => Some(Arc::from(m.node.as_str())),
+            _ => None,
+        });
         // Request shapes: group actions whose context and principal set agree.
         let mut shapes: BTreeMap<(EntityTypeId, EntityTypeId, usize), Vec<ActionId>> = BTreeMap::new();
-        let mut shape_keys: Vec<(Arc<RecordTy>, Vec<EntityTypeId>)> = Vec::new();
+        // The shape classes met, numbered in the order of the rule's actions.
+        let mut shape_keys: Vec<usize> = Vec::new();
         for &a in &actions {
             let Some(act) = self.schema.action(a) else { continue };
-            let shape = match shape_keys.iter().position(|(c, p)| **c == *act.context && *p == act.principals) {
+            let class = self.action_shapes.get(a.index()).copied().unwrap_or(usize::MAX);
+            let shape = match shape_keys.iter().position(|c| *c == class) {
                 Some(i) => i,
                 None => {
-                    shape_keys.push((act.context.clone(), act.principals.clone()));
+                    shape_keys.push(class);
                     shape_keys.len() - 1
                 }
             };
@@ -1084,7 +1129,9 @@ impl Checker {
         let mut constant: Vec<Option<Option<bool>>> = Vec::new();
         let mut in_tests = expr::InTests::default();
         for ((p, res, shape), acts) in shapes {
-            let Some((ctx, obo)) = shape_keys.get(shape).cloned() else { continue };
+            let Some((ctx, obo)) = shape_keys.get(shape).and_then(|c| self.shape_classes.get(*c)).cloned() else {
+                continue;
+            };
             let env = expr::Env { principal: p, resource: res, context: ctx, on_behalf_of: obo };
             let mut lx = expr::Lowerer::for_rule(self, scope, env);
             let mut clauses = Vec::new();
@@ -1174,16 +1221,16 @@ impl Checker {
             }
         }
         Some(ir::Rule {
-            id: id.into(),
+            id,
             effect: r.effect.node,
-            message: message.map(Into::into),
+            message,
             doc: r.doc.clone(),
             principal,
             resource,
             actions,
             bodies,
             span: r.span,
-            file: file.into(),
+            file,
             line,
         })
     }
@@ -1205,44 +1252,56 @@ impl Checker {
     }
 
     /// W0003: a permit whose every request an unconditional forbid already denies.
-    fn warn_overridden(&mut self, rules: &[(ir::Rule, ast::Rule)]) {
-        let forbids: Vec<&(ir::Rule, ast::Rule)> = rules
-            .iter()
-            .filter(|(r, a)| {
-                r.effect == Effect::Forbid
-                    && !a.clauses.iter().any(|c| matches!(c, ast::Clause::When(_) | ast::Clause::Unless(_)))
-            })
-            .collect();
-        let mut warnings = Vec::new();
-        for (p, pa) in rules.iter().filter(|(r, _)| r.effect == Effect::Permit) {
-            for (f, fa) in &forbids {
-                let covers_actions = p.actions.iter().all(|a| f.actions.contains(a));
-                let covers = |fs: &ast::Scope, ps: &ast::Scope| match (fs, ps) {
-                    (ast::Scope::Any, _) => true,
-                    (ast::Scope::Type(a), ast::Scope::Type(b)) => a == b,
-                    (ast::Scope::Type(a), ast::Scope::Entity(e) | ast::Scope::TypeIn(_, e)) => {
-                        matches!(ps, ast::Scope::Entity(_)) && *a == e.ty
-                            || matches!(ps, ast::Scope::TypeIn(t, _) if t == a)
-                    }
-                    (a, b) => a == b,
-                };
-                if covers_actions
-                    && !p.actions.is_empty()
-                    && covers(&fa.principal.node, &pa.principal.node)
-                    && covers(&fa.resource.node, &pa.resource.node)
-                {
-                    warnings.push(
-                        Diagnostic::new(
-                            codes::OVERRIDDEN_PERMIT,
-                            pa.effect.span,
-                            format!("permit `{}` can never allow anything", p.id),
-                        )
-                        .with_label_message("every request it matches is denied")
-                        .with_label(fa.span, "by this unconditional forbid"),
-                    );
-                    break;
+    ///
+    /// A forbid overrides a permit when its principal and resource scopes cover the permit's
+    /// ([`covering_scopes`]) and its actions include all of the permit's. The forbids are
+    /// indexed by (principal scope, resource scope, action), so each permit looks only at the
+    /// forbids filed under the few scopes that cover its own and under its first action,
+    /// instead of at every forbid; the warning names the first such forbid in source order.
+    fn warn_overridden(&mut self, rules: &[ir::Rule], asts: &[&ast::Rule]) {
+        let unconditional =
+            |a: &ast::Rule| !a.clauses.iter().any(|c| matches!(c, ast::Clause::When(_) | ast::Clause::Unless(_)));
+        let mut forbids: HashMap<(ScopeKey<'_>, ScopeKey<'_>, ActionId), Vec<usize>> = HashMap::new();
+        for (i, (r, a)) in rules.iter().zip(asts).enumerate() {
+            if r.effect == Effect::Forbid && unconditional(a) {
+                let key = (ScopeKey::of(&a.principal.node), ScopeKey::of(&a.resource.node));
+                for &act in &r.actions {
+                    forbids.entry((key.0, key.1, act)).or_default().push(i);
                 }
             }
+        }
+        if forbids.is_empty() {
+            return;
+        }
+        let mut warnings = Vec::new();
+        for (p, pa) in rules.iter().zip(asts).filter(|(r, _)| r.effect == Effect::Permit) {
+            let Some(&first_action) = p.actions.first() else { continue };
+            let mut found: Option<usize> = None;
+            for fp in covering_scopes(&pa.principal.node).into_iter().flatten() {
+                for fr in covering_scopes(&pa.resource.node).into_iter().flatten() {
+                    let Some(candidates) = forbids.get(&(fp, fr, first_action)) else { continue };
+                    // Candidates are in source order: the first that also has every other
+                    // action of the permit is this bucket's answer.
+                    let hit = candidates
+                        .iter()
+                        .copied()
+                        .take_while(|&i| found.is_none_or(|f| i < f))
+                        .find(|&i| rules.get(i).is_some_and(|f| p.actions.iter().all(|a| f.actions.contains(a))));
+                    if hit.is_some() {
+                        found = hit;
+                    }
+                }
+            }
+            let Some(fa) = found.and_then(|i| asts.get(i)) else { continue };
+            warnings.push(
+                Diagnostic::new(
+                    codes::OVERRIDDEN_PERMIT,
+                    pa.effect.span,
+                    format!("permit `{}` can never allow anything", p.id),
+                )
+                .with_label_message("every request it matches is denied")
+                .with_label(fa.span, "by this unconditional forbid"),
+            );
         }
         self.diags.extend(warnings);
     }
@@ -1325,4 +1384,38 @@ fn collect_calls(e: &ast::Expr, scope: Option<&Scope>, modules: &[Module], out: 
         _ => {}
     }
     e.kind.for_each_child(|c| collect_calls(c, scope, modules, out));
+}
+
+/// A target scope as written, by name (spans ignored), for indexing the W0003 analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum ScopeKey<'a> {
+    Any,
+    Type(&'a str),
+    Entity(&'a str, &'a str),
+    TypeIn(&'a str, &'a str, &'a str),
+    EntityIn(&'a str, &'a str, &'a str, &'a str),
+}
+
+impl<'a> ScopeKey<'a> {
+    fn of(s: &'a ast::Scope) -> ScopeKey<'a> {
+        match s {
+            ast::Scope::Any => ScopeKey::Any,
+            ast::Scope::Type(t) => ScopeKey::Type(&t.node),
+            ast::Scope::Entity(e) => ScopeKey::Entity(&e.ty.node, &e.id.node),
+            ast::Scope::TypeIn(t, e) => ScopeKey::TypeIn(&t.node, &e.ty.node, &e.id.node),
+            ast::Scope::EntityIn(a, e) => ScopeKey::EntityIn(&a.ty.node, &a.id.node, &e.ty.node, &e.id.node),
+        }
+    }
+}
+
+/// The scopes a forbid may have to cover a permit's scope `ps` (for W0003): `*`; the scope
+/// itself; and a bare type for an entity of that type or a `Type in …` of that type.
+fn covering_scopes(ps: &ast::Scope) -> [Option<ScopeKey<'_>>; 3] {
+    let own = ScopeKey::of(ps);
+    match ps {
+        ast::Scope::Any => [Some(ScopeKey::Any), None, None],
+        ast::Scope::Type(_) | ast::Scope::EntityIn(..) => [Some(ScopeKey::Any), Some(own), None],
+        ast::Scope::Entity(e) => [Some(ScopeKey::Any), Some(own), Some(ScopeKey::Type(&e.ty.node))],
+        ast::Scope::TypeIn(t, _) => [Some(ScopeKey::Any), Some(own), Some(ScopeKey::Type(&t.node))],
+    }
 }

@@ -2,7 +2,9 @@
 //! nodes through (spans, doc comments, depth limits, error recovery), and [`parse_file`].
 
 use crate::diag::{Diagnostic, codes};
-use crate::syntax::ast::{Expr, ExprKind, File, MAX_DEPTH, Name, Type, TypeKind};
+use crate::syntax::ast::{
+    Expr, ExprKind, File, FnDecl, Import, IntentDecl, Item, MAX_DEPTH, Name, Rule, Schema, Type, TypeKind,
+};
 use crate::syntax::lexer::{self, LexError, Tok};
 use crate::syntax::span::{FileId, Span};
 use lalrpop_util::{ErrorRecovery, ParseError};
@@ -23,6 +25,30 @@ lalrpop_util::lalrpop_mod!(
     grammar,
     "/writ.rs"
 );
+
+/// An item as the grammar builds it: an [`Item`] with its one large variant boxed, so that
+/// the parser's symbols stay small (see the grammar's header). [`File`] holds `Item`s.
+pub(crate) enum ParsedItem {
+    Import(Import),
+    Schema(Schema),
+    Intent(Box<IntentDecl>),
+    Fn(Box<FnDecl>),
+    Rule(Box<Rule>),
+    Error(Span),
+}
+
+impl From<ParsedItem> for Item {
+    fn from(item: ParsedItem) -> Item {
+        match item {
+            ParsedItem::Import(i) => Item::Import(i),
+            ParsedItem::Schema(s) => Item::Schema(s),
+            ParsedItem::Intent(i) => Item::Intent(*i),
+            ParsedItem::Fn(f) => Item::Fn(f),
+            ParsedItem::Rule(r) => Item::Rule(r),
+            ParsedItem::Error(span) => Item::Error(span),
+        }
+    }
+}
 
 /// What the grammar actions build nodes through.
 pub struct State {

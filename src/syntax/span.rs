@@ -91,6 +91,16 @@ impl SourceFile {
         SourceFile { name: name.into(), text, line_starts }
     }
 
+    /// The zero-based line of a byte offset: `line_col(offset).line`, without counting
+    /// columns.
+    pub fn line(&self, offset: u32) -> u32 {
+        let offset = clamp_u32((offset as usize).min(self.text.len()));
+        match self.line_starts.binary_search(&offset) {
+            Ok(l) => clamp_u32(l),
+            Err(l) => clamp_u32(l.saturating_sub(1)),
+        }
+    }
+
     /// Line and columns of a byte offset (clamped to the text and to a char boundary).
     pub fn line_col(&self, offset: u32) -> LineCol {
         let mut offset = (offset as usize).min(self.text.len());
