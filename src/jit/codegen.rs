@@ -17,14 +17,15 @@ use cranelift_codegen::ir::Function;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::types::I64;
 use cranelift_codegen::ir::{
-    AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
-    UserFuncName, Value as CV,
+    AbiParam, Block, BlockArg, ExtFuncData, ExternalName, FuncRef, InstBuilder, MemFlagsData, Signature, StackSlotData,
+    StackSlotKind, UserExternalName, UserFuncName, Value as CV,
 };
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module, ModuleReloc};
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Evaluation statuses; the numbering is shared with the decision driver.
 pub(crate) struct Status;
@@ -58,6 +59,10 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
+    pub fn new() -> Tables {
+        Tables { consts: ConstTables::new(), globs: Vec::new(), types: Vec::new() }
+    }
+
     fn ty(&mut self, t: &Ty) -> i64 {
         let i = match self.types.iter().position(|x| x == t) {
             Some(i) => i,
@@ -125,8 +130,38 @@ fn err<E: std::fmt::Display>(e: E) -> CodegenError {
     CodegenError(e.to_string())
 }
 
-/// Generates every function of the policy set into `module`: the IR is built here, one
-/// function at a time; Cranelift compiles the functions on every core (see [`compile_all`]).
+/// The `extern "C"` helpers, declared in the module.
+struct Helpers(HashMap<&'static str, (FuncId, Signature)>);
+
+impl Helpers {
+    /// Imports helper `name` into `func` (what `Module::declare_func_in_func` does, without
+    /// the module, so that threads can build functions).
+    fn import(&self, name: &str, func: &mut Function) -> Result<FuncRef, CodegenError> {
+        let (id, sig) = self.0.get(name).ok_or_else(|| CodegenError(format!("no helper {name}")))?;
+        let signature = func.import_signature(sig.clone());
+        let user = func.declare_imported_user_function(UserExternalName { namespace: 0, index: id.as_u32() });
+        Ok(func.import_function(ExtFuncData {
+            name: ExternalName::user(user),
+            signature,
+            colocated: false,
+            patchable: false,
+        }))
+    }
+}
+
+/// One function to generate: a rule body's test, or a permit body's grant.
+struct Job<'p> {
+    id: FuncId,
+    grant: bool,
+    rule: &'p ir::Rule,
+    body: &'p ir::Body,
+}
+
+/// Generates every function of the policy set into `module`. The functions are declared
+/// here, in rule order; then each thread (one per core, see [`threads`]) builds and compiles
+/// its share of them, reusing one Cranelift context; the module receives the machine code
+/// in declaration order. The tables (`tables`) are shared under a lock, so the indices they
+/// hand out depend on scheduling; the code that uses them does not.
 pub(crate) fn generate(
     module: &mut JITModule,
     policy: &PolicySet,
@@ -137,12 +172,13 @@ pub(crate) fn generate(
     }
     let mut helpers = HashMap::new();
     for (name, n) in HELPERS {
-        let id = module.declare_function(name, Linkage::Import, &sig(module, *n)).map_err(err)?;
-        helpers.insert(*name, id);
+        let s = sig(module, *n);
+        let id = module.declare_function(name, Linkage::Import, &s).map_err(err)?;
+        helpers.insert(*name, (id, s));
     }
-    let config = module.target_config();
-    let mut fctx = FunctionBuilderContext::new();
-    let mut funcs: Vec<(FuncId, Function)> = Vec::new();
+    let helpers = Helpers(helpers);
+    let (sig1, sig2) = (sig(module, 1), sig(module, 2));
+    let mut jobs = Vec::new();
     let mut bodies = HashMap::new();
     let mut grants = HashMap::new();
     for (ri, rule) in policy.rules.iter().enumerate() {
@@ -150,60 +186,111 @@ pub(crate) fn generate(
             let key = (u32::try_from(ri).map_err(err)?, u32::try_from(bi).map_err(err)?);
             // No code for a body that always applies: the driver knows (see `always_applies`).
             if !always_applies(rule, body) {
-                let id = module.declare_anonymous_function(&sig(module, 1)).map_err(err)?;
-                let mut func = Function::with_name_signature(UserFuncName::user(0, id.as_u32()), sig(module, 1));
-                {
-                    let mut g = Gen::new(module, &helpers, tables, &mut func, &mut fctx, body.locals);
-                    // The target first: dispatch has already matched the principal and resource
-                    // types; what is left is `==`, `in` and `is … in`.
-                    let fails = g.b.create_block();
-                    let p = g.load_ctx(rtm::OFF_PRINCIPAL);
-                    g.constraint(&rule.principal, p, fails)?;
-                    let r = g.load_ctx(rtm::OFF_RESOURCE);
-                    g.constraint(&rule.resource, r, fails)?;
-                    for c in &body.clauses {
-                        let next = g.b.create_block();
-                        if c.when {
-                            g.cond(&c.expr, next, fails)?;
-                        } else {
-                            g.cond(&c.expr, fails, next)?;
-                        }
-                        g.b.switch_to_block(next);
-                    }
-                    let one = g.b.ins().iconst(I64, Status::APPLIES);
-                    g.b.ins().return_(&[one]);
-                    g.b.switch_to_block(fails);
-                    let z = g.b.ins().iconst(I64, Status::FAILS);
-                    g.b.ins().return_(&[z]);
-                    g.finish(config);
-                }
-                funcs.push((id, func));
+                let id = module.declare_anonymous_function(&sig1).map_err(err)?;
+                jobs.push(Job { id, grant: false, rule, body });
                 bodies.insert(key, id);
             }
             // A grant of constants (the usual `grant { ttl: 15m }`) needs no code: the driver
             // takes the values from the IR.
             let constant = body.grant.iter().all(|(_, e)| matches!(e.kind, K::Lit(_)));
             if rule.effect == crate::syntax::ast::Effect::Permit && !body.grant.is_empty() && !constant {
-                let gid = module.declare_anonymous_function(&sig(module, 2)).map_err(err)?;
-                let mut func = Function::with_name_signature(UserFuncName::user(0, gid.as_u32()), sig(module, 2));
-                {
-                    let mut g = Gen::new(module, &helpers, tables, &mut func, &mut fctx, body.locals);
-                    let out = g.param(1);
-                    for (i, (_, e)) in body.grant.iter().enumerate() {
-                        let v = g.expr(e)?;
-                        g.b.ins().store(MemFlagsData::trusted(), v, out, i32::try_from(8 * i).map_err(err)?);
-                    }
-                    let one = g.b.ins().iconst(I64, Status::APPLIES);
-                    g.b.ins().return_(&[one]);
-                    g.finish(config);
-                }
-                funcs.push((gid, func));
-                grants.insert(key, gid);
+                let id = module.declare_anonymous_function(&sig2).map_err(err)?;
+                jobs.push(Job { id, grant: true, rule, body });
+                grants.insert(key, id);
             }
         }
     }
-    compile_all(module, funcs)?;
+    let n = threads(jobs.len());
+    let mut shares: Vec<Vec<Job<'_>>> = (0..n).map(|_| Vec::new()).collect();
+    for (i, job) in jobs.into_iter().enumerate() {
+        if let Some(s) = shares.get_mut(i % n) {
+            s.push(job);
+        }
+    }
+    let shared = Mutex::new(std::mem::replace(tables, Tables::new()));
+    let isa = module.isa();
+    let work = |share: Vec<Job<'_>>| compile_share(isa, &helpers, &shared, (&sig1, &sig2), share);
+    let results: Vec<Result<Vec<Object>, CodegenError>> = if n == 1 {
+        shares.into_iter().map(work).collect()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = shares.into_iter().map(|share| s.spawn(move || work(share))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(CodegenError("a code generation thread panicked".into()))))
+                .collect()
+        })
+    };
+    *tables = shared.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut objects = Vec::new();
+    for r in results {
+        objects.extend(r?);
+    }
+    objects.sort_by_key(|o| o.id.as_u32());
+    for o in objects {
+        module.define_function_bytes(o.id, o.align, &o.bytes, &o.relocs).map_err(err)?;
+    }
     Ok(Generated { bodies, grants })
+}
+
+/// Builds and compiles one thread's share of the functions.
+fn compile_share(
+    isa: &dyn TargetIsa,
+    helpers: &Helpers,
+    tables: &Mutex<Tables>,
+    (sig1, sig2): (&Signature, &Signature),
+    share: Vec<Job<'_>>,
+) -> Result<Vec<Object>, CodegenError> {
+    let config = isa.frontend_config();
+    let mut fctx = FunctionBuilderContext::new();
+    let mut ctx = Context::new();
+    let mut out = Vec::with_capacity(share.len());
+    for job in share {
+        ctx.clear();
+        ctx.func.name = UserFuncName::user(0, job.id.as_u32());
+        ctx.func.signature = if job.grant { sig2.clone() } else { sig1.clone() };
+        let mut g = Gen::new(helpers, tables, &mut ctx.func, &mut fctx, job.body.locals);
+        if job.grant {
+            let out = g.param(1);
+            for (i, (_, e)) in job.body.grant.iter().enumerate() {
+                let v = g.expr(e)?;
+                g.b.ins().store(MemFlagsData::trusted(), v, out, i32::try_from(8 * i).map_err(err)?);
+            }
+            let one = g.b.ins().iconst(I64, Status::APPLIES);
+            g.b.ins().return_(&[one]);
+        } else {
+            // The target first: dispatch has already matched the principal and resource
+            // types; what is left is `==`, `in` and `is … in`.
+            let fails = g.b.create_block();
+            let p = g.load_ctx(rtm::OFF_PRINCIPAL);
+            g.constraint(&job.rule.principal, p, fails)?;
+            let r = g.load_ctx(rtm::OFF_RESOURCE);
+            g.constraint(&job.rule.resource, r, fails)?;
+            for c in &job.body.clauses {
+                let next = g.b.create_block();
+                if c.when {
+                    g.cond(&c.expr, next, fails)?;
+                } else {
+                    g.cond(&c.expr, fails, next)?;
+                }
+                g.b.switch_to_block(next);
+            }
+            let one = g.b.ins().iconst(I64, Status::APPLIES);
+            g.b.ins().return_(&[one]);
+            g.b.switch_to_block(fails);
+            let z = g.b.ins().iconst(I64, Status::FAILS);
+            g.b.ins().return_(&[z]);
+        }
+        g.finish(config);
+        ctx.compile(isa, &mut ControlPlane::default()).map_err(|e| CodegenError(format!("{:?}", e.inner)))?;
+        let code = ctx.compiled_code().ok_or_else(|| CodegenError("no compiled code".into()))?;
+        let align = u64::from(code.buffer.alignment);
+        let bytes = code.code_buffer().to_vec();
+        let relocs: Vec<ModuleReloc> =
+            code.buffer.relocs().iter().map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, job.id)).collect();
+        out.push(Object { id: job.id, align, bytes, relocs });
+    }
+    Ok(out)
 }
 
 /// A body with no clauses whose rule's target names no entity (`permit Agent to act on *`):
@@ -220,57 +307,6 @@ struct Object {
     relocs: Vec<ModuleReloc>,
 }
 
-/// Compiles the functions with Cranelift on up to [`threads`] threads (the functions are
-/// independent: they only call helpers), then hands the machine code to the module in a
-/// fixed order, so the result does not depend on scheduling.
-fn compile_all(module: &mut JITModule, funcs: Vec<(FuncId, Function)>) -> Result<(), CodegenError> {
-    let n = threads(funcs.len());
-    let mut chunks: Vec<Vec<(FuncId, Function)>> = (0..n).map(|_| Vec::new()).collect();
-    for (i, f) in funcs.into_iter().enumerate() {
-        if let Some(c) = chunks.get_mut(i % n) {
-            c.push(f);
-        }
-    }
-    let isa = module.isa();
-    let results: Vec<Result<Vec<Object>, CodegenError>> = if n == 1 {
-        chunks.into_iter().map(|c| compile_chunk(isa, c)).collect()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = chunks.into_iter().map(|c| s.spawn(move || compile_chunk(isa, c))).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(CodegenError("a code generation thread panicked".into()))))
-                .collect()
-        })
-    };
-    let mut objects = Vec::new();
-    for r in results {
-        objects.extend(r?);
-    }
-    objects.sort_by_key(|o| o.id.as_u32());
-    for o in objects {
-        module.define_function_bytes(o.id, o.align, &o.bytes, &o.relocs).map_err(err)?;
-    }
-    Ok(())
-}
-
-fn compile_chunk(isa: &dyn TargetIsa, funcs: Vec<(FuncId, Function)>) -> Result<Vec<Object>, CodegenError> {
-    let mut out = Vec::with_capacity(funcs.len());
-    let mut ctx = Context::new();
-    for (id, func) in funcs {
-        ctx.clear();
-        ctx.func = func;
-        ctx.compile(isa, &mut ControlPlane::default()).map_err(|e| CodegenError(format!("{:?}", e.inner)))?;
-        let code = ctx.compiled_code().ok_or_else(|| CodegenError("no compiled code".into()))?;
-        let align = u64::from(code.buffer.alignment);
-        let bytes = code.code_buffer().to_vec();
-        let relocs: Vec<ModuleReloc> =
-            code.buffer.relocs().iter().map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id)).collect();
-        out.push(Object { id, align, bytes, relocs });
-    }
-    Ok(out)
-}
-
 /// How many threads compile `n` functions: one per core, at most one per 64 functions.
 fn threads(n: usize) -> usize {
     let cores = std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1);
@@ -279,10 +315,9 @@ fn threads(n: usize) -> usize {
 
 struct Gen<'a, 'f> {
     b: FunctionBuilder<'f>,
-    module: &'a mut JITModule,
-    helpers: &'a HashMap<&'static str, FuncId>,
+    helpers: &'a Helpers,
     refs: HashMap<&'static str, FuncRef>,
-    tables: &'a mut Tables,
+    tables: &'a Mutex<Tables>,
     ctx: CV,
     locals: Vec<Variable>,
     errs: Vec<(i64, Block)>,
@@ -291,9 +326,8 @@ struct Gen<'a, 'f> {
 
 impl<'a, 'f> Gen<'a, 'f> {
     fn new(
-        module: &'a mut JITModule,
-        helpers: &'a HashMap<&'static str, FuncId>,
-        tables: &'a mut Tables,
+        helpers: &'a Helpers,
+        tables: &'a Mutex<Tables>,
         func: &'f mut cranelift_codegen::ir::Function,
         fctx: &'f mut FunctionBuilderContext,
         locals: u32,
@@ -304,13 +338,19 @@ impl<'a, 'f> Gen<'a, 'f> {
         b.switch_to_block(entry);
         let ctx = b.block_params(entry).first().copied().unwrap_or_else(|| b.ins().iconst(I64, 0));
         let locals = (0..locals).map(|_| b.declare_var(I64)).collect::<Vec<_>>();
-        let mut g = Gen { b, module, helpers, refs: HashMap::new(), tables, ctx, locals, errs: Vec::new(), entry };
+        let mut g = Gen { b, helpers, refs: HashMap::new(), tables, ctx, locals, errs: Vec::new(), entry };
         // Locals read before any write (impossible after checking) read zero.
         for v in g.locals.clone() {
             let z = g.b.ins().iconst(I64, 0);
             g.b.def_var(v, z);
         }
         g
+    }
+
+    /// The tables, shared by the threads that generate code (a poisoned lock is still
+    /// usable: the tables only grow).
+    fn tables(&self) -> std::sync::MutexGuard<'a, Tables> {
+        self.tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn param(&mut self, i: usize) -> CV {
@@ -350,8 +390,7 @@ impl<'a, 'f> Gen<'a, 'f> {
         let fref = match self.refs.get(name) {
             Some(f) => *f,
             None => {
-                let id = *self.helpers.get(name).ok_or_else(|| CodegenError(format!("no helper {name}")))?;
-                let f = self.module.declare_func_in_func(id, self.b.func);
+                let f = self.helpers.import(name, self.b.func)?;
                 self.refs.insert(name, f);
                 f
             }
@@ -392,7 +431,8 @@ impl<'a, 'f> Gen<'a, 'f> {
     }
 
     fn constant(&mut self, v: &Value) -> CV {
-        match self.tables.consts.constant(v) {
+        let word = self.tables().consts.constant(v);
+        match word {
             ConstWord::Word(w) => self.iconst(w as i64),
             ConstWord::Dep(i) => {
                 let base = self.load_ctx(rtm::OFF_DEP);
@@ -543,7 +583,7 @@ impl<'a, 'f> Gen<'a, 'f> {
             let c = self.b.ins().icmp(IntCC::Equal, a, b);
             return Ok(self.bool_of(c));
         }
-        let ti = self.tables.ty(t);
+        let ti = self.tables().ty(t);
         let ti = self.iconst(ti);
         let ctx = self.ctx;
         let r = self.call("writ_eq_deep", &[ctx, a, b, ti])?;
@@ -555,7 +595,7 @@ impl<'a, 'f> Gen<'a, 'f> {
         if canonical(elem) {
             return self.call("writ_set_has", &[set, x]);
         }
-        let ti = self.tables.ty(elem);
+        let ti = self.tables().ty(elem);
         let ti = self.iconst(ti);
         let ctx = self.ctx;
         let r = self.call("writ_set_has_deep", &[ctx, set, x, ti])?;
@@ -609,7 +649,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                 };
                 let addr = self.spill(&vals);
                 let n = self.iconst(vals.len() as i64);
-                let ti = self.tables.ty(&elem);
+                let ti = self.tables().ty(&elem);
                 let ti = self.iconst(ti);
                 let ctx = self.ctx;
                 let r = self.call("writ_make_set", &[ctx, addr, n, ti])?;
@@ -746,11 +786,14 @@ impl<'a, 'f> Gen<'a, 'f> {
             }
             K::Like(x, g) => {
                 let v = self.expr(x)?;
-                let gi = match self.tables.globs.iter().position(|h| h == g) {
-                    Some(i) => i,
-                    None => {
-                        self.tables.globs.push(g.clone());
-                        self.tables.globs.len() - 1
+                let gi = {
+                    let mut t = self.tables();
+                    match t.globs.iter().position(|h| h == g) {
+                        Some(i) => i,
+                        None => {
+                            t.globs.push(g.clone());
+                            t.globs.len() - 1
+                        }
                     }
                 };
                 let gi = self.iconst(gi as i64);
@@ -902,7 +945,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                     .map(|(i, a)| FieldTy { name: format!("a{i:02}"), ty: a.ty.clone(), optional: false, doc: None })
                     .collect();
                 let site = Ty::Set(Box::new(Ty::Record(std::sync::Arc::new(RecordTy::new(fields)))));
-                let site = self.tables.ty(&site);
+                let site = self.tables().ty(&site);
                 let addr = self.spill(&vals);
                 let code = self.iconst(code as i64);
                 let n = self.iconst(vals.len() as i64);

@@ -245,7 +245,7 @@ pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
         builder.symbol(name, ptr);
     }
     let mut module = JITModule::new(builder);
-    let mut tables = Tables { consts: words::ConstTables::new(), globs: Vec::new(), types: Vec::new() };
+    let mut tables = Tables::new();
     // Intern every string constant first, so ids are stable whatever order code is generated.
     for s in policy.string_constants() {
         tables.consts.intern(s);
