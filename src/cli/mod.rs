@@ -37,15 +37,8 @@ pub enum Command {
     },
     /// Decide one request and print the decision JSON (exit 0 whatever the decision).
     Eval {
-        /// Policy files or directories.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// The request, as JSON (SPEC §8).
-        #[arg(long)]
-        request: PathBuf,
-        /// The entity store, as a JSON array of entities.
-        #[arg(long)]
-        entities: Option<PathBuf>,
+        #[command(flatten)]
+        input: RequestInput,
         /// Which back end decides.
         #[arg(long, value_enum, default_value_t = EngineKind::Jit)]
         engine: EngineKind,
@@ -56,15 +49,8 @@ pub enum Command {
     /// Measure compile time and ns per decision on both back ends (JIT and interpreter) for
     /// one request. Exit 1 if the back ends disagree on its decision.
     Bench {
-        /// Policy files or directories.
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// The request, as JSON (SPEC §8).
-        #[arg(long)]
-        request: PathBuf,
-        /// The entity store, as a JSON array of entities.
-        #[arg(long)]
-        entities: Option<PathBuf>,
+        #[command(flatten)]
+        input: RequestInput,
         /// Exactly N calls per timed batch (compilation: at most N) instead of scaling to `--time`.
         #[arg(long, value_name = "N", conflicts_with = "time", value_parser = clap::value_parser!(u64).range(1..))]
         iterations: Option<u64>,
@@ -87,6 +73,20 @@ pub enum Command {
         /// The code; omit it to list every code.
         code: Option<String>,
     },
+}
+
+/// The policies, request and entities of `eval` and `bench`.
+#[derive(clap::Args, Debug)]
+pub struct RequestInput {
+    /// Policy files or directories.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The request, as JSON (SPEC §8).
+    #[arg(long)]
+    request: PathBuf,
+    /// The entity store, as a JSON array of entities.
+    #[arg(long)]
+    entities: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -115,11 +115,11 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     let (text, code) = match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::Eval { paths, request, entities, engine, explain } => {
+        Command::Eval { input: RequestInput { paths, request, entities }, engine, explain } => {
             eval(&paths, &request, entities.as_deref(), engine, explain, color)
         }
         Command::Test { paths } => test(&paths, color),
-        Command::Bench { paths, request, entities, iterations, time, format } => {
+        Command::Bench { input: RequestInput { paths, request, entities }, iterations, time, format } => {
             let budget = iterations.map_or(bench::Budget::Seconds(time), bench::Budget::Iterations);
             bench::run(&bench::Options { paths, request, entities, budget, format }, color)
         }

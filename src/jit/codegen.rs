@@ -126,6 +126,17 @@ fn canonical(t: &Ty) -> bool {
     )
 }
 
+/// The signed comparison of an ordering operator (words of Int, Duration, Timestamp and
+/// enum values compare as signed integers).
+fn ordering(op: CmpOp) -> IntCC {
+    match op {
+        CmpOp::Lt => IntCC::SignedLessThan,
+        CmpOp::Le => IntCC::SignedLessThanOrEqual,
+        CmpOp::Gt => IntCC::SignedGreaterThan,
+        _ => IntCC::SignedGreaterThanOrEqual,
+    }
+}
+
 fn err<E: std::fmt::Display>(e: E) -> CodegenError {
     CodegenError(e.to_string())
 }
@@ -478,13 +489,7 @@ impl<'a, 'f> Gen<'a, 'f> {
             K::Cmp(op @ (CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge), a, b) => {
                 let x = self.expr(a)?;
                 let y = self.expr(b)?;
-                let cc = match op {
-                    CmpOp::Lt => IntCC::SignedLessThan,
-                    CmpOp::Le => IntCC::SignedLessThanOrEqual,
-                    CmpOp::Gt => IntCC::SignedGreaterThan,
-                    _ => IntCC::SignedGreaterThanOrEqual,
-                };
-                let c = self.b.ins().icmp(cc, x, y);
+                let c = self.b.ins().icmp(ordering(*op), x, y);
                 self.b.ins().brif(c, t, &[], f, &[]);
                 Ok(())
             }
@@ -724,13 +729,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                         self.b.ins().bxor_imm_u(v, 1)
                     }
                     _ => {
-                        let cc = match op {
-                            CmpOp::Lt => IntCC::SignedLessThan,
-                            CmpOp::Le => IntCC::SignedLessThanOrEqual,
-                            CmpOp::Gt => IntCC::SignedGreaterThan,
-                            _ => IntCC::SignedGreaterThanOrEqual,
-                        };
-                        let c = self.b.ins().icmp(cc, x, y);
+                        let c = self.b.ins().icmp(ordering(*op), x, y);
                         self.bool_of(c)
                     }
                 }
