@@ -1346,8 +1346,16 @@ const SETTINGS: &[&str] = &["max_delegation"];
 const MAX_DELEGATION_LIMIT: usize = 64;
 
 /// "a" or "an", by the word's first letter.
+/// "a" or "an" before a type name, by how it is said: "an Agent", "a User" (a `U` followed by
+/// one consonant and a vowel sounds like "you": User, Unit, Usage; "an Update", "an Upper").
 fn article(word: &str) -> &'static str {
-    if word.starts_with(['A', 'E', 'I', 'O', 'U', 'a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+    let vowel = |c: char| "aeiouAEIOU".contains(c);
+    let mut cs = word.chars();
+    match (cs.next(), cs.next(), cs.next()) {
+        (Some('U' | 'u'), Some(b), Some(c)) if !vowel(b) && vowel(c) => "a",
+        (Some(a), _, _) if vowel(a) => "an",
+        _ => "a",
+    }
 }
 
 const BUILTIN_TYPES: &[&str] = &["Bool", "Int", "String", "Duration", "Timestamp", "Ip", "Set", "Intent"];
@@ -1417,5 +1425,17 @@ fn covering_scopes(ps: &ast::Scope) -> [Option<ScopeKey<'_>>; 3] {
         ast::Scope::Type(_) | ast::Scope::EntityIn(..) => [Some(ScopeKey::Any), Some(own), None],
         ast::Scope::Entity(e) => [Some(ScopeKey::Any), Some(own), Some(ScopeKey::Type(&e.ty.node))],
         ast::Scope::TypeIn(t, _) => [Some(ScopeKey::Any), Some(own), Some(ScopeKey::Type(&t.node))],
+    }
+}
+
+#[cfg(test)]
+mod article_tests {
+    use super::article;
+
+    #[test]
+    fn articles_follow_the_sound() {
+        for (w, a) in [("Agent", "an"), ("User", "a"), ("Unit", "a"), ("Update", "an"), ("Doc", "a"), ("Org", "an")] {
+            assert_eq!(article(w), a, "{w}");
+        }
     }
 }
