@@ -4,7 +4,8 @@
 use super::{DecodeError, decode_record, decode_uid, got, join};
 use crate::ir::schema::Schema;
 use crate::ir::value::{EntityUid, Value};
-use serde_json::Value as Json;
+use super::Json;
+use super::json::Object;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -140,25 +141,17 @@ fn decode_entity(
     let Json::Object(o) = v else {
         return Err(DecodeError::new(path, format!("expected an entity object, got {}", got(v))));
     };
-    for k in o.keys() {
-        if !matches!(k.as_str(), "type" | "id" | "attrs" | "parents") {
-            return Err(DecodeError::new(
-                join(path, k),
-                "unknown field in an entity (it has `type`, `id`, `attrs`, `parents`)",
-            ));
-        }
+    if let Some(k) = o.first_unknown(|k| matches!(k, "type" | "id" | "attrs" | "parents")) {
+        return Err(DecodeError::new(
+            join(path, k),
+            "unknown field in an entity (it has `type`, `id`, `attrs`, `parents`)",
+        ));
     }
-    let mut head = serde_json::Map::new();
-    for k in ["type", "id"] {
-        if let Some(x) = o.get(k) {
-            head.insert(k.to_string(), x.clone());
-        }
-    }
-    let uid = decode_uid(schema, &Json::Object(head), path)?;
+    let uid = decode_uid(schema, &Json::Object(o.only(&["type", "id"])), path)?;
     let Some(ety) = schema.entity(uid.ty) else {
         return Err(DecodeError::new(join(path, "type"), "unknown entity type"));
     };
-    let empty = Json::Object(serde_json::Map::new());
+    let empty = Json::Object(Object::default());
     let attrs_json = o.get("attrs").unwrap_or(&empty);
     let apath = join(path, "attrs");
     let attrs = match decode_record(schema, attrs_json, &ety.attrs, &apath, refs, 1)? {

@@ -5,12 +5,13 @@
 //! decodes completely, with every entity it reaches known, or not at all.
 
 pub mod entities;
+pub mod json;
 pub mod request;
 
 use crate::ir::schema::Schema;
 use crate::ir::value::{self, EntityUid, IpNet, Value};
 use crate::ir::{RecordTy, Ty};
-use serde_json::Value as Json;
+pub use json::Json;
 use std::fmt;
 use std::sync::Arc;
 
@@ -43,8 +44,8 @@ impl std::error::Error for DecodeError {}
 pub(crate) const MAX_JSON_DEPTH: usize = 64;
 
 /// Parses JSON text; a syntax error names line and column.
-pub fn parse_json(text: &str, what: &str) -> Result<Json, DecodeError> {
-    serde_json::from_str(text).map_err(|e| {
+pub fn parse_json<'a>(text: &'a str, what: &str) -> Result<Json<'a>, DecodeError> {
+    json::from_str(text).map_err(|e| {
         DecodeError::new("", format!("{what} is not valid JSON (line {}, column {}): {e}", e.line(), e.column()))
     })
 }
@@ -74,13 +75,8 @@ pub(crate) fn decode_uid(schema: &Schema, v: &Json, path: &str) -> Result<Entity
             format!("expected an entity reference {{\"type\", \"id\"}}, got {}", got(v)),
         ));
     };
-    for k in o.keys() {
-        if k != "type" && k != "id" {
-            return Err(DecodeError::new(
-                join(path, k),
-                "unknown field in an entity reference (it has `type` and `id`)",
-            ));
-        }
+    if let Some(k) = o.first_unknown(|k| k == "type" || k == "id") {
+        return Err(DecodeError::new(join(path, k), "unknown field in an entity reference (it has `type` and `id`)"));
     }
     let ty = match o.get("type") {
         Some(Json::String(t)) => t,
@@ -101,7 +97,7 @@ pub(crate) fn decode_uid(schema: &Schema, v: &Json, path: &str) -> Result<Entity
         let hint = crate::diag::did_you_mean(ty, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
         return Err(DecodeError::new(join(path, "type"), format!("unknown entity type `{ty}`{hint}")));
     };
-    Ok(EntityUid { ty: t, id: Arc::from(id.as_str()) })
+    Ok(EntityUid { ty: t, id: Arc::from(id.as_ref()) })
 }
 
 /// Decodes a JSON value by its schema type. Entity references met on the way are pushed
@@ -121,7 +117,7 @@ pub(crate) fn decode_value(
     Ok(match (ty, v) {
         (Ty::Bool, Json::Bool(b)) => Value::Bool(*b),
         (Ty::Int, Json::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| expected("Int (a 64-bit integer)"))?),
-        (Ty::String, Json::String(s)) => Value::Str(Arc::from(s.as_str())),
+        (Ty::String, Json::String(s)) => Value::Str(Arc::from(s.as_ref())),
         (Ty::Duration, Json::String(s)) => {
             Value::Duration(crate::syntax::lexer::parse_duration(s).map_err(|e| {
                 DecodeError::new(path, format!("expected a Duration like \"15m\", got {}: {e}", got(v)))
@@ -201,12 +197,9 @@ pub(crate) fn decode_record(
     let Json::Object(o) = v else {
         return Err(DecodeError::new(path, format!("expected an object, got {}", got(v))));
     };
-    for k in o.keys() {
-        if r.field(k).is_none() {
-            let hint =
-                crate::diag::did_you_mean(k, r.names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-            return Err(DecodeError::new(join(path, k), format!("unknown field{hint}")));
-        }
+    if let Some(k) = o.first_unknown(|k| r.field(k).is_some()) {
+        let hint = crate::diag::did_you_mean(k, r.names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        return Err(DecodeError::new(join(path, k), format!("unknown field{hint}")));
     }
     let mut fields = Vec::with_capacity(r.fields.len());
     for f in &r.fields {

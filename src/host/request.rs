@@ -4,7 +4,8 @@ use super::entities::unknown_entity;
 use super::{DecodeError, EntityStore, decode_record, decode_uid, got, join};
 use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use crate::ir::value::{EntityUid, Value};
-use serde_json::Value as Json;
+use super::Json;
+use super::json::Object;
 
 /// A decoded request. Every entity it reaches exists in `entities` or in the store it was
 /// decoded against.
@@ -37,13 +38,10 @@ impl Request {
         let Json::Object(o) = v else {
             return Err(DecodeError::new("", format!("a request is a JSON object, got {}", got(v))));
         };
-        for k in o.keys() {
-            if !FIELDS.contains(&k.as_str()) {
-                let hint = crate::diag::did_you_mean(k, FIELDS.iter().copied())
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                return Err(DecodeError::new(k.clone(), format!("unknown field{hint}")));
-            }
+        if let Some(k) = o.first_unknown(|k| FIELDS.contains(&k)) {
+            let hint =
+                crate::diag::did_you_mean(k, FIELDS.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            return Err(DecodeError::new(k, format!("unknown field{hint}")));
         }
         let action = match o.get("action") {
             Some(Json::String(a)) => schema.action_id(a).ok_or_else(|| {
@@ -99,7 +97,7 @@ impl Request {
             }
         };
         let mut refs = Vec::new();
-        let empty = Json::Object(serde_json::Map::new());
+        let empty = Json::Object(Object::default());
         let context = decode_record(schema, o.get("context").unwrap_or(&empty), &act.context, "context", &mut refs, 1)?;
         for (uid, p) in &refs {
             if !exists(uid) {
