@@ -1,11 +1,11 @@
 //! The entity store: entities with typed attributes and parents, their transitive
 //! ancestors precomputed so `in` is a binary search.
 
+use super::Json;
+use super::json::Object;
 use super::{DecodeError, decode_record, decode_uid, got, join};
 use crate::ir::schema::Schema;
 use crate::ir::value::{EntityUid, Value};
-use super::Json;
-use super::json::Object;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -154,7 +154,7 @@ fn decode_entity(
     let empty = Json::Object(Object::default());
     let attrs_json = o.get("attrs").unwrap_or(&empty);
     let apath = join(path, "attrs");
-    let attrs = match decode_record(schema, attrs_json, &ety.attrs, &apath, refs, 1)? {
+    let attrs = match decode_record(schema, attrs_json, &ety.attrs, &super::Path::At(&apath), refs, 1)? {
         Value::Record(fields) => fields,
         _ => Arc::from(Vec::new()),
     };

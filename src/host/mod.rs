@@ -63,15 +63,44 @@ pub(crate) fn got(v: &Json) -> String {
     if s.chars().count() > 60 { format!("{}…", s.chars().take(60).collect::<String>()) } else { s }
 }
 
-pub(crate) fn join(path: &str, key: &str) -> String {
+pub(crate) fn join(path: &(impl fmt::Display + ?Sized), key: &str) -> String {
+    let path = path.to_string();
     if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
 }
 
+/// Where a value sits in the JSON document, rendered only when there is an error to report.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Path<'a> {
+    /// A path given as text (`""` for the document itself).
+    At(&'a str),
+    /// Member `key` of the object at the path.
+    Key(&'a Path<'a>, &'a str),
+    /// Item `i` of the array at the path.
+    Index(&'a Path<'a>, usize),
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::At(s) => f.write_str(s),
+            Path::Key(p, k) => {
+                let parent = p.to_string();
+                if parent.is_empty() { f.write_str(k) } else { write!(f, "{parent}.{k}") }
+            }
+            Path::Index(p, i) => write!(f, "{p}[{i}]"),
+        }
+    }
+}
+
 /// Decodes `{"type": "Agent", "id": "bot"}` into an entity reference.
-pub(crate) fn decode_uid(schema: &Schema, v: &Json, path: &str) -> Result<EntityUid, DecodeError> {
+pub(crate) fn decode_uid(
+    schema: &Schema,
+    v: &Json,
+    path: &(impl fmt::Display + ?Sized),
+) -> Result<EntityUid, DecodeError> {
     let Json::Object(o) = v else {
         return Err(DecodeError::new(
-            path,
+            path.to_string(),
             format!("expected an entity reference {{\"type\", \"id\"}}, got {}", got(v)),
         ));
     };
@@ -83,14 +112,14 @@ pub(crate) fn decode_uid(schema: &Schema, v: &Json, path: &str) -> Result<Entity
         Some(other) => {
             return Err(DecodeError::new(join(path, "type"), format!("expected a string, got {}", got(other))));
         }
-        None => return Err(DecodeError::new(path, "missing `type`")),
+        None => return Err(DecodeError::new(path.to_string(), "missing `type`")),
     };
     let id = match o.get("id") {
         Some(Json::String(i)) => i,
         Some(other) => {
             return Err(DecodeError::new(join(path, "id"), format!("expected a string, got {}", got(other))));
         }
-        None => return Err(DecodeError::new(path, "missing `id`")),
+        None => return Err(DecodeError::new(path.to_string(), "missing `id`")),
     };
     let Some(t) = schema.entity_id(ty) else {
         let names: Vec<&str> = schema.entities.iter().map(|e| e.name.as_str()).collect();
@@ -106,31 +135,29 @@ pub(crate) fn decode_value(
     schema: &Schema,
     v: &Json,
     ty: &Ty,
-    path: &str,
+    path: &Path<'_>,
     refs: &mut Vec<(EntityUid, String)>,
     depth: usize,
 ) -> Result<Value, DecodeError> {
     if depth > MAX_JSON_DEPTH {
-        return Err(DecodeError::new(path, "value nests too deeply"));
+        return Err(DecodeError::new(path.to_string(), "value nests too deeply"));
     }
-    let expected = |what: &str| DecodeError::new(path, format!("expected {what}, got {}", got(v)));
+    let expected = |what: &str| DecodeError::new(path.to_string(), format!("expected {what}, got {}", got(v)));
     Ok(match (ty, v) {
         (Ty::Bool, Json::Bool(b)) => Value::Bool(*b),
         (Ty::Int, Json::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| expected("Int (a 64-bit integer)"))?),
         (Ty::String, Json::String(s)) => Value::Str(Arc::from(s.as_ref())),
-        (Ty::Duration, Json::String(s)) => {
-            Value::Duration(crate::syntax::lexer::parse_duration(s).map_err(|e| {
-                DecodeError::new(path, format!("expected a Duration like \"15m\", got {}: {e}", got(v)))
-            })?)
-        }
+        (Ty::Duration, Json::String(s)) => Value::Duration(crate::syntax::lexer::parse_duration(s).map_err(|e| {
+            DecodeError::new(path.to_string(), format!("expected a Duration like \"15m\", got {}: {e}", got(v)))
+        })?),
         (Ty::Timestamp, Json::String(s)) => {
-            Value::Timestamp(value::parse_timestamp(s).map_err(|e| DecodeError::new(path, e))?)
+            Value::Timestamp(value::parse_timestamp(s).map_err(|e| DecodeError::new(path.to_string(), e))?)
         }
-        (Ty::Ip, Json::String(s)) => Value::Ip(IpNet::parse(s).map_err(|e| DecodeError::new(path, e))?),
+        (Ty::Ip, Json::String(s)) => Value::Ip(IpNet::parse(s).map_err(|e| DecodeError::new(path.to_string(), e))?),
         (Ty::Set(elem), Json::Array(items)) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(decode_value(schema, item, elem, &format!("{path}[{i}]"), refs, depth + 1)?);
+                out.push(decode_value(schema, item, elem, &Path::Index(path, i), refs, depth + 1)?);
             }
             Value::set(out)
         }
@@ -154,7 +181,7 @@ pub(crate) fn decode_value(
                 None => {
                     let vals = en.map(|en| en.variants.join(", ")).unwrap_or_default();
                     return Err(DecodeError::new(
-                        path,
+                        path.to_string(),
                         format!("expected a `{}` ({vals}), got {}", schema.enum_name(*e), got(v)),
                     ));
                 }
@@ -163,11 +190,11 @@ pub(crate) fn decode_value(
         (Ty::Intent, Json::String(s)) => match schema.intent_id(s) {
             Some(i) => Value::Intent(Some(i)),
             None if s == "none" => Value::Intent(None),
-            None => return Err(DecodeError::new(path, format!("unknown intent {}", got(v)))),
+            None => return Err(DecodeError::new(path.to_string(), format!("unknown intent {}", got(v)))),
         },
         (Ty::Action, Json::String(s)) => match schema.action_id(s) {
             Some(a) => Value::Action(a),
-            None => return Err(DecodeError::new(path, format!("unknown action {}", got(v)))),
+            None => return Err(DecodeError::new(path.to_string(), format!("unknown action {}", got(v)))),
         },
         _ => {
             let name = match ty {
@@ -190,24 +217,28 @@ pub(crate) fn decode_record(
     schema: &Schema,
     v: &Json,
     r: &RecordTy,
-    path: &str,
+    path: &Path<'_>,
     refs: &mut Vec<(EntityUid, String)>,
     depth: usize,
 ) -> Result<Value, DecodeError> {
     let Json::Object(o) = v else {
-        return Err(DecodeError::new(path, format!("expected an object, got {}", got(v))));
+        return Err(DecodeError::new(path.to_string(), format!("expected an object, got {}", got(v))));
     };
     if let Some(k) = o.first_unknown(|k| r.field(k).is_some()) {
-        let hint = crate::diag::did_you_mean(k, r.names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        let hint =
+            crate::diag::did_you_mean(k, r.names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
         return Err(DecodeError::new(join(path, k), format!("unknown field{hint}")));
     }
     let mut fields = Vec::with_capacity(r.fields.len());
     for f in &r.fields {
-        let fpath = join(path, &f.name);
+        let fpath = Path::Key(path, &f.name);
         match o.get(&f.name) {
             None | Some(Json::Null) if f.optional => fields.push(None),
             None => {
-                return Err(DecodeError::new(fpath, format!("missing required field ({})", schema.ty_name(&f.ty))));
+                return Err(DecodeError::new(
+                    fpath.to_string(),
+                    format!("missing required field ({})", schema.ty_name(&f.ty)),
+                ));
             }
             Some(x) => fields.push(Some(decode_value(schema, x, &f.ty, &fpath, refs, depth)?)),
         }

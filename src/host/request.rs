@@ -1,11 +1,11 @@
 //! Requests: principal, action, resource, intent, context, `on_behalf_of`, inline entities.
 
+use super::Json;
 use super::entities::unknown_entity;
+use super::json::Object;
 use super::{DecodeError, EntityStore, decode_record, decode_uid, got, join};
 use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use crate::ir::value::{EntityUid, Value};
-use super::Json;
-use super::json::Object;
 
 /// A decoded request. Every entity it reaches exists in `entities` or in the store it was
 /// decoded against.
@@ -39,8 +39,9 @@ impl Request {
             return Err(DecodeError::new("", format!("a request is a JSON object, got {}", got(v))));
         };
         if let Some(k) = o.first_unknown(|k| FIELDS.contains(&k)) {
-            let hint =
-                crate::diag::did_you_mean(k, FIELDS.iter().copied()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            let hint = crate::diag::did_you_mean(k, FIELDS.iter().copied())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
             return Err(DecodeError::new(k, format!("unknown field{hint}")));
         }
         let action = match o.get("action") {
@@ -98,7 +99,14 @@ impl Request {
         };
         let mut refs = Vec::new();
         let empty = Json::Object(Object::default());
-        let context = decode_record(schema, o.get("context").unwrap_or(&empty), &act.context, "context", &mut refs, 1)?;
+        let context = decode_record(
+            schema,
+            o.get("context").unwrap_or(&empty),
+            &act.context,
+            &super::Path::At("context"),
+            &mut refs,
+            1,
+        )?;
         for (uid, p) in &refs {
             if !exists(uid) {
                 return Err(unknown_entity(schema, p, uid));
