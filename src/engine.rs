@@ -371,9 +371,15 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn runs_native(&self, request: &Request) -> bool {
+        self.native(request).is_some()
+    }
+
+    /// The compiled policy set and the request's layouts for it, when this engine decodes
+    /// natively and laid out the request and its entities itself.
+    fn native<'r>(&'r self, request: &'r Request) -> Option<(&'r Compiled, &'r JitStore, &'r Frame)> {
         match (&self.jit, &request.entities.jit, &request.frame) {
-            (Some(c), Some(s), Some(f)) => c.owns(s, f),
-            _ => false,
+            (Some(c), Some(s), Some(f)) if c.owns(s, f) => Some((c, s, f)),
+            _ => None,
         }
     }
 
@@ -403,19 +409,17 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn candidate_rules(&self, request: &Request) -> Vec<Arc<str>> {
-        if let (Some(c), Some(s), Some(f)) = (&self.jit, &request.entities.jit, &request.frame) {
-            if c.owns(s, f) {
-                return c.candidate_rules(f);
-            }
-        }
         let ir = &self.policy.ir;
         let r = &request.inner;
+        let rules: Vec<u32> = match self.native(request) {
+            Some((c, _, f)) => c.candidate_rules(f).collect(),
+            None => ir.candidates(r.action, r.principal.ty, r.resource.ty).iter().map(|(ri, _)| *ri).collect(),
+        };
         let mut out: Vec<Arc<str>> = Vec::new();
-        for (ri, _) in ir.candidates(r.action, r.principal.ty, r.resource.ty) {
-            if let Some(rule) = ir.rules.get(*ri as usize) {
-                if out.last() != Some(&rule.id) {
-                    out.push(rule.id.clone());
-                }
+        for rule in rules.iter().filter_map(|ri| ir.rules.get(*ri as usize)) {
+            // A rule has one body per request shape: name it once.
+            if out.last() != Some(&rule.id) {
+                out.push(rule.id.clone());
             }
         }
         out
@@ -437,10 +441,8 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide(&self, request: &Request) -> Decision {
-        if let (Some(c), Some(s), Some(f)) = (&self.jit, &request.entities.jit, &request.frame) {
-            if c.owns(s, f) {
-                return c.decide(&request.inner, request.entities.store(), s, f);
-            }
+        if let Some((c, s, f)) = self.native(request) {
+            return c.decide(&request.inner, request.entities.store(), s, f);
         }
         Interpreter::new(&self.policy.ir).decide(&request.inner, request.entities.store(), None)
     }

@@ -346,19 +346,10 @@ impl Compiled {
         store.policy_id == self.id && frame.policy_id == self.id && frame.store_ptr == store as *const JitStore as usize
     }
 
-    /// The rules whose code a decision runs for the request's principal (the dispatch on
-    /// action, principal and resource type and intent), in rule order.
-    pub fn candidate_rules(&self, frame: &Frame) -> Vec<Arc<str>> {
-        let cands = self.dispatch.candidates(frame.action, frame.principal, frame.resource, frame.intent);
-        let mut out: Vec<Arc<str>> = Vec::new();
-        for c in cands {
-            if let Some(r) = self.policy.rules.get(c.rule as usize) {
-                if out.last() != Some(&r.id) {
-                    out.push(r.id.clone());
-                }
-            }
-        }
-        out
+    /// The rules (indices, in rule order, once per body) whose code a decision runs for the
+    /// request's principal: the dispatch on action, principal and resource type and intent.
+    pub fn candidate_rules(&self, frame: &Frame) -> impl Iterator<Item = u32> + '_ {
+        self.dispatch.candidates(frame.action, frame.principal, frame.resource, frame.intent).map(|c| c.rule)
     }
 
     /// Decides a request laid out by [`Compiled::frame`].
