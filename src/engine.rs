@@ -162,7 +162,8 @@ impl PolicySet {
 }
 
 /// The entity store, shared cheaply between requests and threads. Decoded by a JIT engine,
-/// it also holds the store laid out for that engine's native code.
+/// it also holds the store laid out for that engine's native code (see
+/// [`Engine::empty_entities`] for a request that needs no store).
 #[derive(Clone, Debug, Default)]
 pub struct Entities {
     store: Arc<EntityStore>,
@@ -330,9 +331,34 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn entities_from_json(&self, json: &str) -> Result<Entities, DecodeError> {
-        let store = EntityStore::from_json(&self.policy.ir.schema, json)?;
+        Ok(self.entities(EntityStore::from_json(&self.policy.ir.schema, json)?))
+    }
+
+    /// No entities, laid out for this engine: for requests that bring what they need inline,
+    /// or reach no entity attributes. (`Entities::default()` has no layout for native code,
+    /// so a JIT engine would decide with the interpreter.)
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let request = engine.request_from_json(&json.replace("]", r#"], "entities": [
+    ///     {"type": "Human", "id": "alice", "attrs": {"clearance": "secret"}},
+    ///     {"type": "Agent", "id": "support-bot", "attrs": {"owner": {"type": "Human", "id": "alice"}, "env": "prod", "workload": "w"}},
+    ///     {"type": "ToolGroup", "id": "ticketing"},
+    ///     {"type": "Tool", "id": "jira.comment", "attrs": {"sensitivity": "public", "destructive": false},
+    ///      "parents": [{"type": "ToolGroup", "id": "ticketing"}]}]"#), &engine.empty_entities())?;
+    /// assert_eq!(engine.runs_native(&request), engine.backend() == writ::Backend::Jit);
+    /// assert_eq!(engine.decide(&request).decision, writ::Verdict::Allow);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn empty_entities(&self) -> Entities {
+        self.entities(EntityStore::new())
+    }
+
+    fn entities(&self, store: EntityStore) -> Entities {
         let jit = self.jit.as_ref().map(|c| Arc::new(c.store(&store)));
-        Ok(Entities { store: Arc::new(store), jit })
+        Entities { store: Arc::new(store), jit }
     }
 
     /// Decodes a request from JSON against the entities, once; decide it as often as needed.

@@ -108,14 +108,15 @@ fn bench(opts: &Options, color: bool) -> Result<String, (String, ExitCode)> {
     let jit = Engine::compile(&policies).map_err(|e| fail(format!("{e}\n")))?;
     let interp = Engine::interpreted(&policies);
 
-    // Each engine decodes the store itself: a JIT engine lays it out for its native code.
-    // Without `--entities` the store is empty (`[]`), still decoded by the engine.
+    // Each engine decodes the store itself: a JIT engine lays it out for its native code
+    // (without `--entities`, an empty store laid out by the engine).
     let store = |engine: &Engine| -> Result<Entities, (String, ExitCode)> {
-        let json = ent_text.as_deref().unwrap_or("[]");
-        engine.entities_from_json(json).map_err(|e| {
-            let file = opts.entities.as_deref().map_or_else(|| "<no entities>".into(), |p| p.display().to_string());
-            fail(format!("cannot decode the entities in `{file}`: {e}\n"))
-        })
+        let (Some(json), Some(file)) = (ent_text.as_deref(), opts.entities.as_deref()) else {
+            return Ok(engine.empty_entities());
+        };
+        engine
+            .entities_from_json(json)
+            .map_err(|e| fail(format!("cannot decode the entities in `{}`: {e}\n", file.display())))
     };
     let decode = |engine: &Engine, entities: &Entities| {
         engine

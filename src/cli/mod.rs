@@ -203,8 +203,7 @@ fn eval(
         Err(s) => return (s, ExitCode::from(2)),
     };
     let store = match entities {
-        // Laid out by the engine, so a JIT engine runs native code without a store too.
-        None => engine.entities_from_json("[]").map_err(|e| format!("entities: {e}")),
+        None => Ok(engine.empty_entities()),
         Some(p) => match read(p) {
             Ok(t) => engine.entities_from_json(&t).map_err(|e| format!("entities: {e}")),
             Err(s) => return (s, ExitCode::from(2)),

@@ -94,7 +94,7 @@ fn run_file(engines: &[Engine], path: &Path, out: &mut Vec<CaseResult>) {
     let default_entities: Vec<Result<Entities, String>> = engines
         .iter()
         .map(|engine| match doc.get("entities") {
-            None => engine.entities_from_json("[]").map_err(|e| e.to_string()),
+            None => Ok(engine.empty_entities()),
             Some(v) => load_entities(engine, base, v),
         })
         .collect();
