@@ -427,7 +427,7 @@ impl Compiled {
                         continue;
                     }
                     if c.grant == 0 {
-                        // No code: a grant of constants (see `codegen::generate`).
+                        // No code: a grant of constants (see `codegen::constant_grant`).
                         let values: Option<Vec<_>> = grant
                             .iter()
                             .map(|(k, e)| match &e.kind {
