@@ -39,14 +39,6 @@ impl<'a> Object<'a> {
     pub fn only(&self, keys: &[&str]) -> Object<'a> {
         Object(keys.iter().filter_map(|k| Some((Cow::Owned(k.to_string()), self.get(k)?.clone()))).collect())
     }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 /// Parses JSON text into a tree that borrows from it.
