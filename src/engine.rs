@@ -506,6 +506,11 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide_json(&self, json: &str, entities: &Entities) -> Decision {
+        if let (Some(c), Some(s)) = (&self.jit, &entities.jit) {
+            if let Some(d) = c.decide_json(json, s) {
+                return d;
+            }
+        }
         match self.request_from_json(json, entities) {
             Ok(r) => self.decide(&r),
             Err(e) => Decision::bad_request(e.to_string()),

@@ -10,6 +10,7 @@ use crate::ir::value::{EntityUid, Glob, Value};
 use crate::ir::{self, ArithOp, Body, CmpOp, ExprKind as K, PolicySet, Quantifier, Rule, builtins};
 use crate::syntax::ast::Effect;
 use crate::syntax::span::SourceMap;
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -256,13 +257,17 @@ enum BodyResult {
 
 /// The rules that applied to one principal (what a back end computes; the decision is then
 /// assembled from outcomes by [`assemble`], the same code for both back ends).
+/// Inline room for the usual handful, so computing an outcome does not allocate.
 #[derive(Default)]
 pub(crate) struct Outcome<'p> {
-    pub forbids: Vec<&'p Rule>,
-    pub escalates: Vec<&'p Rule>,
-    pub permits: Vec<(&'p Rule, Vec<(&'p str, Value)>)>,
+    pub forbids: SmallVec<[&'p Rule; 2]>,
+    pub escalates: SmallVec<[&'p Rule; 2]>,
+    pub permits: SmallVec<[(&'p Rule, Grant<'p>); 2]>,
     pub errors: Vec<DecisionError>,
 }
+
+/// The values a permit grants, by obligation name.
+pub(crate) type Grant<'p> = SmallVec<[(&'p str, Value); 2]>;
 
 /// The interpreter over one checked policy set.
 pub struct Interpreter<'p> {
@@ -326,7 +331,7 @@ impl<'p> Interpreter<'p> {
                 Effect::Forbid => out.forbids.push(rule),
                 Effect::Escalate => out.escalates.push(rule),
                 Effect::Permit => {
-                    let mut grants = Vec::new();
+                    let mut grants = Grant::new();
                     let mut failed = None;
                     for (k, e) in &body.grant {
                         match ev.eval(e) {
@@ -350,138 +355,184 @@ impl<'p> Interpreter<'p> {
     /// Decides a decoded request (SPEC §7). With `explain`, a deny or escalate also lists
     /// the permits that came closest and what stopped them (source text from `sources`).
     pub fn decide(&self, req: &Request, store: &EntityStore, explain: Option<&SourceMap>) -> Decision {
-        assemble(self.policy, req, store, explain, &mut |who| self.outcome(req, store, who))
+        let asked = Asked { interp: self, req, store };
+        let mut outcome = |who: &EntityUid| self.outcome(req, store, who);
+        match explain {
+            None => assemble(self.policy, &asked, &mut outcome, None),
+            Some(src) => {
+                let mut why = |who: &EntityUid, reasons: &[Reason]| self.explain(req, store, src, who, reasons);
+                assemble(self.policy, &asked, &mut outcome, Some(&mut why))
+            }
+        }
     }
 }
 
-/// The decision algorithm of SPEC §7 over the outcomes a back end computes for the
-/// request's principal and each hop of its delegation chain. Explanations always come from
-/// the interpreter (the reference semantics).
-pub(crate) fn assemble<'p>(
-    policy: &'p PolicySet,
-    req: &Request,
-    store: &EntityStore,
-    explain: Option<&SourceMap>,
-    outcome: &mut dyn FnMut(&EntityUid) -> Outcome<'p>,
-) -> Decision {
-    let this = Interpreter::new(policy);
-    this.assemble_with(req, store, explain, outcome)
+/// What the decision algorithm asks of a request, whatever form a back end keeps it in:
+/// the interpreter a decoded [`Request`], the JIT machine words.
+pub(crate) trait Ask {
+    /// A principal: the request's, or a hop of its delegation chain.
+    type Who;
+    fn principal(&self) -> &Self::Who;
+    /// The delegation chain (`on_behalf_of`), in order.
+    fn chain(&self) -> &[Self::Who];
+    fn action(&self) -> crate::ir::schema::ActionId;
+    fn intent(&self) -> Option<crate::ir::schema::IntentId>;
+    /// Whether the action on the resource is inside the envelope of intent `i`.
+    fn within_intent(&self, i: crate::ir::schema::IntentId) -> bool;
+    /// The type and id of a principal, to name it in a reason.
+    fn name<'a>(&'a self, who: &'a Self::Who) -> (crate::ir::schema::EntityTypeId, &'a str);
 }
 
-impl<'p> Interpreter<'p> {
-    fn assemble_with(
-        &self,
-        req: &Request,
-        store: &EntityStore,
-        explain: Option<&SourceMap>,
-        outcome: &mut dyn FnMut(&EntityUid) -> Outcome<'p>,
-    ) -> Decision {
-        let schema = &self.policy.schema;
-        let top = outcome(&req.principal);
-        let mut errors = top.errors;
-        let reason = |r: &Rule, hop: Option<&EntityUid>| Reason {
-            rule: r.id.clone(),
-            effect: r.effect.as_str(),
-            message: r.message.clone(),
-            file: Some(r.file.clone()),
-            line: Some(r.line),
-            on_behalf_of: hop.map(|u| EntityRef { ty: schema.entity_name(u.ty).into(), id: u.id.to_string() }),
-        };
-        // `who`: the principal whose permits the explanation looks at (the request's, or the
-        // hop of the delegation chain that was refused).
-        let finish = |verdict: Verdict,
+/// The interpreter's view of a decoded request.
+struct Asked<'a, 'p> {
+    interp: &'a Interpreter<'p>,
+    req: &'a Request,
+    store: &'a EntityStore,
+}
+
+impl Ask for Asked<'_, '_> {
+    type Who = EntityUid;
+    fn principal(&self) -> &EntityUid {
+        &self.req.principal
+    }
+    fn chain(&self) -> &[EntityUid] {
+        &self.req.on_behalf_of
+    }
+    fn action(&self) -> crate::ir::schema::ActionId {
+        self.req.action
+    }
+    fn intent(&self) -> Option<crate::ir::schema::IntentId> {
+        self.req.intent
+    }
+    fn within_intent(&self, i: crate::ir::schema::IntentId) -> bool {
+        self.interp.within_intent(self.req, self.store, i)
+    }
+    fn name<'a>(&'a self, who: &'a EntityUid) -> (crate::ir::schema::EntityTypeId, &'a str) {
+        (who.ty, &who.id)
+    }
+}
+
+/// Explains a deny or escalate for a principal, given the reasons of the decision.
+pub(crate) type Explain<'e, W> = &'e mut dyn FnMut(&W, &[Reason]) -> Explanation;
+
+/// The decision algorithm of SPEC §7 over the outcomes a back end computes for the
+/// request's principal and each hop of its delegation chain, shared by both back ends.
+/// Explanations always come from the interpreter (the reference semantics).
+pub(crate) fn assemble<'p, A: Ask>(
+    policy: &'p PolicySet,
+    req: &A,
+    outcome: &mut dyn FnMut(&A::Who) -> Outcome<'p>,
+    mut explain: Option<Explain<'_, A::Who>>,
+) -> Decision {
+    let schema = &policy.schema;
+    let top = outcome(req.principal());
+    let mut errors = top.errors;
+    let entity_ref = |who: &A::Who| {
+        let (ty, id) = req.name(who);
+        EntityRef { ty: schema.entity_name(ty).into(), id: id.to_string() }
+    };
+    let reason = |r: &Rule, hop: Option<&A::Who>| Reason {
+        rule: r.id.clone(),
+        effect: r.effect.as_str(),
+        message: r.message.clone(),
+        file: Some(r.file.clone()),
+        line: Some(r.line),
+        on_behalf_of: hop.map(entity_ref),
+    };
+    // `who`: the principal whose permits the explanation looks at (the request's, or the
+    // hop of the delegation chain that was refused).
+    let mut finish = |verdict: Verdict,
                       reasons: Vec<Reason>,
                       obligations: BTreeMap<String, serde_json::Value>,
                       errors: Vec<DecisionError>,
-                      who: &EntityUid| {
-            let explain = match (explain, verdict) {
-                (Some(src), Verdict::Deny | Verdict::Escalate) => Some(self.explain(req, store, src, who, &reasons)),
-                _ => None,
-            };
-            Decision { decision: verdict, reasons, obligations, errors, explain }
+                      who: &A::Who| {
+        let explain = match (explain.as_mut(), verdict) {
+            (Some(why), Verdict::Deny | Verdict::Escalate) => Some(why(who, &reasons)),
+            _ => None,
         };
-        // 2. forbid
-        if !top.forbids.is_empty() {
-            let reasons = top.forbids.iter().map(|r| reason(r, None)).collect();
-            return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, &req.principal);
-        }
-        // 3. intent envelope
-        if let Some(i) = req.intent {
-            if !self.within_intent(req, store, i) {
-                let name = schema.intent_name(i);
-                let r = Reason::builtin(
-                    format!("outside-intent:{name}"),
-                    format!(
-                        "`{}` on this resource is outside the declared intent `{name}`",
-                        schema.action_name(req.action)
-                    ),
-                );
-                return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, &req.principal);
-            }
-        }
-        // 4. the delegation chain, each hop authorized afresh
-        if req.on_behalf_of.len() > schema.max_delegation {
+        Decision { decision: verdict, reasons, obligations, errors, explain }
+    };
+    // 2. forbid
+    if !top.forbids.is_empty() {
+        let reasons = top.forbids.iter().map(|r| reason(r, None)).collect();
+        return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, req.principal());
+    }
+    // 3. intent envelope
+    if let Some(i) = req.intent() {
+        if !req.within_intent(i) {
+            let name = schema.intent_name(i);
             let r = Reason::builtin(
-                "delegation-too-long",
+                format!("outside-intent:{name}"),
                 format!(
-                    "the delegation chain has {} principals; at most {} are allowed",
-                    req.on_behalf_of.len(),
-                    schema.max_delegation
+                    "`{}` on this resource is outside the declared intent `{name}`",
+                    schema.action_name(req.action())
                 ),
             );
-            return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, &req.principal);
+            return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, req.principal());
         }
-        let mut hop_escalates = Vec::new();
-        let mut hop_permits = Vec::new();
-        for hop in &req.on_behalf_of {
-            let o = outcome(hop);
-            errors.extend(o.errors.iter().cloned());
-            if !o.forbids.is_empty() {
-                let reasons = o.forbids.iter().map(|r| reason(r, Some(hop))).collect();
-                return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, hop);
-            }
-            if !o.escalates.is_empty() {
-                hop_escalates.extend(o.escalates.iter().map(|r| reason(r, Some(hop))));
-            } else if o.permits.is_empty() {
-                let mut r = Reason::builtin(
-                    "no-permit",
-                    format!(
-                        "no permit applies to {}::{:?}, on whose behalf the request is made",
-                        schema.entity_name(hop.ty),
-                        &*hop.id
-                    ),
-                );
-                r.on_behalf_of = Some(EntityRef { ty: schema.entity_name(hop.ty).into(), id: hop.id.to_string() });
-                return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, hop);
-            }
-            hop_permits.extend(o.permits);
-        }
-        // 5. escalate
-        if !top.escalates.is_empty() {
-            let mut reasons: Vec<Reason> = top.escalates.iter().map(|r| reason(r, None)).collect();
-            reasons.extend(hop_escalates);
-            return finish(Verdict::Escalate, reasons, BTreeMap::new(), errors, &req.principal);
-        }
-        // 6. permit (at most escalate if a hop escalated)
-        if !top.permits.is_empty() {
-            if !hop_escalates.is_empty() {
-                return finish(Verdict::Escalate, hop_escalates, BTreeMap::new(), errors, &req.principal);
-            }
-            let reasons = top.permits.iter().map(|(r, _)| reason(r, None)).collect();
-            let grants = top.permits.iter().chain(hop_permits.iter()).flat_map(|(_, g)| g.iter());
-            let obligations = merge_obligations(schema, grants);
-            return finish(Verdict::Allow, reasons, obligations, errors, &req.principal);
-        }
-        // 7. default deny
-        finish(
-            Verdict::Deny,
-            vec![Reason::builtin("no-permit", "no permit applies")],
-            BTreeMap::new(),
-            errors,
-            &req.principal,
-        )
     }
+    // 4. the delegation chain, each hop authorized afresh
+    let chain = req.chain();
+    if chain.len() > schema.max_delegation {
+        let r = Reason::builtin(
+            "delegation-too-long",
+            format!(
+                "the delegation chain has {} principals; at most {} are allowed",
+                chain.len(),
+                schema.max_delegation
+            ),
+        );
+        return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, req.principal());
+    }
+    let mut hop_escalates = Vec::new();
+    let mut hop_permits = Vec::new();
+    for hop in chain {
+        let o = outcome(hop);
+        errors.extend(o.errors.iter().cloned());
+        if !o.forbids.is_empty() {
+            let reasons = o.forbids.iter().map(|r| reason(r, Some(hop))).collect();
+            return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, hop);
+        }
+        if !o.escalates.is_empty() {
+            hop_escalates.extend(o.escalates.iter().map(|r| reason(r, Some(hop))));
+        } else if o.permits.is_empty() {
+            let on = entity_ref(hop);
+            let mut r = Reason::builtin(
+                "no-permit",
+                format!("no permit applies to {}::{:?}, on whose behalf the request is made", on.ty, on.id),
+            );
+            r.on_behalf_of = Some(on);
+            return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, hop);
+        }
+        hop_permits.extend(o.permits);
+    }
+    // 5. escalate
+    if !top.escalates.is_empty() {
+        let mut reasons: Vec<Reason> = top.escalates.iter().map(|r| reason(r, None)).collect();
+        reasons.extend(hop_escalates);
+        return finish(Verdict::Escalate, reasons, BTreeMap::new(), errors, req.principal());
+    }
+    // 6. permit (at most escalate if a hop escalated)
+    if !top.permits.is_empty() {
+        if !hop_escalates.is_empty() {
+            return finish(Verdict::Escalate, hop_escalates, BTreeMap::new(), errors, req.principal());
+        }
+        let reasons = top.permits.iter().map(|(r, _)| reason(r, None)).collect();
+        let grants = top.permits.iter().chain(hop_permits.iter()).flat_map(|(_, g)| g.iter());
+        let obligations = merge_obligations(schema, grants);
+        return finish(Verdict::Allow, reasons, obligations, errors, req.principal());
+    }
+    // 7. default deny
+    finish(
+        Verdict::Deny,
+        vec![Reason::builtin("no-permit", "no permit applies")],
+        BTreeMap::new(),
+        errors,
+        req.principal(),
+    )
+}
 
+impl<'p> Interpreter<'p> {
     fn within_intent(&self, req: &Request, store: &EntityStore, i: crate::ir::schema::IntentId) -> bool {
         let Some(intent) = self.policy.schema.intent(i) else { return false };
         intent.entries.iter().any(|e| {

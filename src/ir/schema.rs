@@ -90,12 +90,15 @@ pub struct Schema {
     pub intents: Vec<Intent>,
     /// The longest `on_behalf_of` chain a request may carry.
     pub max_delegation: usize,
-    entity_names: HashMap<String, EntityTypeId>,
-    enum_names: HashMap<String, EnumId>,
-    action_names: HashMap<String, ActionId>,
-    group_names: HashMap<String, GroupId>,
-    intent_names: HashMap<String, IntentId>,
+    entity_names: Names<EntityTypeId>,
+    enum_names: Names<EnumId>,
+    action_names: Names<ActionId>,
+    group_names: Names<GroupId>,
+    intent_names: Names<IntentId>,
 }
+
+/// Name → id. Requests look names up on every decision, so a fast (seeded) hasher.
+type Names<T> = HashMap<String, T, foldhash::fast::RandomState>;
 
 /// The default limit on `on_behalf_of` chains (SPEC §7).
 pub const DEFAULT_MAX_DELEGATION: usize = 4;

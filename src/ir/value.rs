@@ -52,9 +52,37 @@ pub enum IpNet {
     V6 { addr: u128, prefix: u8 },
 }
 
+/// `a.b.c.d` exactly as the standard library reads it (1–3 digits an octet, no leading
+/// zero, at most 255), without its general parser: requests carry addresses on every
+/// decision. `None` for anything else, which the general parser then reads or rejects.
+fn parse_dotted_quad(b: &[u8]) -> Option<u32> {
+    let mut addr = 0u32;
+    let mut rest = b;
+    for i in 0..4 {
+        if i > 0 {
+            rest = rest.strip_prefix(b".")?;
+        }
+        let digits = rest.iter().take(4).take_while(|c| c.is_ascii_digit()).count();
+        let (octet, tail) = rest.split_at_checked(digits)?;
+        if digits == 0 || digits > 3 || (digits > 1 && octet.first() == Some(&b'0')) {
+            return None;
+        }
+        let n = octet.iter().fold(0u32, |n, c| n * 10 + u32::from(c - b'0'));
+        if n > 255 {
+            return None;
+        }
+        addr = addr << 8 | n;
+        rest = tail;
+    }
+    rest.is_empty().then_some(addr)
+}
+
 impl IpNet {
     /// Parses `10.1.2.3`, `10.0.0.0/8`, `::1`, `fd00::/8`. Host bits of a range are masked.
     pub fn parse(text: &str) -> Result<IpNet, String> {
+        if let Some(a) = parse_dotted_quad(text.as_bytes()) {
+            return Ok(IpNet::V4 { addr: a, prefix: 32 });
+        }
         let (addr, prefix) = match text.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
@@ -167,14 +195,18 @@ fn is_leap(y: i64) -> bool {
 /// Parses an RFC 3339 timestamp (`2026-11-23T10:15:00Z`, fractional seconds and numeric
 /// offsets allowed) into milliseconds since the epoch, UTC.
 pub fn parse_timestamp(text: &str) -> Result<i64, String> {
-    let bad = || format!("`{text}` is not an RFC 3339 timestamp (like 2026-11-23T10:15:00Z)");
-    let b = text.as_bytes();
-    let num = |range: std::ops::Range<usize>| -> Result<i64, String> {
-        let s = text.get(range).ok_or_else(bad)?;
-        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(bad());
+    timestamp_ms(text.as_bytes())
+        .ok_or_else(|| format!("`{text}` is not an RFC 3339 timestamp (like 2026-11-23T10:15:00Z)"))
+}
+
+fn timestamp_ms(b: &[u8]) -> Option<i64> {
+    // At most four digits: no overflow.
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        let s = b.get(range)?;
+        if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+            return None;
         }
-        s.parse::<i64>().map_err(|_| bad())
+        Some(s.iter().fold(0, |n, c| n * 10 + i64::from(c - b'0')))
     };
     let at = |i: usize| b.get(i).copied().unwrap_or(0);
     if b.len() < 20
@@ -184,7 +216,7 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
         || at(13) != b':'
         || at(16) != b':'
     {
-        return Err(bad());
+        return None;
     }
     let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
     let month_len = match mo {
@@ -192,10 +224,10 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
         4 | 6 | 9 | 11 => 30,
         2 if is_leap(y) => 29,
         2 => 28,
-        _ => return Err(bad()),
+        _ => return None,
     };
     if d < 1 || d > month_len || h > 23 || mi > 59 || s > 60 {
-        return Err(bad());
+        return None;
     }
     let mut i = 19;
     let mut ms = 0i64;
@@ -206,11 +238,10 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
             i += 1;
         }
         if i == start {
-            return Err(bad());
+            return None;
         }
-        let frac = text.get(start..i).ok_or_else(bad)?;
-        let padded: String = frac.chars().chain("000".chars()).take(3).collect();
-        ms = padded.parse().map_err(|_| bad())?;
+        // Milliseconds: the first three digits, padded with zeros.
+        ms = (0..3).fold(0, |n, k| n * 10 + if start + k < i { i64::from(at(start + k) - b'0') } else { 0 });
     }
     let offset_min = match at(i) {
         b'Z' | b'z' if i + 1 == b.len() => 0,
@@ -218,16 +249,16 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
             let oh = num(i + 1..i + 3)?;
             let om = num(i + 4..i + 6)?;
             if oh > 23 || om > 59 {
-                return Err(bad());
+                return None;
             }
             let m = oh * 60 + om;
             if sign == b'-' { -m } else { m }
         }
-        _ => return Err(bad()),
+        _ => return None,
     };
     let days = days_from_civil(y, mo, d);
     let secs = days * 86_400 + h * 3600 + mi * 60 + s.min(59) - offset_min * 60;
-    Ok(secs * 1000 + ms)
+    Some(secs * 1000 + ms)
 }
 
 /// Formats milliseconds since the epoch as RFC 3339 UTC (`2026-11-23T10:15:00Z`, with
@@ -271,18 +302,38 @@ pub fn format_duration(ms: i64) -> String {
     if ms == 0 {
         return "0s".into();
     }
-    let mut out = String::new();
+    let mut out = String::with_capacity(8);
     if ms < 0 {
         out.push('-');
     }
     let mut rest = ms.unsigned_abs();
     for (unit, size) in [("d", 86_400_000u64), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
         if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
+            push_decimal(&mut out, rest / size);
+            out.push_str(unit);
             rest %= size;
         }
     }
     out
+}
+
+/// Appends `n` in decimal (what `format!` does, without its machinery: obligations are
+/// formatted on every allowed decision).
+fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend(digits.iter().skip(i).map(|d| char::from(*d)));
 }
 
 // ------------------------------------------------------------------------------- glob
@@ -367,6 +418,57 @@ pub fn glob_match<S: AsRef<str>>(pieces: &[S], text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotted_quads_read_as_the_standard_library_reads_them() {
+        let mut cases: Vec<String> = [
+            "10.1.2.3",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "1.2.3.4/8",
+            "1.2.3.-4",
+            "+1.2.3.4",
+            "1.2.3.4a",
+            "1234.1.1.1",
+            "",
+            ".",
+            "::1",
+            "1.2.3.٣",
+            "00.1.1.1",
+            "0.0.0.00",
+            "9.99.199.249",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every string over a small alphabet up to length 9 that has three dots.
+        let alphabet = ['0', '1', '2', '5', '9', '.'];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 7 + (x % 6) as usize;
+            let s: String = (0..len).map(|i| alphabet[((x >> (4 * i)) % 6) as usize]).collect();
+            cases.push(s);
+        }
+        for c in &cases {
+            let std = c.parse::<std::net::Ipv4Addr>().ok().map(u32::from);
+            let fast = parse_dotted_quad(c.as_bytes());
+            if fast.is_some() {
+                assert_eq!(fast, std, "{c:?}");
+            }
+            assert_eq!(fast.is_some(), std.is_some() && !c.contains(char::is_whitespace), "{c:?}");
+        }
+    }
 
     #[test]
     fn timestamps_round_trip() {

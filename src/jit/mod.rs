@@ -11,12 +11,14 @@
 #![allow(unsafe_code)]
 
 mod codegen;
+mod decode;
 mod runtime;
 mod words;
 
 use crate::decision::{Decision, DecisionError};
 use crate::host::{EntityStore, Request};
-use crate::interp::{EvalError, Outcome, assemble};
+use crate::interp::{Ask, EvalError, Grant, Outcome, assemble};
+use crate::ir::schema::{ActionId, EntityConstraint, EntityTypeId, IntentId};
 use crate::ir::value::{EntityUid, Glob, Value};
 use crate::ir::{Body, CmpOp, Expr, ExprKind, PolicySet, Ty};
 use crate::syntax::ast::Effect;
@@ -220,6 +222,8 @@ pub struct Compiled {
     consts: words::ConstTables,
     globs: Vec<Glob>,
     types: Vec<Ty>,
+    /// The intents' envelopes, by intent id.
+    envelopes: Vec<Vec<EnvEntry>>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -253,6 +257,7 @@ pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
     let generated = codegen::generate(&mut module, &policy, &mut tables).map_err(|e| JitError::Codegen(e.0))?;
     module.finalize_definitions().map_err(|e| JitError::Codegen(e.to_string()))?;
     let dispatch = dispatch(&policy, &module, &generated)?;
+    let envelopes = envelopes(&policy, &mut tables.consts);
     Ok(Compiled {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         policy,
@@ -261,6 +266,7 @@ pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
         consts: tables.consts,
         globs: tables.globs,
         types: tables.types,
+        envelopes,
     })
 }
 
@@ -352,32 +358,54 @@ impl Compiled {
         self.dispatch.candidates(frame.action, frame.principal, frame.resource, frame.intent).map(|c| c.rule)
     }
 
+    /// Decodes request JSON text straight into a frame and decides it, or `None` when the
+    /// text is not in the common shape the fast decoder takes (see `decode`): the caller then
+    /// decodes it the ordinary way, which also reports errors. The frame's storage is kept
+    /// per thread, so deciding this way does not allocate for the request's layout.
+    pub fn decide_json(&self, text: &str, store: &JitStore) -> Option<Decision> {
+        thread_local! {
+            static SPARE: std::cell::Cell<Option<Box<Frame>>> = const { std::cell::Cell::new(None) };
+        }
+        if store.policy_id != self.id {
+            return None;
+        }
+        let mut frame =
+            SPARE.try_with(std::cell::Cell::take).ok().flatten().unwrap_or_else(|| Box::new(Frame::empty()));
+        frame.reset(self.id, store);
+        let decision = decode::request(self, store, text, &mut frame).map(|()| self.decide_frame(None, store, &frame));
+        let _ = SPARE.try_with(|s| s.set(Some(frame)));
+        decision
+    }
+
     /// Decides a request laid out by [`Compiled::frame`].
     pub fn decide(&self, req: &Request, hstore: &EntityStore, store: &JitStore, frame: &Frame) -> Decision {
+        self.decide_frame(Some((req, hstore)), store, frame)
+    }
+
+    /// Decides a laid-out request. `host` is the decoded request and its store, needed only
+    /// when the request has inline entities (membership then walks the hierarchy as the
+    /// interpreter does).
+    pub(crate) fn decide_frame(
+        &self,
+        host: Option<(&Request, &EntityStore)>,
+        store: &JitStore,
+        frame: &Frame,
+    ) -> Decision {
         let mut rt = runtime::Rt {
             consts: &self.consts.layer,
             store,
             frame,
-            req,
-            hstore,
+            host,
             globs: &self.globs,
             types: &self.types,
             scratch: words::Layer::new(u64::MAX / 2, words::NUMBER_MASK / 2),
         };
-        let policy: &PolicySet = &self.policy;
-        assemble(policy, req, hstore, None, &mut |who| self.outcome(&mut rt, req, who))
+        let asked = Asked { compiled: self, store, frame, host };
+        assemble(&self.policy, &asked, &mut |who| self.outcome(&mut rt, *who), None)
     }
 
-    fn outcome<'p>(&'p self, rt: &mut runtime::Rt<'_>, req: &Request, who: &EntityUid) -> Outcome<'p> {
+    fn outcome<'p>(&'p self, rt: &mut runtime::Rt<'_>, principal: u64) -> Outcome<'p> {
         let frame = rt.frame;
-        let principal = if *who == req.principal {
-            frame.principal
-        } else {
-            match req.on_behalf_of.iter().position(|u| u == who).and_then(|i| frame.obo.get(i)) {
-                Some(w) => *w,
-                None => return internal_outcome(),
-            }
-        };
         let mut ctx = runtime::Ctx {
             principal,
             resource: frame.resource,
@@ -423,12 +451,12 @@ impl Compiled {
                 Effect::Permit => {
                     let grant = rule.bodies.get(c.index as usize).map(|b| b.grant.as_slice()).unwrap_or(&[]);
                     if grant.is_empty() {
-                        o.permits.push((rule, Vec::new()));
+                        o.permits.push((rule, Grant::new()));
                         continue;
                     }
                     if c.grant == 0 {
                         // No code: a grant of constants (see `codegen::constant_grant`).
-                        let values: Option<Vec<_>> = grant
+                        let values: Option<Grant<'_>> = grant
                             .iter()
                             .map(|(k, e)| match &e.kind {
                                 ExprKind::Lit(v) => Some((k.as_str(), v.clone())),
@@ -466,7 +494,7 @@ impl Compiled {
                         continue;
                     }
                     let layers = rt.layers();
-                    let mut values = Vec::with_capacity(grant.len());
+                    let mut values = Grant::with_capacity(grant.len());
                     for ((k, e), w) in grant.iter().zip(words.iter()) {
                         match layers.decode(*w, &e.ty) {
                             Some(v) => values.push((k.as_str(), v)),
@@ -506,11 +534,99 @@ fn internal(what: &'static str) -> String {
     EvalError::Internal(what).to_string()
 }
 
-/// A principal the frame does not know (impossible: the driver asks only for the request's
-/// principal and its chain): no rule applies, and the error is reported.
-fn internal_outcome<'p>() -> Outcome<'p> {
-    Outcome {
-        errors: vec![DecisionError { rule: "".into(), message: internal("principal not in the request") }],
-        ..Outcome::default()
+/// An intent envelope entry on words (see `Compiled::envelopes`).
+#[derive(Debug)]
+struct EnvEntry {
+    actions: Vec<ActionId>,
+    /// `None`: any resource type.
+    types: Option<Vec<u64>>,
+    resource: EnvMatch,
+}
+
+/// [`EntityConstraint`] with its entities as indices into `JitStore::env_words`.
+#[derive(Debug, Clone, Copy)]
+enum EnvMatch {
+    Any,
+    Is(usize),
+    In(usize),
+    IsIn(usize, usize),
+}
+
+/// The envelopes of the schema's intents, by intent id.
+fn envelopes(policy: &PolicySet, consts: &mut words::ConstTables) -> Vec<Vec<EnvEntry>> {
+    let mut word = |u: &EntityUid| consts.envelope_uid(u);
+    policy
+        .schema
+        .intents
+        .iter()
+        .map(|i| {
+            i.entries
+                .iter()
+                .map(|e| EnvEntry {
+                    actions: e.actions.clone(),
+                    types: e.resource_types.as_ref().map(|ts| ts.iter().map(|t| u64::from(t.0)).collect()),
+                    resource: match &e.resource {
+                        EntityConstraint::Any => EnvMatch::Any,
+                        EntityConstraint::Is(x) => EnvMatch::Is(word(x)),
+                        EntityConstraint::In(x) => EnvMatch::In(word(x)),
+                        EntityConstraint::IsIn(x, y) => EnvMatch::IsIn(word(x), word(y)),
+                    },
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The JIT's view of a request for the decision algorithm: principals are entity words.
+struct Asked<'a> {
+    compiled: &'a Compiled,
+    store: &'a JitStore,
+    frame: &'a Frame,
+    host: Option<(&'a Request, &'a EntityStore)>,
+}
+
+impl Asked<'_> {
+    fn uid_of(&self, w: u64) -> Option<&EntityUid> {
+        self.frame.layer.uid_of(w).or_else(|| self.store.layer.uid_of(w))
+    }
+}
+
+impl Ask for Asked<'_> {
+    type Who = u64;
+    fn principal(&self) -> &u64 {
+        &self.frame.principal
+    }
+    fn chain(&self) -> &[u64] {
+        &self.frame.obo
+    }
+    fn action(&self) -> ActionId {
+        self.frame.action_id
+    }
+    fn intent(&self) -> Option<IntentId> {
+        self.frame.intent_id
+    }
+    fn within_intent(&self, i: IntentId) -> bool {
+        let Some(entries) = self.compiled.envelopes.get(i.0 as usize) else { return false };
+        let (frame, store) = (self.frame, self.store);
+        let r = frame.resource;
+        let env = |i: usize| store.env_words.get(i).copied();
+        let is_in =
+            |b: Option<u64>| b.is_some_and(|b| runtime::word_in(store, frame, self.host, |w| self.uid_of(w), r, b));
+        entries.iter().any(|e| {
+            e.actions.contains(&frame.action_id)
+                && e.types.as_ref().is_none_or(|ts| ts.contains(&(r >> words::TYPE_SHIFT)))
+                && match e.resource {
+                    EnvMatch::Any => true,
+                    EnvMatch::Is(x) => env(x) == Some(r),
+                    EnvMatch::In(x) => is_in(env(x)),
+                    EnvMatch::IsIn(x, y) => env(x) == Some(r) && is_in(env(y)),
+                }
+        })
+    }
+    fn name<'a>(&'a self, who: &'a u64) -> (EntityTypeId, &'a str) {
+        match self.uid_of(*who) {
+            Some(u) => (u.ty, &u.id),
+            None => (EntityTypeId(u32::try_from(who >> words::TYPE_SHIFT).unwrap_or(0)), "?"),
+        }
     }
 }

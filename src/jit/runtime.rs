@@ -9,7 +9,7 @@ use super::words::{JitStore, Layer, Layers, set_words};
 use crate::host::{EntityStore, Request};
 use crate::ir::Ty;
 use crate::ir::builtins::{self, Builtin};
-use crate::ir::value::{Glob, Value};
+use crate::ir::value::{EntityUid, Glob, Value};
 
 /// Read by the native code at fixed offsets (see `codegen`); `#[repr(C)]`.
 #[repr(C)]
@@ -51,8 +51,8 @@ pub(crate) struct Rt<'a> {
     pub consts: &'a Layer,
     pub store: &'a JitStore,
     pub frame: &'a super::words::Frame,
-    pub req: &'a Request,
-    pub hstore: &'a EntityStore,
+    /// The decoded request and its store, when the request has them (see `word_in`).
+    pub host: Option<(&'a Request, &'a EntityStore)>,
     pub globs: &'a [Glob],
     pub types: &'a [Ty],
     /// Strings, sets and records made while deciding.
@@ -107,19 +107,34 @@ pub(crate) extern "C" fn h_ent_attrs(ctx: *mut Ctx, w: u64) -> *const u64 {
     }
 }
 
-fn is_in(rt: &mut Rt<'_>, a: u64, b: u64) -> bool {
-    if rt.frame.inline.is_empty() {
-        return match rt.store.rec(a) {
-            Some(r) => a == b || r.ancestors.binary_search(&b).is_ok(),
-            None => false,
-        };
+/// `a in b` on entity words: equal, or `b` is an ancestor of `a`. Without inline entities
+/// the store's precomputed ancestors answer; inline entities may change the hierarchy, so
+/// then it is walked exactly as the interpreter walks it, through the decoded request
+/// (`host`; a frame with inline entities always has one).
+pub(crate) fn word_in<'l>(
+    store: &JitStore,
+    frame: &super::words::Frame,
+    host: Option<(&Request, &EntityStore)>,
+    uid_of: impl Fn(u64) -> Option<&'l EntityUid>,
+    a: u64,
+    b: u64,
+) -> bool {
+    if a == b {
+        return true;
     }
-    // Inline entities may change the hierarchy: walk it exactly as the interpreter does.
-    let layers = rt.layers();
-    match (layers.uid_of(a).cloned(), layers.uid_of(b).cloned()) {
-        (Some(x), Some(y)) => rt.req.is_in(rt.hstore, &x, &y),
+    if frame.inline.is_empty() {
+        return store.rec(a).is_some_and(|r| r.ancestors.binary_search(&b).is_ok());
+    }
+    match (host, uid_of(a), uid_of(b)) {
+        (Some((req, hstore)), Some(x), Some(y)) => req.is_in(hstore, x, y),
         _ => false,
     }
+}
+
+fn is_in(rt: &mut Rt<'_>, a: u64, b: u64) -> bool {
+    let (store, frame, host) = (rt.store, rt.frame, rt.host);
+    let layers = rt.layers();
+    word_in(store, frame, host, |w| layers.uid_of(w), a, b)
 }
 
 pub(crate) extern "C" fn h_ent_in(ctx: *mut Ctx, a: u64, b: u64) -> u64 {
@@ -205,7 +220,7 @@ pub(crate) extern "C" fn h_make_record(ctx: *mut Ctx, ptr: *const u64, n: u64) -
         w.push(1);
         w.push(*x);
     }
-    rt.layers().alloc(w)
+    rt.layers().alloc(&w)
 }
 
 pub(crate) extern "C" fn h_like(ctx: *mut Ctx, s: u64, glob: u64) -> u64 {

@@ -22,6 +22,7 @@
 
 use crate::host::{EntityStore, Request};
 use crate::ir::Ty;
+use crate::ir::schema::{ActionId, EntityTypeId, IntentId};
 use crate::ir::value::{EntityUid, IpNet, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,25 +31,86 @@ pub(crate) const TYPE_SHIFT: u32 = 40;
 pub(crate) const NUMBER_MASK: u64 = (1 << TYPE_SHIFT) - 1;
 pub(crate) const NONE_INTENT: u64 = u64::MAX;
 
-/// One layer of interned strings and entity numbers, with the arena its words point into.
+/// Hash maps of the layout: keyed by strings and entities of the policy set, the store and
+/// the request; foldhash is seeded per process, so request data cannot aim at collisions.
+pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Storage that hands out stable addresses: items go into chunks whose capacity is fixed
+/// when they are made, so a chunk never reallocates and nothing it holds ever moves. A reset
+/// empties the chunks but keeps them, so a reused frame decodes without allocating.
+#[derive(Debug)]
+pub(crate) struct Arena<T> {
+    chunks: Vec<Vec<T>>,
+    /// The chunk being filled.
+    cur: usize,
+}
+
+impl<T> Default for Arena<T> {
+    fn default() -> Arena<T> {
+        Arena { chunks: Vec::new(), cur: 0 }
+    }
+}
+
+impl<T: Copy> Arena<T> {
+    const FIRST_CHUNK: usize = 64;
+    const MAX_CHUNK: usize = 1 << 16;
+
+    /// Copies `items` in and returns the address of the first.
+    pub fn push_slice(&mut self, items: &[T]) -> *const T {
+        let n = items.len();
+        while self.chunks.get(self.cur).is_some_and(|c| c.capacity() - c.len() < n) {
+            self.cur += 1;
+        }
+        if self.cur >= self.chunks.len() {
+            let grown = self.chunks.last().map_or(Self::FIRST_CHUNK, |c| (2 * c.capacity()).min(Self::MAX_CHUNK));
+            self.chunks.push(Vec::with_capacity(n.max(grown)));
+            self.cur = self.chunks.len() - 1;
+        }
+        let Some(c) = self.chunks.get_mut(self.cur) else { return std::ptr::null() };
+        let start = c.len();
+        // Within the capacity checked above: the chunk does not reallocate.
+        c.extend_from_slice(items);
+        c.as_ptr().wrapping_add(start)
+    }
+
+    /// Empties every chunk, keeping the first few for the next request.
+    pub fn reset(&mut self) {
+        self.chunks.truncate(4);
+        self.chunks.iter_mut().for_each(Vec::clear);
+        self.cur = 0;
+    }
+}
+
+/// One layer of interned strings and entity numbers, with the arenas its words point into.
 #[derive(Debug, Default)]
 pub(crate) struct Layer {
     /// The first string id of this layer.
     pub str_base: u64,
     pub strs: Vec<Arc<str>>,
-    pub str_ids: HashMap<Arc<str>, u64>,
+    pub str_ids: Map<Arc<str>, u64>,
     /// The first entity number of this layer.
     pub num_base: u64,
     pub uids: Vec<EntityUid>,
-    pub nums: HashMap<EntityUid, u64>,
-    pub words: Vec<Box<[u64]>>,
-    #[expect(clippy::vec_box, reason = "words point at the boxes: their addresses must not move")]
-    pub ips: Vec<Box<IpNet>>,
+    pub nums: Map<EntityUid, u64>,
+    pub words: Arena<u64>,
+    pub ips: Arena<IpNet>,
 }
 
 impl Layer {
     pub fn new(str_base: u64, num_base: u64) -> Layer {
         Layer { str_base, num_base, ..Layer::default() }
+    }
+
+    /// Empties the layer for another request, keeping its storage.
+    pub fn reset(&mut self, str_base: u64, num_base: u64) {
+        self.str_base = str_base;
+        self.num_base = num_base;
+        self.strs.clear();
+        self.str_ids.clear();
+        self.uids.clear();
+        self.nums.clear();
+        self.words.reset();
+        self.ips.reset();
     }
 
     pub fn str_end(&self) -> u64 {
@@ -59,18 +121,33 @@ impl Layer {
         self.num_base + self.uids.len() as u64
     }
 
-    fn push_words(&mut self, w: Vec<u64>) -> u64 {
-        let b = w.into_boxed_slice();
-        let p = b.as_ptr() as u64;
-        self.words.push(b);
-        p
+    /// The string of an id of this layer.
+    pub fn str_of(&self, id: u64) -> Option<&str> {
+        let i = id.checked_sub(self.str_base)?;
+        self.strs.get(usize::try_from(i).ok()?).map(|s| &**s)
+    }
+
+    /// The entity of a word numbered in this layer.
+    pub fn uid_of(&self, word: u64) -> Option<&EntityUid> {
+        let i = (word & NUMBER_MASK).checked_sub(self.num_base)?;
+        self.uids.get(usize::try_from(i).ok()?)
+    }
+
+    pub fn push_words(&mut self, w: &[u64]) -> u64 {
+        self.words.push_slice(w) as u64
     }
 
     fn push_ip(&mut self, ip: IpNet) -> u64 {
-        let b = Box::new(ip);
-        let p = &*b as *const IpNet as u64;
-        self.ips.push(b);
-        p
+        self.ips.push_slice(&[ip]) as u64
+    }
+
+    /// A new string id in this layer (the caller checked no lower layer has the string).
+    pub fn add_str(&mut self, s: &str) -> u64 {
+        let id = self.str_end();
+        let a: Arc<str> = Arc::from(s);
+        self.strs.push(a.clone());
+        self.str_ids.insert(a, id);
+        id
     }
 }
 
@@ -90,24 +167,14 @@ impl Layers<'_> {
     }
 
     pub fn intern_str(&mut self, s: &str) -> u64 {
-        if let Some(id) = self.find_str(s) {
-            return id;
+        match self.find_str(s) {
+            Some(id) => id,
+            None => self.top.add_str(s),
         }
-        let id = self.top.str_end();
-        let a: Arc<str> = Arc::from(s);
-        self.top.strs.push(a.clone());
-        self.top.str_ids.insert(a, id);
-        id
     }
 
     pub fn str_of(&self, id: u64) -> Option<&str> {
-        self.all().find_map(|l| {
-            if id >= l.str_base && id < l.str_end() {
-                l.strs.get(usize::try_from(id - l.str_base).ok()?).map(|s| &**s)
-            } else {
-                None
-            }
-        })
+        self.all().find_map(|l| l.str_of(id))
     }
 
     pub fn find_uid(&self, uid: &EntityUid) -> Option<u64> {
@@ -127,10 +194,7 @@ impl Layers<'_> {
     }
 
     pub fn uid_of(&self, word: u64) -> Option<&EntityUid> {
-        let n = word & NUMBER_MASK;
-        self.all().find_map(|l| {
-            if n >= l.num_base && n < l.num_end() { l.uids.get(usize::try_from(n - l.num_base).ok()?) } else { None }
-        })
+        self.all().find_map(|l| l.uid_of(word))
     }
 
     /// The word of a value (of the type the checker gave it).
@@ -146,7 +210,7 @@ impl Layers<'_> {
                 for i in items.iter() {
                     w.push(self.encode(i));
                 }
-                self.top.push_words(w)
+                self.top.push_words(&w)
             }
             Value::Record(fields) => {
                 let mut w = Vec::with_capacity(2 * fields.len());
@@ -162,7 +226,7 @@ impl Layers<'_> {
                         }
                     }
                 }
-                self.top.push_words(w)
+                self.top.push_words(&w)
             }
             Value::Entity(uid) => self.intern_uid(uid),
             Value::Enum(_, i) => u64::from(*i),
@@ -172,7 +236,7 @@ impl Layers<'_> {
     }
 
     /// Stores words (a set or record built while deciding) in the top layer.
-    pub fn alloc(&mut self, w: Vec<u64>) -> u64 {
+    pub fn alloc(&mut self, w: &[u64]) -> u64 {
         self.top.push_words(w)
     }
 
@@ -268,6 +332,12 @@ pub struct JitStore {
     pub(crate) recs: Vec<Option<EntRec>>,
     /// The words of the constants that mention entities, in the compiled policy's order.
     pub(crate) dep_consts: Box<[u64]>,
+    /// The words of the entities intent envelopes name, in the order of
+    /// [`ConstTables::env_uids`].
+    pub(crate) env_words: Box<[u64]>,
+    /// The stored entities by id, for decoding requests straight from JSON text: the words
+    /// of the entities with that id (one per type that has it).
+    pub(crate) by_id: Map<Arc<str>, Box<[u64]>>,
 }
 
 /// One request, laid out for one compiled policy set and store.
@@ -280,6 +350,8 @@ pub struct Frame {
     pub(crate) resource: u64,
     pub(crate) action: u64,
     pub(crate) intent: u64,
+    pub(crate) action_id: ActionId,
+    pub(crate) intent_id: Option<IntentId>,
     pub(crate) context: u64,
     pub(crate) obo_set: u64,
     pub(crate) obo: Vec<u64>,
@@ -293,8 +365,10 @@ pub(crate) struct ConstTables {
     pub layer: Layer,
     /// Constants whose words depend on the entity store (they mention entities).
     pub dep_values: Vec<Value>,
-    /// Every entity uid the constants mention.
+    /// Every entity uid the constants and the intent envelopes mention.
     pub const_uids: Vec<EntityUid>,
+    /// The entities intent envelopes name.
+    pub env_uids: Vec<EntityUid>,
 }
 
 fn mentions_entity(v: &Value) -> bool {
@@ -308,7 +382,7 @@ fn mentions_entity(v: &Value) -> bool {
 
 impl ConstTables {
     pub fn new() -> ConstTables {
-        ConstTables { layer: Layer::new(0, 0), dep_values: Vec::new(), const_uids: Vec::new() }
+        ConstTables { layer: Layer::new(0, 0), dep_values: Vec::new(), const_uids: Vec::new(), env_uids: Vec::new() }
     }
 
     /// How the native code gets a constant: a word, or an index into the store's
@@ -329,6 +403,18 @@ impl ConstTables {
     pub fn intern(&mut self, s: &str) -> u64 {
         let mut layers = Layers { lower: [None, None, None], top: &mut self.layer };
         layers.intern_str(s)
+    }
+
+    /// An entity an intent envelope names: its index in `env_uids` (and `JitStore::env_words`).
+    pub fn envelope_uid(&mut self, uid: &EntityUid) -> usize {
+        collect_uids(&Value::Entity(uid.clone()), &mut self.const_uids);
+        match self.env_uids.iter().position(|u| u == uid) {
+            Some(i) => i,
+            None => {
+                self.env_uids.push(uid.clone());
+                self.env_uids.len() - 1
+            }
+        }
     }
 }
 
@@ -375,6 +461,7 @@ impl JitStore {
             layers.intern_uid(&e.uid);
         }
         let mut recs: Vec<Option<EntRec>> = Vec::new();
+        let mut by_id: Map<Arc<str>, Vec<u64>> = Map::default();
         for e in store.iter() {
             let w = layers.intern_uid(&e.uid);
             let rec = ent_rec(&mut layers, e);
@@ -384,22 +471,58 @@ impl JitStore {
             }
             if let Some(slot) = recs.get_mut(n) {
                 *slot = Some(rec);
+                by_id.entry(e.uid.id.clone()).or_default().push(w);
             }
         }
         for u in &consts.const_uids {
             layers.intern_uid(u);
         }
         let dep: Vec<u64> = consts.dep_values.iter().map(|v| layers.encode(v)).collect();
-        JitStore { policy_id, layer, recs, dep_consts: dep.into() }
+        let env: Vec<u64> = consts.env_uids.iter().map(|u| layers.intern_uid(u)).collect();
+        let by_id = by_id.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect();
+        JitStore { policy_id, layer, recs, dep_consts: dep.into(), env_words: env.into(), by_id }
     }
 
     pub(crate) fn rec(&self, word: u64) -> Option<&EntRec> {
         let n = usize::try_from(word & NUMBER_MASK).ok()?;
         self.recs.get(n)?.as_ref()
     }
+
+    /// The word of the stored entity of type `ty` and this id.
+    pub(crate) fn stored(&self, ty: EntityTypeId, id: &str) -> Option<u64> {
+        self.by_id.get(id)?.iter().copied().find(|w| w >> TYPE_SHIFT == u64::from(ty.0))
+    }
 }
 
 impl Frame {
+    /// An empty frame, for [`Frame::reset`] and a decoder to fill.
+    pub(crate) fn empty() -> Frame {
+        Frame {
+            policy_id: 0,
+            store_ptr: 0,
+            layer: Layer::default(),
+            principal: 0,
+            resource: 0,
+            action: 0,
+            intent: NONE_INTENT,
+            action_id: ActionId(0),
+            intent_id: None,
+            context: 0,
+            obo_set: 0,
+            obo: Vec::new(),
+            inline: HashMap::new(),
+        }
+    }
+
+    /// Empties the frame for a request laid out against `store` (keeping its storage).
+    pub(crate) fn reset(&mut self, policy_id: u64, store: &JitStore) {
+        self.policy_id = policy_id;
+        self.store_ptr = store as *const JitStore as usize;
+        self.layer.reset(store.layer.str_end(), store.layer.num_end());
+        self.obo.clear();
+        self.inline.clear();
+    }
+
     pub(crate) fn build(policy_id: u64, consts: &ConstTables, store: &JitStore, req: &Request) -> Frame {
         let mut layer = Layer::new(store.layer.str_end(), store.layer.num_end());
         let mut layers = Layers { lower: [Some(&consts.layer), Some(&store.layer), None], top: &mut layer };
@@ -424,6 +547,8 @@ impl Frame {
             resource,
             action: u64::from(req.action.0),
             intent: req.intent.map_or(NONE_INTENT, |i| u64::from(i.0)),
+            action_id: req.action,
+            intent_id: req.intent,
             context,
             obo_set,
             obo,

@@ -1,0 +1,444 @@
+//! Requests decoded straight from JSON text into a [`Frame`]: the fast path of
+//! `Engine::decide_json`, with no JSON tree and no [`crate::host::Request`] in between.
+//!
+//! The decoder only takes the common shape of a well-formed request and gives up (`None`)
+//! on everything else: any error at all, escapes in strings, numbers that are not plain
+//! integers, duplicate keys, inline entities, a `context` before the `action`. The caller
+//! then decodes the ordinary way (`host::Request`), which names the JSON path of an error and
+//! handles the rest. So this decoder never decides what is an error: it must only accept no
+//! request that the ordinary decoder rejects, and lay out the ones it accepts exactly as
+//! [`Frame::build`] does — `tests/differential.rs` checks both on every generated request.
+
+use super::Compiled;
+use super::words::{Frame, JitStore, NONE_INTENT, TYPE_SHIFT};
+use crate::host::MAX_JSON_DEPTH;
+use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
+use crate::ir::value::{IpNet, parse_timestamp};
+use crate::ir::{RecordTy, Ty};
+use crate::syntax::lexer::parse_duration;
+use std::cmp::Ordering;
+
+/// Lays out `text` in `frame` (reset for `store`), or `None` to leave it to the ordinary
+/// decoder.
+pub(crate) fn request(c: &Compiled, store: &JitStore, text: &str, frame: &mut Frame) -> Option<()> {
+    let mut d = Decoder { schema: &c.policy.schema, consts: c, store, frame };
+    let mut sc = Scan { text, b: text.as_bytes(), i: 0 };
+    let mut seen = 0u8;
+    let (mut principal, mut resource, mut action, mut intent, mut context) = (None, None, None, None, None);
+    sc.object(|sc, key| {
+        let bit = match key {
+            "principal" => 1,
+            "action" => 2,
+            "resource" => 4,
+            "intent" => 8,
+            "context" => 16,
+            "on_behalf_of" => 32,
+            "entities" => 64,
+            _ => return None,
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        match bit {
+            1 => principal = Some(d.entity(sc)?),
+            2 => action = Some(d.schema.action_id(sc.string()?)?),
+            4 => resource = Some(d.entity(sc)?),
+            8 => {
+                intent = Some(if sc.null() {
+                    None
+                } else {
+                    match sc.string()? {
+                        "none" => None,
+                        s => Some(d.schema.intent_id(s)?),
+                    }
+                })
+            }
+            16 => {
+                let act = d.schema.action(action?)?;
+                context = Some(d.record(sc, &act.context, 1)?);
+            }
+            32 => {
+                if !sc.null() {
+                    sc.array(|sc| {
+                        let (_, _, w) = d.entity(sc)?;
+                        d.frame.obo.push(w);
+                        Some(())
+                    })?;
+                }
+            }
+            _ => {
+                // Inline entities: only none at all is taken here.
+                if !sc.null() {
+                    sc.array(|_| None)?;
+                }
+            }
+        }
+        Some(())
+    })?;
+    sc.end()?;
+    let action: ActionId = action?;
+    let act = d.schema.action(action)?;
+    let ((pt, _, principal), (rt, _, resource)) = (principal?, resource?);
+    if !act.principals.contains(&pt) || !act.resources.contains(&rt) {
+        return None;
+    }
+    if d.frame.obo.iter().any(|w| !act.principals.iter().any(|t| u64::from(t.0) == w >> TYPE_SHIFT)) {
+        return None;
+    }
+    let context = match context {
+        Some(w) => w,
+        // No context: the same as `{}`, which needs every field to be optional.
+        None if act.context.fields.iter().all(|f| f.optional) => {
+            d.frame.layer.push_words(&vec![0; 2 * act.context.fields.len()])
+        }
+        None => return None,
+    };
+    let intent: Option<IntentId> = intent.flatten();
+    let frame = &mut *d.frame;
+    frame.principal = principal;
+    frame.resource = resource;
+    frame.action = u64::from(action.0);
+    frame.action_id = action;
+    frame.intent = intent.map_or(NONE_INTENT, |i| u64::from(i.0));
+    frame.intent_id = intent;
+    frame.context = context;
+    // The chain as a set: sorted and deduplicated as entity values are (type, then id).
+    frame.obo_set = match frame.obo.as_slice() {
+        [] => frame.layer.push_words(&[0]),
+        [w] => frame.layer.push_words(&[1, *w]),
+        chain => {
+            let mut sorted: Vec<(&crate::ir::value::EntityUid, u64)> =
+                chain.iter().map(|w| Some((store.layer.uid_of(*w)?, *w))).collect::<Option<_>>()?;
+            sorted.sort();
+            sorted.dedup();
+            let mut set = Vec::with_capacity(sorted.len() + 1);
+            set.push(sorted.len() as u64);
+            set.extend(sorted.iter().map(|(_, w)| *w));
+            frame.layer.push_words(&set)
+        }
+    };
+    Some(())
+}
+
+/// The bytes of a JSON text and a position in them.
+struct Scan<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    /// The next byte that is not JSON whitespace.
+    fn peek(&mut self) -> Option<u8> {
+        let mut i = self.i;
+        while let Some(&c) = self.b.get(i) {
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                self.i = i;
+                return Some(c);
+            }
+            i += 1;
+        }
+        self.i = i;
+        None
+    }
+
+    fn eat(&mut self, c: u8) -> bool {
+        let hit = self.peek() == Some(c);
+        if hit {
+            self.i += 1;
+        }
+        hit
+    }
+
+    /// Only whitespace is left.
+    fn end(&mut self) -> Option<()> {
+        (self.peek().is_none()).then_some(())
+    }
+
+    fn word(&mut self, w: &str) -> bool {
+        self.peek();
+        let hit = self.b.get(self.i..self.i + w.len()) == Some(w.as_bytes());
+        if hit {
+            self.i += w.len();
+        }
+        hit
+    }
+
+    fn null(&mut self) -> bool {
+        self.word("null")
+    }
+
+    fn bool(&mut self) -> Option<bool> {
+        if self.word("true") {
+            Some(true)
+        } else if self.word("false") {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// A string without escapes or control characters.
+    fn string(&mut self) -> Option<&'a str> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.i;
+        let mut i = start;
+        // Eight bytes at a time up to the first quote, backslash or control character.
+        while let Some(chunk) = self.b.get(i..i + 8) {
+            let stop = special(u64::from_le_bytes(chunk.try_into().ok()?));
+            if stop != 0 {
+                i += (stop.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        loop {
+            match *self.b.get(i)? {
+                b'"' => break,
+                b'\\' | 0..0x20 => return None,
+                _ => i += 1,
+            }
+        }
+        let s = self.text.get(start..i)?;
+        self.i = i + 1;
+        Some(s)
+    }
+
+    /// An integer written as JSON writes integers (no fraction, exponent or `-0`) that fits
+    /// in an `i64`.
+    fn int(&mut self) -> Option<i64> {
+        let neg = self.eat(b'-');
+        let start = self.i;
+        let mut n: i64 = 0;
+        while let Some(d @ b'0'..=b'9') = self.b.get(self.i).copied() {
+            let d = i64::from(d - b'0');
+            n = n.checked_mul(10)?;
+            n = if neg { n.checked_sub(d)? } else { n.checked_add(d)? };
+            self.i += 1;
+        }
+        let digits = self.i - start;
+        let leading_zero = digits > 1 && self.b.get(start) == Some(&b'0');
+        if digits == 0 || leading_zero || (neg && n == 0) {
+            return None;
+        }
+        if matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        Some(n)
+    }
+
+    /// `{ "key": value, … }`, calling `member` with the scanner before each value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        if !self.eat(b'{') {
+            return None;
+        }
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            if !self.eat(b':') {
+                return None;
+            }
+            member(self, key)?;
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b'}').then_some(());
+        }
+    }
+
+    /// `[ item, … ]`.
+    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if !self.eat(b'[') {
+            return None;
+        }
+        if self.eat(b']') {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if self.eat(b',') {
+                continue;
+            }
+            return self.eat(b']').then_some(());
+        }
+    }
+}
+
+/// The bytes of `x` (little-endian) that are `"`, `\` or below 0x20 have their high bit
+/// set in the result. Each of the three tests can also flag bytes above a true hit (a borrow
+/// runs upwards), never below one, so the lowest flagged byte is always exact.
+const fn special(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const fn zero_bytes(v: u64) -> u64 {
+        v.wrapping_sub(ONES) & !v & HIGH
+    }
+    let quote = zero_bytes(x ^ (ONES * b'"' as u64));
+    let backslash = zero_bytes(x ^ (ONES * b'\\' as u64));
+    let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+    quote | backslash | control
+}
+
+struct Decoder<'c, 'f> {
+    schema: &'c Schema,
+    consts: &'c Compiled,
+    store: &'c JitStore,
+    frame: &'f mut Frame,
+}
+
+/// How a set element sorts among the others: the order of [`crate::ir::value::Value`].
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Key<'a> {
+    Int(i64),
+    Str(&'a str),
+    Entity(EntityTypeId, &'a str),
+    Ip(IpNet),
+    Word(u64),
+}
+
+impl<'a> Decoder<'_, '_> {
+    /// `{"type": …, "id": …}` of a stored entity: its type, id and word.
+    fn entity(&mut self, sc: &mut Scan<'a>) -> Option<(EntityTypeId, &'a str, u64)> {
+        let (mut ty, mut id) = (None, None);
+        sc.object(|sc, key| {
+            let slot = match key {
+                "type" => &mut ty,
+                "id" => &mut id,
+                _ => return None,
+            };
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(sc.string()?);
+            Some(())
+        })?;
+        let (ty, id) = (self.schema.entity_id(ty?)?, id?);
+        Some((ty, id, self.store.stored(ty, id)?))
+    }
+
+    /// A string's id: the policy set's or the store's if they have it, else a new one.
+    fn string(&mut self, s: &str) -> u64 {
+        let known = self.consts.consts.layer.str_ids.get(s).or_else(|| self.store.layer.str_ids.get(s));
+        match known.or_else(|| self.frame.layer.str_ids.get(s)) {
+            Some(id) => *id,
+            None => self.frame.layer.add_str(s),
+        }
+    }
+
+    fn record(&mut self, sc: &mut Scan<'a>, r: &RecordTy, depth: usize) -> Option<u64> {
+        if depth > MAX_JSON_DEPTH {
+            return None;
+        }
+        // Two words a field: present (0 absent, 1 present, 2 written as null), value.
+        let n = 2 * r.fields.len();
+        let (mut small, mut large) = ([0u64; 32], Vec::new());
+        let words: &mut [u64] = match small.get_mut(..n) {
+            Some(w) => w,
+            None => {
+                large.resize(n, 0);
+                &mut large
+            }
+        };
+        sc.object(|sc, key| {
+            let (i, f) = r.field(key)?;
+            let i = 2 * i as usize;
+            if words.get(i).copied()? != 0 {
+                return None;
+            }
+            if f.optional && sc.null() {
+                // Absent, as if not written; a second `key` is still a duplicate.
+                *words.get_mut(i)? = 2;
+                return Some(());
+            }
+            let w = self.value(sc, &f.ty, depth)?;
+            *words.get_mut(i)? = 1;
+            *words.get_mut(i + 1)? = w;
+            Some(())
+        })?;
+        for (i, f) in r.fields.iter().enumerate() {
+            let present = words.get_mut(2 * i)?;
+            match *present {
+                0 if !f.optional => return None,
+                2 => *present = 0,
+                _ => {}
+            }
+        }
+        Some(self.frame.layer.push_words(words))
+    }
+
+    fn value(&mut self, sc: &mut Scan<'a>, ty: &Ty, depth: usize) -> Option<u64> {
+        Some(match ty {
+            Ty::Bool => u64::from(sc.bool()?),
+            Ty::Int => sc.int()? as u64,
+            Ty::Record(r) => self.record(sc, r, depth + 1)?,
+            Ty::Set(elem) => self.set(sc, elem, depth + 1)?,
+            _ => self.scalar(sc, ty)?.1,
+        })
+    }
+
+    /// A value written as a string or an entity reference: its sort key and word.
+    fn scalar(&mut self, sc: &mut Scan<'a>, ty: &Ty) -> Option<(Key<'a>, u64)> {
+        if let Ty::Entity(types) = ty {
+            let (t, id, w) = self.entity(sc)?;
+            return types.contains(&t).then_some((Key::Entity(t, id), w));
+        }
+        let s = sc.string()?;
+        Some(match ty {
+            Ty::String => (Key::Str(s), self.string(s)),
+            Ty::Duration => {
+                let ms = parse_duration(s).ok()?;
+                (Key::Int(ms), ms as u64)
+            }
+            Ty::Timestamp => {
+                let ms = parse_timestamp(s).ok()?;
+                (Key::Int(ms), ms as u64)
+            }
+            Ty::Ip => {
+                let ip = IpNet::parse(s).ok()?;
+                (Key::Ip(ip), self.frame.layer.ips.push_slice(&[ip]) as u64)
+            }
+            Ty::Enum(e) => {
+                let i = self.schema.enum_(*e)?.variants.iter().position(|v| v == s)?;
+                (Key::Word(i as u64), i as u64)
+            }
+            Ty::Intent => match self.schema.intent_id(s) {
+                Some(i) => (Key::Word(u64::from(i.0) + 1), u64::from(i.0)),
+                None if s == "none" => (Key::Word(0), NONE_INTENT),
+                None => return None,
+            },
+            Ty::Action => {
+                let a = self.schema.action_id(s)?;
+                (Key::Word(u64::from(a.0)), u64::from(a.0))
+            }
+            _ => return None,
+        })
+    }
+
+    /// A set: its words sorted and deduplicated in the order of values.
+    fn set(&mut self, sc: &mut Scan<'a>, elem: &Ty, depth: usize) -> Option<u64> {
+        if depth > MAX_JSON_DEPTH {
+            return None;
+        }
+        let mut items: Vec<(Key<'a>, u64)> = Vec::new();
+        sc.array(|sc| {
+            let item = match elem {
+                Ty::Bool => sc.bool().map(|b| (Key::Word(u64::from(b)), u64::from(b)))?,
+                Ty::Int => sc.int().map(|n| (Key::Int(n), n as u64))?,
+                _ => self.scalar(sc, elem)?,
+            };
+            items.push(item);
+            Some(())
+        })?;
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        items.dedup_by(|a, b| a.0.cmp(&b.0) == Ordering::Equal);
+        let mut words = Vec::with_capacity(items.len() + 1);
+        words.push(items.len() as u64);
+        words.extend(items.iter().map(|(_, w)| *w));
+        Some(self.frame.layer.push_words(&words))
+    }
+}
