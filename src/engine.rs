@@ -518,6 +518,19 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Whether [`Engine::decide_json`] takes its fast path for this text (the JIT's decoder
+    /// from JSON text straight to machine words) rather than the ordinary decoder. For tests
+    /// that check both paths give the same decisions; not part of the stable API.
+    #[doc(hidden)]
+    pub fn decides_json_natively(&self, json: &str, entities: &Entities) -> bool {
+        match (&self.jit, &entities.jit) {
+            (Some(c), Some(s)) => c.decodes_json(json, s),
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,8 @@ struct Stats {
     deny_no_permit: usize,
     deny_intent: usize,
     deny_chain: usize,
+    /// Requests `decide_json` decoded on the JIT's fast path (straight from the text).
+    fast_json: usize,
 }
 
 impl Stats {
@@ -58,6 +60,7 @@ impl Stats {
         self.sets_with_warnings += o.sets_with_warnings;
         self.rules += o.rules;
         self.decisions += o.decisions;
+        self.fast_json += o.fast_json;
         self.allow += o.allow;
         self.deny += o.deny;
         self.escalate += o.escalate;
@@ -295,6 +298,9 @@ fn run_request(
                 None
             }
         };
+        if jit.decides_json_natively(text, ej) {
+            stats.fast_json += 1;
+        }
         let (ji, jj) = (interp.decide_json(text, ei), jit.decide_json(text, ej));
         if ji != jj {
             failures.add(mismatch(case, "decide_json", text, &pretty(&ji), &pretty(&jj)));
@@ -319,7 +325,8 @@ fn report(stats: &Stats, elapsed: f64) {
     eprintln!(
         "differential: {} policy sets ({} rules, {} with warnings), {} decisions in {elapsed:.1}s: \
          allow {} ({:.1}%), deny {} ({:.1}%: forbid {}, no permit {}, outside intent {}, delegation chain {}), \
-         escalate {} ({:.1}%), with errors {} ({:.1}%); {} undecodable requests",
+         escalate {} ({:.1}%), with errors {} ({:.1}%); {} undecodable requests; {} decided from JSON on the \
+         fast path",
         stats.sets,
         stats.rules,
         stats.sets_with_warnings,
@@ -337,6 +344,7 @@ fn report(stats: &Stats, elapsed: f64) {
         stats.with_errors,
         stats.pct(stats.with_errors),
         stats.bad_requests,
+        stats.fast_json,
     );
 }
 
@@ -427,6 +435,13 @@ fn generated_policy_sets_agree() {
         }
         assert!(stats.with_errors > 0, "no decision had an evaluation error: {stats:?}");
         assert!(stats.bad_requests > 0, "no malformed request was generated: {stats:?}");
+        // The JIT's fast JSON decoder must see most well-formed requests, or `decide_json`
+        // compares only the ordinary decoder.
+        assert!(
+            stats.pct(stats.fast_json) >= 50.0,
+            "only {:.1}% decided on the fast path: {stats:?}",
+            stats.pct(stats.fast_json)
+        );
     }
 }
 

@@ -262,7 +262,7 @@ enum BodyResult {
 pub(crate) struct Outcome<'p> {
     pub forbids: SmallVec<[&'p Rule; 2]>,
     pub escalates: SmallVec<[&'p Rule; 2]>,
-    pub permits: SmallVec<[(&'p Rule, Grant<'p>); 2]>,
+    pub permits: SmallVec<[(&'p Rule, Grant<'p>); 1]>,
     pub errors: Vec<DecisionError>,
 }
 
@@ -485,7 +485,7 @@ pub(crate) fn assemble<'p, A: Ask>(
         return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, req.principal());
     }
     let mut hop_escalates = Vec::new();
-    let mut hop_permits = Vec::new();
+    let mut hop_permits: SmallVec<[(&Rule, Grant<'p>); 1]> = SmallVec::new();
     for hop in chain {
         let o = outcome(hop);
         errors.extend(o.errors.iter().cloned());
@@ -681,6 +681,7 @@ fn merge_obligations<'a>(
     grants: impl Iterator<Item = &'a (&'a str, Value)>,
 ) -> BTreeMap<String, serde_json::Value> {
     let mut ttl: Option<i64> = None;
+    // Usually empty: a `BTreeMap` allocates only when something is inserted.
     let mut others: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for (k, v) in grants {
         match (*k, v) {

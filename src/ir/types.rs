@@ -49,7 +49,10 @@ impl RecordTy {
     pub fn field(&self, name: &str) -> Option<(u32, &FieldTy)> {
         // Few fields: comparing lengths first beats a binary search of string comparisons.
         let i = if self.fields.len() <= 8 {
-            self.fields.iter().position(|f| f.name == name)?
+            let first = name.as_bytes().first();
+            self.fields
+                .iter()
+                .position(|f| f.name.len() == name.len() && f.name.as_bytes().first() == first && f.name == name)?
         } else {
             self.fields.binary_search_by(|f| f.name.as_str().cmp(name)).ok()?
         };

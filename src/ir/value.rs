@@ -188,6 +188,17 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Days in month `mo` (1–12) of year `y`; 0 for any other month.
+fn month_len(y: i64, mo: i64) -> i64 {
+    match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(y) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
@@ -200,6 +211,18 @@ pub fn parse_timestamp(text: &str) -> Result<i64, String> {
 }
 
 fn timestamp_ms(b: &[u8]) -> Option<i64> {
+    // The usual form, `2026-11-23T10:15:00Z`, without the general parser's bookkeeping.
+    if let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', i0, i1, b':', s0, s1, b'Z'] = *b {
+        let digit = |c: u8| c.is_ascii_digit().then(|| i64::from(c - b'0'));
+        let two = |a: u8, b: u8| Some(digit(a)? * 10 + digit(b)?);
+        let y = two(y0, y1)? * 100 + two(y2, y3)?;
+        let (mo, d, h, mi, s) = (two(m0, m1)?, two(d0, d1)?, two(h0, h1)?, two(i0, i1)?, two(s0, s1)?);
+        if !(1..=12).contains(&mo) || d < 1 || d > month_len(y, mo) || h > 23 || mi > 59 || s > 60 {
+            return None;
+        }
+        let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s.min(59);
+        return Some(secs * 1000);
+    }
     // At most four digits: no overflow.
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
         let s = b.get(range)?;
@@ -219,14 +242,7 @@ fn timestamp_ms(b: &[u8]) -> Option<i64> {
         return None;
     }
     let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    let month_len = match mo {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(y) => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if d < 1 || d > month_len || h > 23 || mi > 59 || s > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > month_len(y, mo) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
     let mut i = 19;
@@ -306,12 +322,20 @@ pub fn format_duration(ms: i64) -> String {
     if ms < 0 {
         out.push('-');
     }
-    let mut rest = ms.unsigned_abs();
-    for (unit, size) in [("d", 86_400_000u64), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)] {
-        if rest >= size {
-            push_decimal(&mut out, rest / size);
+    let rest = ms.unsigned_abs();
+    // Constant divisors (multiplications once compiled): obligations are formatted on
+    // every allowed decision.
+    let parts = [
+        (rest / 86_400_000, "d"),
+        (rest / 3_600_000 % 24, "h"),
+        (rest / 60_000 % 60, "m"),
+        (rest / 1000 % 60, "s"),
+        (rest % 1000, "ms"),
+    ];
+    for (n, unit) in parts {
+        if n > 0 {
+            push_decimal(&mut out, n);
             out.push_str(unit);
-            rest %= size;
         }
     }
     out
@@ -333,7 +357,7 @@ fn push_decimal(out: &mut String, n: u64) {
             break;
         }
     }
-    out.extend(digits.iter().skip(i).map(|d| char::from(*d)));
+    out.push_str(digits.get(i..).and_then(|d| std::str::from_utf8(d).ok()).unwrap_or_default());
 }
 
 // ------------------------------------------------------------------------------- glob
@@ -418,6 +442,34 @@ pub fn glob_match<S: AsRef<str>>(pieces: &[S], text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_usual_timestamp_form_reads_as_the_general_form() {
+        // `…Z` takes the short path; `…+00:00` the general one: the same instant or error.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let f = |shift: u32, m: u64| (x >> shift) % m;
+            let text = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                f(0, 10_000),
+                f(14, 14),
+                f(18, 33),
+                f(24, 26),
+                f(30, 62),
+                f(36, 62)
+            );
+            let (short, general) = (parse_timestamp(&format!("{text}Z")), parse_timestamp(&format!("{text}+00:00")));
+            assert_eq!(short.is_ok(), general.is_ok(), "{text}");
+            assert_eq!(short.ok(), general.ok(), "{text}");
+        }
+        assert!(parse_timestamp("2024-02-29T00:00:00Z").is_ok());
+        assert!(parse_timestamp("2100-02-29T00:00:00Z").is_err());
+        assert!(parse_timestamp("2026-1a-23T10:15:00Z").is_err());
+        assert!(parse_timestamp("2026-11-23T10:15:60Z").is_ok());
+    }
 
     #[test]
     fn dotted_quads_read_as_the_standard_library_reads_them() {
@@ -531,5 +583,9 @@ mod tests {
         assert_eq!(format_duration(5_400_000), "1h30m");
         assert_eq!(format_duration(500), "500ms");
         assert_eq!(format_duration(0), "0s");
+        assert_eq!(format_duration(90_061_001), "1d1h1m1s1ms");
+        assert_eq!(format_duration(-86_400_000 * 3 - 60_000), "-3d1m");
+        assert_eq!(format_duration(i64::MIN), "-106751991167d7h12m55s808ms");
+        assert_eq!(format_duration(15 * 60_000), "15m");
     }
 }

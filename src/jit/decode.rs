@@ -10,7 +10,7 @@
 //! [`Frame::build`] does — `tests/differential.rs` checks both on every generated request.
 
 use super::Compiled;
-use super::words::{Frame, JitStore, NONE_INTENT, TYPE_SHIFT};
+use super::words::{Frame, JitStore, Layer, NONE_INTENT, TYPE_SHIFT, hash_str};
 use crate::host::MAX_JSON_DEPTH;
 use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use crate::ir::value::{IpNet, parse_timestamp};
@@ -21,61 +21,57 @@ use std::cmp::Ordering;
 /// Lays out `text` in `frame` (reset for `store`), or `None` to leave it to the ordinary
 /// decoder.
 pub(crate) fn request(c: &Compiled, store: &JitStore, text: &str, frame: &mut Frame) -> Option<()> {
-    let mut d = Decoder { schema: &c.policy.schema, consts: c, store, frame };
+    let mut d = Decoder { schema: &c.policy.schema, consts: &c.consts.layer, store, frame };
     let mut sc = Scan { text, b: text.as_bytes(), i: 0 };
     let mut seen = 0u8;
     let (mut principal, mut resource, mut action, mut intent, mut context) = (None, None, None, None, None);
-    sc.object(|sc, key| {
-        let bit = match key {
-            "principal" => 1,
-            "action" => 2,
-            "resource" => 4,
-            "intent" => 8,
-            "context" => 16,
-            "on_behalf_of" => 32,
-            "entities" => 64,
-            _ => return None,
-        };
-        if seen & bit != 0 {
-            return None;
-        }
-        seen |= bit;
-        match bit {
-            1 => principal = Some(d.entity(sc)?),
-            2 => action = Some(d.schema.action_id(sc.string()?)?),
-            4 => resource = Some(d.entity(sc)?),
-            8 => {
-                intent = Some(if sc.null() {
-                    None
-                } else {
-                    match sc.string()? {
-                        "none" => None,
-                        s => Some(d.schema.intent_id(s)?),
+    const KEYS: [&[u8]; 7] =
+        [b"principal", b"action", b"resource", b"intent", b"context", b"on_behalf_of", b"entities"];
+    sc.object(
+        |sc| sc.key_of(&KEYS),
+        |sc, k| {
+            let bit = 1u8 << k;
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            match bit {
+                1 => principal = Some(d.entity(sc)?),
+                2 => action = Some(d.schema.action_id(sc.string()?)?),
+                4 => resource = Some(d.entity(sc)?),
+                8 => {
+                    intent = Some(if sc.null() {
+                        None
+                    } else {
+                        match sc.string()? {
+                            "none" => None,
+                            s => Some(d.schema.intent_id(s)?),
+                        }
+                    })
+                }
+                16 => {
+                    let act = d.schema.action(action?)?;
+                    context = Some(d.record(sc, &act.context, 1)?);
+                }
+                32 => {
+                    if !sc.null() {
+                        sc.array(|sc| {
+                            let (_, _, w) = d.entity(sc)?;
+                            d.frame.obo.push(w);
+                            Some(())
+                        })?;
                     }
-                })
-            }
-            16 => {
-                let act = d.schema.action(action?)?;
-                context = Some(d.record(sc, &act.context, 1)?);
-            }
-            32 => {
-                if !sc.null() {
-                    sc.array(|sc| {
-                        let (_, _, w) = d.entity(sc)?;
-                        d.frame.obo.push(w);
-                        Some(())
-                    })?;
+                }
+                _ => {
+                    // Inline entities: only none at all is taken here.
+                    if !sc.null() {
+                        sc.array(|_| None)?;
+                    }
                 }
             }
-            _ => {
-                // Inline entities: only none at all is taken here.
-                if !sc.null() {
-                    sc.array(|_| None)?;
-                }
-            }
-        }
-        Some(())
-    })?;
+            Some(())
+        },
+    )?;
     sc.end()?;
     let action: ActionId = action?;
     let act = d.schema.action(action)?;
@@ -186,21 +182,28 @@ impl<'a> Scan<'a> {
         }
         let start = self.i;
         let mut i = start;
-        // Eight bytes at a time up to the first quote, backslash or control character.
-        while let Some(chunk) = self.b.get(i..i + 8) {
-            let stop = special(u64::from_le_bytes(chunk.try_into().ok()?));
-            if stop != 0 {
-                i += (stop.trailing_zeros() / 8) as usize;
-                break;
-            }
-            i += 8;
-        }
+        // To the first quote, backslash or control character: eight bytes at a time, then
+        // byte by byte near the end of the text.
         loop {
-            match *self.b.get(i)? {
-                b'"' => break,
-                b'\\' | 0..0x20 => return None,
-                _ => i += 1,
+            match self.b.get(i..i + 8) {
+                Some(chunk) => {
+                    let stop = special(u64::from_le_bytes(chunk.try_into().ok()?));
+                    if stop != 0 {
+                        i += (stop.trailing_zeros() / 8) as usize;
+                        break;
+                    }
+                    i += 8;
+                }
+                None => {
+                    while !matches!(self.b.get(i), Some(b'"' | b'\\' | 0..0x20) | None) {
+                        i += 1;
+                    }
+                    break;
+                }
             }
+        }
+        if self.b.get(i) != Some(&b'"') {
+            return None;
         }
         let s = self.text.get(start..i)?;
         self.i = i + 1;
@@ -230,8 +233,12 @@ impl<'a> Scan<'a> {
         Some(n)
     }
 
-    /// `{ "key": value, … }`, calling `member` with the scanner before each value.
-    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+    /// `{ "key": value, … }`: `key` reads each key, `member` the value after it.
+    fn object<K>(
+        &mut self,
+        mut key: impl FnMut(&mut Self) -> Option<K>,
+        mut member: impl FnMut(&mut Self, K) -> Option<()>,
+    ) -> Option<()> {
         if !self.eat(b'{') {
             return None;
         }
@@ -239,16 +246,29 @@ impl<'a> Scan<'a> {
             return Some(());
         }
         loop {
-            let key = self.string()?;
+            let k = key(self)?;
             if !self.eat(b':') {
                 return None;
             }
-            member(self, key)?;
+            member(self, k)?;
             if self.eat(b',') {
                 continue;
             }
             return self.eat(b'}').then_some(());
         }
+    }
+
+    /// One of `keys`, written as a plain string: its index. Compares the bytes in place
+    /// (no scan for the closing quote): any other key is not taken here anyway.
+    #[inline]
+    fn key_of(&mut self, keys: &[&[u8]]) -> Option<usize> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let rest = self.b.get(self.i + 1..)?;
+        let k = keys.iter().position(|k| rest.get(k.len()) == Some(&b'"') && rest.starts_with(k))?;
+        self.i += keys.get(k)?.len() + 2;
+        Some(k)
     }
 
     /// `[ item, … ]`.
@@ -286,7 +306,7 @@ const fn special(x: u64) -> u64 {
 
 struct Decoder<'c, 'f> {
     schema: &'c Schema,
-    consts: &'c Compiled,
+    consts: &'c Layer,
     store: &'c JitStore,
     frame: &'f mut Frame,
 }
@@ -305,28 +325,29 @@ impl<'a> Decoder<'_, '_> {
     /// `{"type": …, "id": …}` of a stored entity: its type, id and word.
     fn entity(&mut self, sc: &mut Scan<'a>) -> Option<(EntityTypeId, &'a str, u64)> {
         let (mut ty, mut id) = (None, None);
-        sc.object(|sc, key| {
-            let slot = match key {
-                "type" => &mut ty,
-                "id" => &mut id,
-                _ => return None,
-            };
-            if slot.is_some() {
-                return None;
-            }
-            *slot = Some(sc.string()?);
-            Some(())
-        })?;
-        let (ty, id) = (self.schema.entity_id(ty?)?, id?);
-        Some((ty, id, self.store.stored(ty, id)?))
+        sc.object(
+            |sc| sc.key_of(&[b"type", b"id"]),
+            |sc, k| {
+                let slot = if k == 0 { &mut ty } else { &mut id };
+                if slot.is_some() {
+                    return None;
+                }
+                *slot = Some(sc.string()?);
+                Some(())
+            },
+        )?;
+        let (ty, id) = (ty?, id?);
+        let (ty, word) = self.store.stored(self.schema, ty, id)?;
+        Some((ty, id, word))
     }
 
     /// A string's id: the policy set's or the store's if they have it, else a new one.
     fn string(&mut self, s: &str) -> u64 {
-        let known = self.consts.consts.layer.str_ids.get(s).or_else(|| self.store.layer.str_ids.get(s));
-        match known.or_else(|| self.frame.layer.str_ids.get(s)) {
-            Some(id) => *id,
-            None => self.frame.layer.add_str(s),
+        let h = hash_str(s);
+        let known = self.consts.find_str(h, s).or_else(|| self.store.layer.find_str(h, s));
+        match known.or_else(|| self.frame.layer.find_str(h, s)) {
+            Some(id) => id,
+            None => self.frame.layer.add_str(h, s),
         }
     }
 
@@ -344,22 +365,24 @@ impl<'a> Decoder<'_, '_> {
                 &mut large
             }
         };
-        sc.object(|sc, key| {
-            let (i, f) = r.field(key)?;
-            let i = 2 * i as usize;
-            if words.get(i).copied()? != 0 {
-                return None;
-            }
-            if f.optional && sc.null() {
-                // Absent, as if not written; a second `key` is still a duplicate.
-                *words.get_mut(i)? = 2;
-                return Some(());
-            }
-            let w = self.value(sc, &f.ty, depth)?;
-            *words.get_mut(i)? = 1;
-            *words.get_mut(i + 1)? = w;
-            Some(())
-        })?;
+        sc.object(
+            |sc| r.field(sc.string()?),
+            |sc, (i, f)| {
+                let i = 2 * i as usize;
+                if words.get(i).copied()? != 0 {
+                    return None;
+                }
+                if f.optional && sc.null() {
+                    // Absent, as if not written; a second `key` is still a duplicate.
+                    *words.get_mut(i)? = 2;
+                    return Some(());
+                }
+                let w = self.value(sc, &f.ty, depth)?;
+                *words.get_mut(i)? = 1;
+                *words.get_mut(i + 1)? = w;
+                Some(())
+            },
+        )?;
         for (i, f) in r.fields.iter().enumerate() {
             let present = words.get_mut(2 * i)?;
             match *present {
@@ -381,7 +404,9 @@ impl<'a> Decoder<'_, '_> {
         })
     }
 
-    /// A value written as a string or an entity reference: its sort key and word.
+    /// A value written as a string or an entity reference: its sort key and word. (Inlined,
+    /// so that the key costs nothing where it is not used.)
+    #[inline(always)]
     fn scalar(&mut self, sc: &mut Scan<'a>, ty: &Ty) -> Option<(Key<'a>, u64)> {
         if let Ty::Entity(types) = ty {
             let (t, id, w) = self.entity(sc)?;

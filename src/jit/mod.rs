@@ -377,6 +377,13 @@ impl Compiled {
         decision
     }
 
+    /// Whether [`Compiled::decide_json`] decodes this text itself.
+    pub fn decodes_json(&self, text: &str, store: &JitStore) -> bool {
+        let mut frame = Frame::empty();
+        frame.reset(self.id, store);
+        store.policy_id == self.id && decode::request(self, store, text, &mut frame).is_some()
+    }
+
     /// Decides a request laid out by [`Compiled::frame`].
     pub fn decide(&self, req: &Request, hstore: &EntityStore, store: &JitStore, frame: &Frame) -> Decision {
         self.decide_frame(Some((req, hstore)), store, frame)
@@ -398,7 +405,7 @@ impl Compiled {
             host,
             globs: &self.globs,
             types: &self.types,
-            scratch: words::Layer::new(u64::MAX / 2, words::NUMBER_MASK / 2),
+            scratch: None,
         };
         let asked = Asked { compiled: self, store, frame, host };
         assemble(&self.policy, &asked, &mut |who| self.outcome(&mut rt, *who), None)
@@ -456,18 +463,17 @@ impl Compiled {
                     }
                     if c.grant == 0 {
                         // No code: a grant of constants (see `codegen::constant_grant`).
-                        let values: Option<Grant<'_>> = grant
-                            .iter()
-                            .map(|(k, e)| match &e.kind {
-                                ExprKind::Lit(v) => Some((k.as_str(), v.clone())),
-                                _ => None,
-                            })
-                            .collect();
-                        match values {
-                            Some(values) => o.permits.push((rule, values)),
-                            None => o
-                                .errors
-                                .push(DecisionError { rule: rule.id.clone(), message: internal("missing grant code") }),
+                        let mut values = Grant::new();
+                        for (k, e) in grant {
+                            if let ExprKind::Lit(v) = &e.kind {
+                                values.push((k.as_str(), v.clone()));
+                            }
+                        }
+                        if values.len() == grant.len() {
+                            o.permits.push((rule, values));
+                        } else {
+                            let message = internal("missing grant code");
+                            o.errors.push(DecisionError { rule: rule.id.clone(), message });
                         }
                         continue;
                     }

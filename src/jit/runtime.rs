@@ -55,13 +55,15 @@ pub(crate) struct Rt<'a> {
     pub host: Option<(&'a Request, &'a EntityStore)>,
     pub globs: &'a [Glob],
     pub types: &'a [Ty],
-    /// Strings, sets and records made while deciding.
-    pub scratch: Layer,
+    /// Strings, sets and records made while deciding (made when first needed: most
+    /// decisions need none).
+    pub scratch: Option<Layer>,
 }
 
 impl Rt<'_> {
     pub fn layers(&mut self) -> Layers<'_> {
-        Layers { lower: [Some(self.consts), Some(&self.store.layer), Some(&self.frame.layer)], top: &mut self.scratch }
+        let top = self.scratch.get_or_insert_with(|| Layer::new(u64::MAX / 2, super::words::NUMBER_MASK / 2));
+        Layers { lower: [Some(self.consts), Some(&self.store.layer), Some(&self.frame.layer)], top }
     }
 
     /// The attribute words of entity `w`, or null if there is no such entity.

@@ -22,7 +22,7 @@
 
 use crate::host::{EntityStore, Request};
 use crate::ir::Ty;
-use crate::ir::schema::{ActionId, EntityTypeId, IntentId};
+use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use crate::ir::value::{EntityUid, IpNet, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -81,13 +81,69 @@ impl<T: Copy> Arena<T> {
     }
 }
 
+/// The hash of a string, the same for every layer (one process-wide random seed), so a
+/// lookup through several layers hashes once.
+pub(crate) fn hash_str(s: &str) -> u64 {
+    static STATE: std::sync::OnceLock<foldhash::fast::RandomState> = std::sync::OnceLock::new();
+    std::hash::BuildHasher::hash_one(STATE.get_or_init(foldhash::fast::RandomState::default), s)
+}
+
+/// The strings of a layer, end to end in one buffer, numbered in order, with a hash index.
+/// A reset keeps the buffers, so a reused frame interns a request's strings without
+/// allocating.
+#[derive(Debug, Default)]
+pub(crate) struct Strings {
+    text: String,
+    /// Where each string ends in `text` (it starts where the previous one ends).
+    ends: Vec<usize>,
+    index: hashbrown::HashTable<usize>,
+}
+
+fn nth<'t>(text: &'t str, ends: &[usize], n: usize) -> Option<&'t str> {
+    let start = match n.checked_sub(1) {
+        Some(p) => *ends.get(p)?,
+        None => 0,
+    };
+    text.get(start..*ends.get(n)?)
+}
+
+impl Strings {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn get(&self, n: usize) -> Option<&str> {
+        nth(&self.text, &self.ends, n)
+    }
+
+    /// The number of `s`, whose [`hash_str`] is `hash`.
+    pub fn find(&self, hash: u64, s: &str) -> Option<usize> {
+        self.index.find(hash, |&n| self.get(n) == Some(s)).copied()
+    }
+
+    /// Adds `s` (the caller checked it is not here) and returns its number.
+    pub fn push(&mut self, hash: u64, s: &str) -> usize {
+        let n = self.ends.len();
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
+        let (text, ends) = (&self.text, &self.ends);
+        self.index.insert_unique(hash, n, |&m| nth(text, ends, m).map_or(0, hash_str));
+        n
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.index.clear();
+    }
+}
+
 /// One layer of interned strings and entity numbers, with the arenas its words point into.
 #[derive(Debug, Default)]
 pub(crate) struct Layer {
     /// The first string id of this layer.
     pub str_base: u64,
-    pub strs: Vec<Arc<str>>,
-    pub str_ids: Map<Arc<str>, u64>,
+    pub strs: Strings,
     /// The first entity number of this layer.
     pub num_base: u64,
     pub uids: Vec<EntityUid>,
@@ -106,9 +162,10 @@ impl Layer {
         self.str_base = str_base;
         self.num_base = num_base;
         self.strs.clear();
-        self.str_ids.clear();
-        self.uids.clear();
-        self.nums.clear();
+        if !self.uids.is_empty() {
+            self.uids.clear();
+            self.nums.clear();
+        }
         self.words.reset();
         self.ips.reset();
     }
@@ -124,7 +181,17 @@ impl Layer {
     /// The string of an id of this layer.
     pub fn str_of(&self, id: u64) -> Option<&str> {
         let i = id.checked_sub(self.str_base)?;
-        self.strs.get(usize::try_from(i).ok()?).map(|s| &**s)
+        self.strs.get(usize::try_from(i).ok()?)
+    }
+
+    /// The id of `s` (whose [`hash_str`] is `hash`) if this layer has it.
+    pub fn find_str(&self, hash: u64, s: &str) -> Option<u64> {
+        self.strs.find(hash, s).map(|n| self.str_base + n as u64)
+    }
+
+    /// A new string id in this layer (the caller checked no lower layer has the string).
+    pub fn add_str(&mut self, hash: u64, s: &str) -> u64 {
+        self.str_base + self.strs.push(hash, s) as u64
     }
 
     /// The entity of a word numbered in this layer.
@@ -140,15 +207,6 @@ impl Layer {
     fn push_ip(&mut self, ip: IpNet) -> u64 {
         self.ips.push_slice(&[ip]) as u64
     }
-
-    /// A new string id in this layer (the caller checked no lower layer has the string).
-    pub fn add_str(&mut self, s: &str) -> u64 {
-        let id = self.str_end();
-        let a: Arc<str> = Arc::from(s);
-        self.strs.push(a.clone());
-        self.str_ids.insert(a, id);
-        id
-    }
 }
 
 /// A stack of layers, lowest first; new strings and entities go into the top one.
@@ -162,14 +220,12 @@ impl Layers<'_> {
         self.lower.iter().flatten().copied().chain(std::iter::once(&*self.top))
     }
 
-    pub fn find_str(&self, s: &str) -> Option<u64> {
-        self.all().find_map(|l| l.str_ids.get(s).copied())
-    }
-
     pub fn intern_str(&mut self, s: &str) -> u64 {
-        match self.find_str(s) {
+        let h = hash_str(s);
+        let found = self.all().find_map(|l| l.find_str(h, s));
+        match found {
             Some(id) => id,
-            None => self.top.add_str(s),
+            None => self.top.add_str(h, s),
         }
     }
 
@@ -488,9 +544,12 @@ impl JitStore {
         self.recs.get(n)?.as_ref()
     }
 
-    /// The word of the stored entity of type `ty` and this id.
-    pub(crate) fn stored(&self, ty: EntityTypeId, id: &str) -> Option<u64> {
-        self.by_id.get(id)?.iter().copied().find(|w| w >> TYPE_SHIFT == u64::from(ty.0))
+    /// The stored entity with this id whose type is named `ty`: its type and word.
+    pub(crate) fn stored(&self, schema: &Schema, ty: &str, id: &str) -> Option<(EntityTypeId, u64)> {
+        self.by_id.get(id)?.iter().find_map(|w| {
+            let t = EntityTypeId(u32::try_from(w >> TYPE_SHIFT).ok()?);
+            (schema.entity_name(t) == ty).then_some((t, *w))
+        })
     }
 }
 
