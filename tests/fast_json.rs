@@ -21,9 +21,12 @@
 //! `WRIT_FAST_JSON_REPORTS=N` prints up to N failure reports (default 8).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Instant;
 use writ::{Backend, Engine, Entities, PolicySet};
@@ -478,23 +481,6 @@ impl Example {
     }
 }
 
-fn example_requests(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if dir.join("request.json").exists() {
-        out.push(dir.join("request.json"));
-    }
-    if let Ok(rd) = std::fs::read_dir(dir.join("requests")) {
-        for e in rd {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "json") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The shipped examples, then the set-typed policy set of this file; built once.
 fn examples() -> &'static [Example] {
     static EXAMPLES: OnceLock<Vec<Example>> = OnceLock::new();
@@ -508,7 +494,7 @@ fn examples() -> &'static [Example] {
             .map(|dir| {
                 let policies = PolicySet::load(dir).unwrap();
                 let ents = std::fs::read_to_string(dir.join("entities.json")).unwrap_or_else(|_| "[]".into());
-                let reqs = example_requests(dir)
+                let reqs = common::example_requests(dir)
                     .into_iter()
                     .map(|p| {
                         (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap())

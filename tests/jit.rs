@@ -1,27 +1,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 //! The JIT back end on the shipped examples: every request file of every example decides the
 //! same on both back ends, natively. (The generated differential suite is `differential.rs`;
 //! `writ test` also runs every example case on both back ends.)
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use writ::{Backend, Engine, PolicySet};
-
-fn example_requests(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if dir.join("request.json").exists() {
-        out.push(dir.join("request.json"));
-    }
-    if let Ok(rd) = std::fs::read_dir(dir.join("requests")) {
-        for e in rd {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "json") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 #[test]
 fn every_example_request_decides_the_same_natively() {
@@ -37,7 +24,7 @@ fn every_example_request_decides_the_same_natively() {
         let interp = Engine::interpreted(&policies);
         let ents = std::fs::read_to_string(dir.join("entities.json")).unwrap_or_else(|_| "[]".into());
         let (je, ie) = (jit.entities_from_json(&ents).unwrap(), interp.entities_from_json(&ents).unwrap());
-        for req in example_requests(&dir) {
+        for req in common::example_requests(&dir) {
             let json = std::fs::read_to_string(&req).unwrap();
             let (a, b) = (jit.decide_json(&json, &je), interp.decide_json(&json, &ie));
             assert_eq!(a, b, "{}: back ends disagree", req.display());

@@ -1,0 +1,22 @@
+//! Helpers shared by integration tests (each test binary includes this file with
+//! `#[path = "common/mod.rs"] mod common;`).
+
+use std::path::{Path, PathBuf};
+
+/// The request files of a shipped example: `request.json` and `requests/*.json`, sorted.
+pub fn example_requests(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if dir.join("request.json").exists() {
+        out.push(dir.join("request.json"));
+    }
+    if let Ok(rd) = std::fs::read_dir(dir.join("requests")) {
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "json") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
