@@ -10,7 +10,7 @@
 //! [`Frame::build`] does — `tests/differential.rs` checks both on every generated request.
 
 use super::Compiled;
-use super::words::{Frame, JitStore, Layer, NONE_INTENT, TYPE_SHIFT, hash_str};
+use super::words::{Frame, JitStore, Layer, Layers, NONE_INTENT, TYPE_SHIFT};
 use crate::host::MAX_JSON_DEPTH;
 use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use crate::ir::value::{IpNet, parse_timestamp};
@@ -341,14 +341,11 @@ impl<'a> Decoder<'_, '_> {
         Some((ty, id, word))
     }
 
-    /// A string's id: the policy set's or the store's if they have it, else a new one.
+    /// A string's id: the policy set's or the store's if they have it, else the request's.
     fn string(&mut self, s: &str) -> u64 {
-        let h = hash_str(s);
-        let known = self.consts.find_str(h, s).or_else(|| self.store.layer.find_str(h, s));
-        match known.or_else(|| self.frame.layer.find_str(h, s)) {
-            Some(id) => id,
-            None => self.frame.layer.add_str(h, s),
-        }
+        let mut layers =
+            Layers { lower: [Some(self.consts), Some(&self.store.layer), None], top: &mut self.frame.layer };
+        layers.intern_str(s)
     }
 
     fn record(&mut self, sc: &mut Scan<'a>, r: &RecordTy, depth: usize) -> Option<u64> {
@@ -425,7 +422,7 @@ impl<'a> Decoder<'_, '_> {
             }
             Ty::Ip => {
                 let ip = IpNet::parse(s).ok()?;
-                (Key::Ip(ip), self.frame.layer.ips.push_slice(&[ip]) as u64)
+                (Key::Ip(ip), self.frame.layer.push_ip(ip))
             }
             Ty::Enum(e) => {
                 let i = self.schema.enum_(*e)?.variants.iter().position(|v| v == s)?;

@@ -204,7 +204,7 @@ impl Layer {
         self.words.push_slice(w) as u64
     }
 
-    fn push_ip(&mut self, ip: IpNet) -> u64 {
+    pub fn push_ip(&mut self, ip: IpNet) -> u64 {
         self.ips.push_slice(&[ip]) as u64
     }
 }
