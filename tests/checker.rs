@@ -3,6 +3,9 @@
 //! inlining and folding, imports through a resolver, and the SPEC example end to end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use writ::diag::{Diagnostic, Severity, codes};
@@ -297,21 +300,6 @@ fn described(d: &Diagnostic, sources: &SourceMap) -> String {
     format!("{} {} {} [{}]", d.code, at(d.primary.span), d.message, labels.join("; "))
 }
 
-fn permutations(n: usize) -> Vec<Vec<usize>> {
-    if n == 0 {
-        return vec![vec![]];
-    }
-    let mut out = Vec::new();
-    for p in permutations(n - 1) {
-        for i in 0..=p.len() {
-            let mut q = p.clone();
-            q.insert(i, n - 1);
-            out.push(q);
-        }
-    }
-    out
-}
-
 /// Checks the files in every order; returns, per order, the normalised rules by id and the
 /// sorted diagnostics.
 /// One check of a policy set: the file order, the normalised rules by id, the described
@@ -319,7 +307,7 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
 type Run = (Vec<usize>, BTreeMap<String, String>, Vec<String>, bool);
 
 fn in_every_order(files: &[(&str, &str)]) -> Vec<Run> {
-    permutations(files.len())
+    common::permutations(files.len())
         .into_iter()
         .map(|order| {
             let ordered: Vec<(&str, &str)> = order.iter().map(|i| files[*i]).collect();
@@ -362,7 +350,7 @@ fn file_order_with_a_split_schema_changes_neither_rules_nor_diagnostics() {
                  @id(\"r2\") permit Agent to read_secret on Secret when principal.env == resource.env and context.age < 5m;";
     let files = [("s1.writ", s1), ("s2.writ", s2), ("rules.writ", rules)];
     let mut seen: Option<Vec<(String, Vec<BodyNames>)>> = None;
-    for order in permutations(files.len()) {
+    for order in common::permutations(files.len()) {
         let ordered: Vec<(&str, &str)> = order.iter().map(|i| files[*i]).collect();
         let (policy, diags) = check_files(&ordered);
         assert!(diags.is_empty(), "order {order:?}: {diags:#?}");
@@ -395,7 +383,7 @@ fn file_order_and_duplicates() {
     let r1 = "@id(\"same\") permit Agent to call_tool on Tool;";
     let r2 = "@id(\"same\") forbid Agent to call_tool on Tool when context.risk > 5;";
     let files = [("s1.writ", s1), ("s2.writ", s2), ("r1.writ", r1), ("r2.writ", r2)];
-    for order in permutations(files.len()) {
+    for order in common::permutations(files.len()) {
         let ordered: Vec<(&str, &str)> = order.iter().map(|i| files[*i]).collect();
         let (policy, diags, sources) = check_files_with(&ordered, &mut writ::sema::NoFiles);
         assert!(policy.is_none());

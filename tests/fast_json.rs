@@ -1052,7 +1052,7 @@ fn mutations(ex: &Example, r: &Req, heavy: bool, thin: Option<usize>) -> Vec<Cas
                     c.j(format!("{p:?} element {i} removed"), &replaced(b, p, J::Arr(r)));
                 }
                 if v.len() <= 4 {
-                    for perm in permutations(v.len()) {
+                    for perm in common::permutations(v.len()) {
                         let r = perm.iter().map(|&i| v[i].clone()).collect();
                         c.j(format!("{p:?} permuted {perm:?}"), &replaced(b, p, J::Arr(r)));
                     }
@@ -1403,21 +1403,6 @@ fn mutations(ex: &Example, r: &Req, heavy: bool, thin: Option<usize>) -> Vec<Cas
     c.v
 }
 
-fn permutations(n: usize) -> Vec<Vec<usize>> {
-    if n == 0 {
-        return vec![Vec::new()];
-    }
-    let mut out = Vec::new();
-    for p in permutations(n - 1) {
-        for i in 0..=p.len() {
-            let mut q = p.clone();
-            q.insert(i, n - 1);
-            out.push(q);
-        }
-    }
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // A policy set whose context has a field of every type, sets of every element type included.
 
@@ -1718,24 +1703,9 @@ fn truncations_and_deletions_decide_the_same() {
     t.finish("truncations_and_deletions_decide_the_same", started, 50);
 }
 
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 const INTERESTING: &[u8] = b"{}[],:\"\\ \t\n0123456789-+.eEtrufalsnxAZ/u\x00\x01\x7f";
 
-fn mutate_bytes(rng: &mut SplitMix, v: &mut Vec<u8>) {
+fn mutate_bytes(rng: &mut common::Rng, v: &mut Vec<u8>) {
     let n = if rng.below(2) == 0 { 1 } else { 1 + rng.below(3) };
     for _ in 0..n {
         if v.is_empty() {
@@ -1785,7 +1755,7 @@ fn random_byte_mutations_decide_the_same() {
     let t = each_request(|ex, i, t| {
         let r = &ex.requests[i];
         let seed = format!("{}/{}", ex.name, r.name).bytes().fold(RANDOM_SEED, |h, b| h.rotate_left(5) ^ u64::from(b));
-        let mut rng = SplitMix(seed);
+        let mut rng = common::Rng(seed);
         let bases = [r.text.clone(), compact(&r.j)];
         let (mut done, mut tries) = (0, 0);
         while done < RANDOM_PER_REQUEST && tries < 10 * RANDOM_PER_REQUEST {

@@ -4,6 +4,9 @@
 //! normal 2 MiB stack. (STYLE.md puts the long-running fuzz targets in a `fuzz/` crate.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use writ::diag::{self, Diagnostic, Severity, codes};
 use writ::syntax::ast::{Clause, Expr, ExprKind, File, Item, SchemaMember, Type, TypeKind};
 use writ::syntax::lexer::{self, Tok};
@@ -14,30 +17,6 @@ const FILE: FileId = FileId(0);
 /// The SPEC §2 example, both files, as one text.
 fn spec_example() -> String {
     format!("{}\n{}", include_str!("../examples/spec/schema.writ"), include_str!("../examples/spec/agents.writ"))
-}
-
-// ------------------------------------------------------------------------------ the PRNG
-
-/// SplitMix64: tiny, seeded, good enough to spread test inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
 }
 
 // ------------------------------------------------------------------------------ checks
@@ -212,7 +191,7 @@ fn random_bytes_never_panic() {
         "=", "!", ":", ";", ",", ".", "@", "-", "+", "?", "|", "&", "$", "#", "'", "u", "m", "s", "h", "d", "é", "😀",
         "\u{FEFF}", "\u{0}", "\u{2028}",
     ];
-    let mut rng = Rng(0x5EED_0001);
+    let mut rng = common::Rng(0x5EED_0001);
     let mut with_errors = 0;
     for i in 0..2000 {
         let len = rng.below(300);
@@ -294,7 +273,7 @@ const OTHER_TOKENS: &[&str] = &[
     "😀",
 ];
 
-fn soup(rng: &mut Rng) -> String {
+fn soup(rng: &mut common::Rng) -> String {
     let mut s = String::new();
     for _ in 0..1 + rng.below(80) {
         let tok = match rng.below(10) {
@@ -314,7 +293,7 @@ fn soup(rng: &mut Rng) -> String {
 
 #[test]
 fn token_soups_never_panic() {
-    let mut rng = Rng(0x5EED_0002);
+    let mut rng = common::Rng(0x5EED_0002);
     let mut clean = 0;
     for i in 0..2000 {
         let src = soup(&mut rng);
@@ -352,7 +331,7 @@ fn mutations_of_the_spec_example_never_panic() {
     let original = spec_example();
     let tokens: Vec<(usize, usize)> = lexer::lex(FILE, &original).tokens.iter().map(|t| (t.0, t.2)).collect();
     let vocabulary: Vec<&str> = KEYWORDS.iter().chain(PUNCTUATION).chain(OTHER_TOKENS).copied().collect();
-    let mut rng = Rng(0x5EED_0003);
+    let mut rng = common::Rng(0x5EED_0003);
     let mut broken = 0;
     for i in 0..1000 {
         let mut ops = Vec::new();
