@@ -25,7 +25,7 @@ use writ::host::{EntityStore, Request as HostRequest};
 use writ::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use writ::ir::types::{RecordTy, Ty};
 use writ::ir::value::{EntityUid, Value};
-use writ::{Decision, Engine, PolicySet, Verdict};
+use writ::{Decision, Engine, Obligations, PolicySet, Reasons, Verdict};
 
 // ---------------------------------------------------------------------------------------
 // The SPEC §2 example by hand.
@@ -154,16 +154,16 @@ fn rules_for(s: &Spec, req: &HostRequest, store: &EntityStore, who: &EntityUid) 
 
 /// The SPEC §7 algorithm, by hand, for this policy set.
 fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStore) -> Decision {
-    let done = |decision, reasons| Decision {
+    let done = |decision, reasons: Reasons| Decision {
         decision,
         reasons,
-        obligations: BTreeMap::new(),
+        obligations: Obligations::default(),
         errors: Vec::new(),
         explain: None,
     };
     let (forbid, escalate, permit) = rules_for(s, req, store, &req.principal);
     if forbid {
-        return done(Verdict::Deny, vec![s.risk_ceiling.clone()]);
+        return done(Verdict::Deny, Reasons::from_iter([s.risk_ceiling.clone()]));
     }
     if let Some(i) = req.intent {
         let within = i == s.triage
@@ -178,15 +178,18 @@ fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStor
                     schema.action_name(req.action)
                 ),
             );
-            return done(Verdict::Deny, vec![r]);
+            return done(Verdict::Deny, Reasons::from_iter([r]));
         }
     }
-    let mut hop_escalates = Vec::new();
+    let mut hop_escalates = Reasons::default();
     for hop in &req.on_behalf_of {
         let (f, e, p) = rules_for(s, req, store, hop);
         let on_behalf_of = || Some(EntityRef { ty: schema.entity_name(hop.ty).into(), id: hop.id.to_string() });
         if f {
-            return done(Verdict::Deny, vec![Reason { on_behalf_of: on_behalf_of(), ..s.risk_ceiling.clone() }]);
+            return done(
+                Verdict::Deny,
+                Reasons::from_iter([Reason { on_behalf_of: on_behalf_of(), ..s.risk_ceiling.clone() }]),
+            );
         }
         if e {
             hop_escalates.push(Reason { on_behalf_of: on_behalf_of(), ..s.destructive.clone() });
@@ -197,26 +200,28 @@ fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStor
                 format!("no permit applies to {name}::{:?}, on whose behalf the request is made", &*hop.id),
             );
             r.on_behalf_of = on_behalf_of();
-            return done(Verdict::Deny, vec![r]);
+            return done(Verdict::Deny, Reasons::from_iter([r]));
         }
     }
     if escalate {
-        let mut reasons = vec![s.destructive.clone()];
-        reasons.extend(hop_escalates);
+        let mut reasons = Reasons::from_iter([s.destructive.clone()]);
+        reasons.append(hop_escalates);
         return done(Verdict::Escalate, reasons);
     }
     if permit {
         if !hop_escalates.is_empty() {
             return done(Verdict::Escalate, hop_escalates);
         }
-        let mut d =
-            done(Verdict::Allow, vec![if req.principal.ty == s.agent { &s.agent_tools } else { &s.humans }.clone()]);
+        let mut d = done(
+            Verdict::Allow,
+            Reasons::from_iter([if req.principal.ty == s.agent { &s.agent_tools } else { &s.humans }.clone()]),
+        );
         if req.principal.ty == s.agent {
-            d.obligations.insert("ttl".to_string(), Json::String(writ::ir::value::format_duration(15 * 60_000)));
+            d.obligations = Obligations::with_ttl(15 * 60_000);
         }
         return d;
     }
-    done(Verdict::Deny, vec![Reason::builtin("no-permit", "no permit applies")])
+    done(Verdict::Deny, Reasons::from_iter([Reason::builtin("no-permit", "no permit applies")]))
 }
 
 fn spec(c: &mut Criterion) {

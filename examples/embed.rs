@@ -87,7 +87,7 @@ fn show(what: &str, d: &Decision) {
             r.message.as_ref().map_or(String::new(), |m| format!(": {m}"))
         );
     }
-    for (key, value) in &d.obligations {
+    for (key, value) in d.obligations.iter() {
         println!("  obligation {key} = {value}");
     }
     for e in &d.errors {

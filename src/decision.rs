@@ -3,7 +3,10 @@
 use crate::ir::schema::Schema;
 use crate::ir::value::{self, Value};
 use serde::Serialize;
+use serde::ser::SerializeMap;
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -115,14 +118,161 @@ pub struct NearMiss {
 }
 
 /// The decision the host gets back.
+///
+/// Building one allocates nothing in the common cases (SPEC §11): up to one reason is held
+/// inline, a `ttl` obligation is a number, and `errors` stays empty unless a rule failed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Decision {
     pub decision: Verdict,
-    pub reasons: Vec<Reason>,
-    pub obligations: BTreeMap<String, serde_json::Value>,
+    pub reasons: Reasons,
+    pub obligations: Obligations,
     pub errors: Vec<DecisionError>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub explain: Option<Explanation>,
+    pub explain: Option<Box<Explanation>>,
+}
+
+/// The reasons of a decision, in order; a slice to read (one is held without allocating).
+///
+/// ```
+/// let d = writ::Decision::bad_request("bad");
+/// assert_eq!(d.reasons.len(), 1);
+/// assert_eq!(&*d.reasons[0].rule, "bad-request");
+/// assert!(d.reasons.iter().all(|r| r.effect == "deny"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reasons(SmallVec<[Reason; 1]>);
+
+impl Reasons {
+    pub fn push(&mut self, reason: Reason) {
+        self.0.push(reason);
+    }
+
+    /// Moves `other`'s reasons to the end of these.
+    pub fn append(&mut self, other: Reasons) {
+        self.0.extend(other.0);
+    }
+}
+
+impl Deref for Reasons {
+    type Target = [Reason];
+    fn deref(&self) -> &[Reason] {
+        &self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a Reasons {
+    type Item = &'a Reason;
+    type IntoIter = std::slice::Iter<'a, Reason>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl FromIterator<Reason> for Reasons {
+    fn from_iter<I: IntoIterator<Item = Reason>>(iter: I) -> Reasons {
+        Reasons(iter.into_iter().collect())
+    }
+}
+
+impl Extend<Reason> for Reasons {
+    fn extend<I: IntoIterator<Item = Reason>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}
+
+impl From<Vec<Reason>> for Reasons {
+    fn from(v: Vec<Reason>) -> Reasons {
+        Reasons(SmallVec::from_vec(v))
+    }
+}
+
+impl Serialize for Reasons {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.as_slice().serialize(s)
+    }
+}
+
+/// The obligations of an allow (SPEC §7): the merge of the applying permits' grants. `ttl`
+/// (the smallest granted) is kept as a number of milliseconds; every other key holds the
+/// distinct values granted for it, in the order of values. The decision JSON writes them
+/// as one object, keys sorted: `{"audit": ["secret read"], "ttl": "5m"}`.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/spec");
+/// let engine = writ::Engine::compile(&writ::PolicySet::load(&dir)?)?;
+/// let entities = engine.entities_from_json(&std::fs::read_to_string(dir.join("entities.json"))?)?;
+/// let d = engine.decide_json(&std::fs::read_to_string(dir.join("request.json"))?, &entities);
+/// assert_eq!(d.obligations.ttl_ms(), Some(15 * 60_000));
+/// assert_eq!(d.obligations.get("ttl"), Some(serde_json::json!("15m")));
+/// assert_eq!(d.obligations.get("audit"), None);
+/// assert_eq!(d.obligations.len(), 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Obligations {
+    ttl: Option<i64>,
+    /// Sorted by key; never `ttl`.
+    others: Vec<(String, Vec<serde_json::Value>)>,
+}
+
+impl Obligations {
+    /// A `ttl` of `ms` milliseconds and nothing else.
+    ///
+    /// ```
+    /// let o = writ::Obligations::with_ttl(90_000);
+    /// assert_eq!(serde_json::to_string(&o).unwrap(), r#"{"ttl":"1m30s"}"#);
+    /// ```
+    pub fn with_ttl(ms: i64) -> Obligations {
+        Obligations { ttl: Some(ms), others: Vec::new() }
+    }
+
+    /// Adds `key`'s values (sorted, distinct); `key` is not `ttl`.
+    pub(crate) fn insert(&mut self, key: &str, values: Vec<serde_json::Value>) {
+        let at = self.others.partition_point(|(k, _)| k.as_str() < key);
+        match self.others.get_mut(at) {
+            Some((k, vs)) if k == key => *vs = values,
+            _ => self.others.insert(at, (key.to_string(), values)),
+        }
+    }
+
+    /// The `ttl` obligation in milliseconds, if a permit granted one.
+    pub fn ttl_ms(&self) -> Option<i64> {
+        self.ttl
+    }
+
+    /// One obligation as the decision JSON writes it.
+    pub fn get(&self, key: &str) -> Option<serde_json::Value> {
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Every obligation, keys sorted, values as the decision JSON writes them.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, serde_json::Value)> + '_ {
+        let (before, after) = self.others.split_at(self.others.partition_point(|(k, _)| k.as_str() < "ttl"));
+        fn json((k, vs): &(String, Vec<serde_json::Value>)) -> (&str, serde_json::Value) {
+            (k.as_str(), serde_json::Value::Array(vs.clone()))
+        }
+        let ttl = self.ttl.map(|t| ("ttl", serde_json::Value::String(value::format_duration(t))));
+        before.iter().map(json).chain(ttl).chain(after.iter().map(json))
+    }
+
+    pub fn len(&self) -> usize {
+        self.others.len() + usize::from(self.ttl.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Serialize for Obligations {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.iter() {
+            map.serialize_entry(k, &v)?;
+        }
+        map.end()
+    }
 }
 
 impl Decision {
@@ -137,8 +287,8 @@ impl Decision {
         let message = message.into();
         Decision {
             decision: Verdict::Deny,
-            reasons: vec![Reason::builtin("bad-request", "the request could not be decoded")],
-            obligations: BTreeMap::new(),
+            reasons: Reasons::from_iter([Reason::builtin("bad-request", "the request could not be decoded")]),
+            obligations: Obligations::default(),
             errors: vec![DecisionError { rule: "bad-request".into(), message }],
             explain: None,
         }

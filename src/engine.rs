@@ -463,7 +463,7 @@ impl Engine {
     /// let d = engine.decide(&request);
     /// assert_eq!(d.decision, writ::Verdict::Allow);
     /// assert_eq!(&*d.reasons[0].rule, "agent-tools");
-    /// assert_eq!(d.obligations["ttl"], "15m");
+    /// assert_eq!(d.obligations.get("ttl"), Some(serde_json::json!("15m")));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide(&self, request: &Request) -> Decision {

@@ -14,6 +14,6 @@ pub mod load;
 pub mod sema;
 pub mod syntax;
 
-pub use decision::{Decision, Verdict};
+pub use decision::{Decision, Obligations, Reasons, Verdict};
 pub use engine::{Backend, CompileError, Engine, Entities, PolicySet, Request};
 pub use jit::JitError;

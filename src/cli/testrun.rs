@@ -190,7 +190,7 @@ fn run_case(
         let Json::Object(want) = want else { return Err("`obligations` is a table".into()) };
         for (k, v) in want {
             match decision.obligations.get(k) {
-                Some(have) if have == v => {}
+                Some(have) if have == *v => {}
                 Some(have) => return Err(format!("obligation `{k}`: expected {v}, got {have}")),
                 None => {
                     return Err(format!(

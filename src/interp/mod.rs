@@ -2,7 +2,8 @@
 //! must agree with it on every decision.
 
 use crate::decision::{
-    Decision, DecisionError, EntityRef, Escalation, Explanation, NearMiss, Reason, Verdict, value_to_json,
+    Decision, DecisionError, EntityRef, Escalation, Explanation, NearMiss, Obligations, Reason, Reasons, Verdict,
+    value_to_json,
 };
 use crate::host::{EntityStore, Request};
 use crate::ir::schema::{EntityConstraint, Schema};
@@ -441,21 +442,18 @@ pub(crate) fn assemble<'p, A: Ask>(
     };
     // `who`: the principal whose permits the explanation looks at (the request's, or the
     // hop of the delegation chain that was refused).
-    let mut finish = |verdict: Verdict,
-                      reasons: Vec<Reason>,
-                      obligations: BTreeMap<String, serde_json::Value>,
-                      errors: Vec<DecisionError>,
-                      who: &A::Who| {
-        let explain = match (explain.as_mut(), verdict) {
-            (Some(why), Verdict::Deny | Verdict::Escalate) => Some(why(who, &reasons)),
-            _ => None,
+    let mut finish =
+        |verdict: Verdict, reasons: Reasons, obligations: Obligations, errors: Vec<DecisionError>, who: &A::Who| {
+            let explain = match (explain.as_mut(), verdict) {
+                (Some(why), Verdict::Deny | Verdict::Escalate) => Some(Box::new(why(who, &reasons))),
+                _ => None,
+            };
+            Decision { decision: verdict, reasons, obligations, errors, explain }
         };
-        Decision { decision: verdict, reasons, obligations, errors, explain }
-    };
     // 2. forbid
     if !top.forbids.is_empty() {
         let reasons = top.forbids.iter().map(|r| reason(r, None)).collect();
-        return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, req.principal());
+        return finish(Verdict::Deny, reasons, Obligations::default(), errors, req.principal());
     }
     // 3. intent envelope
     if let Some(i) = req.intent() {
@@ -468,7 +466,7 @@ pub(crate) fn assemble<'p, A: Ask>(
                     schema.action_name(req.action())
                 ),
             );
-            return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, req.principal());
+            return finish(Verdict::Deny, Reasons::from_iter([r]), Obligations::default(), errors, req.principal());
         }
     }
     // 4. the delegation chain, each hop authorized afresh
@@ -482,16 +480,17 @@ pub(crate) fn assemble<'p, A: Ask>(
                 schema.max_delegation
             ),
         );
-        return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, req.principal());
+        return finish(Verdict::Deny, Reasons::from_iter([r]), Obligations::default(), errors, req.principal());
     }
-    let mut hop_escalates = Vec::new();
-    let mut hop_permits: SmallVec<[(&Rule, Grant<'p>); 1]> = SmallVec::new();
+    let mut hop_escalates = Reasons::default();
+    // The grants of the chain's permits, merged as they come (they matter only for an allow).
+    let mut merged = Merge::default();
     for hop in chain {
         let o = outcome(hop);
         errors.extend(o.errors.iter().cloned());
         if !o.forbids.is_empty() {
             let reasons = o.forbids.iter().map(|r| reason(r, Some(hop))).collect();
-            return finish(Verdict::Deny, reasons, BTreeMap::new(), errors, hop);
+            return finish(Verdict::Deny, reasons, Obligations::default(), errors, hop);
         }
         if !o.escalates.is_empty() {
             hop_escalates.extend(o.escalates.iter().map(|r| reason(r, Some(hop))));
@@ -502,31 +501,30 @@ pub(crate) fn assemble<'p, A: Ask>(
                 format!("no permit applies to {}::{:?}, on whose behalf the request is made", on.ty, on.id),
             );
             r.on_behalf_of = Some(on);
-            return finish(Verdict::Deny, vec![r], BTreeMap::new(), errors, hop);
+            return finish(Verdict::Deny, Reasons::from_iter([r]), Obligations::default(), errors, hop);
         }
-        hop_permits.extend(o.permits);
+        merged.add(&o.permits);
     }
     // 5. escalate
     if !top.escalates.is_empty() {
-        let mut reasons: Vec<Reason> = top.escalates.iter().map(|r| reason(r, None)).collect();
-        reasons.extend(hop_escalates);
-        return finish(Verdict::Escalate, reasons, BTreeMap::new(), errors, req.principal());
+        let mut reasons: Reasons = top.escalates.iter().map(|r| reason(r, None)).collect();
+        reasons.append(hop_escalates);
+        return finish(Verdict::Escalate, reasons, Obligations::default(), errors, req.principal());
     }
     // 6. permit (at most escalate if a hop escalated)
     if !top.permits.is_empty() {
         if !hop_escalates.is_empty() {
-            return finish(Verdict::Escalate, hop_escalates, BTreeMap::new(), errors, req.principal());
+            return finish(Verdict::Escalate, hop_escalates, Obligations::default(), errors, req.principal());
         }
         let reasons = top.permits.iter().map(|(r, _)| reason(r, None)).collect();
-        let grants = top.permits.iter().chain(hop_permits.iter()).flat_map(|(_, g)| g.iter());
-        let obligations = merge_obligations(schema, grants);
-        return finish(Verdict::Allow, reasons, obligations, errors, req.principal());
+        merged.add(&top.permits);
+        return finish(Verdict::Allow, reasons, merged.finish(schema), errors, req.principal());
     }
     // 7. default deny
     finish(
         Verdict::Deny,
-        vec![Reason::builtin("no-permit", "no permit applies")],
-        BTreeMap::new(),
+        Reasons::from_iter([Reason::builtin("no-permit", "no permit applies")]),
+        Obligations::default(),
         errors,
         req.principal(),
     )
@@ -676,27 +674,33 @@ fn failing_part<'e>(
 }
 
 /// Merges grant records: `ttl` — the smallest wins; other keys — every value, as a set.
-fn merge_obligations<'a>(
-    schema: &Schema,
-    grants: impl Iterator<Item = &'a (&'a str, Value)>,
-) -> BTreeMap<String, serde_json::Value> {
-    let mut ttl: Option<i64> = None;
-    // Usually empty: a `BTreeMap` allocates only when something is inserted.
-    let mut others: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-    for (k, v) in grants {
-        match (*k, v) {
-            ("ttl", Value::Duration(d)) => ttl = Some(ttl.map_or(*d, |t| t.min(*d))),
-            _ => others.entry(*k).or_default().push(v.clone()),
+/// Obligations being merged (SPEC §7): the smallest `ttl`, every value of each other key.
+#[derive(Default)]
+struct Merge<'p> {
+    ttl: Option<i64>,
+    /// Usually empty: a `BTreeMap` allocates only when something is inserted.
+    others: BTreeMap<&'p str, Vec<Value>>,
+}
+
+impl<'p> Merge<'p> {
+    fn add(&mut self, permits: &[(&'p Rule, Grant<'p>)]) {
+        for (k, v) in permits.iter().flat_map(|(_, g)| g.iter()) {
+            match (*k, v) {
+                ("ttl", Value::Duration(d)) => self.ttl = Some(self.ttl.map_or(*d, |t| t.min(*d))),
+                _ => self.others.entry(*k).or_default().push(v.clone()),
+            }
         }
     }
-    let mut out = BTreeMap::new();
-    if let Some(t) = ttl {
-        out.insert("ttl".to_string(), serde_json::Value::String(crate::ir::value::format_duration(t)));
+
+    fn finish(self, schema: &Schema) -> Obligations {
+        let mut out = self.ttl.map_or_else(Obligations::default, Obligations::with_ttl);
+        if !self.others.is_empty() {
+            for (k, mut vs) in self.others {
+                vs.sort();
+                vs.dedup();
+                out.insert(k, vs.iter().map(|v| value_to_json(schema, v)).collect());
+            }
+        }
+        out
     }
-    for (k, mut vs) in others {
-        vs.sort();
-        vs.dedup();
-        out.insert(k.to_string(), serde_json::Value::Array(vs.iter().map(|v| value_to_json(schema, v)).collect()));
-    }
-    out
 }

@@ -126,7 +126,25 @@ struct Scan<'a> {
 
 impl<'a> Scan<'a> {
     /// The next byte that is not JSON whitespace.
+    #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
+        match self.b.get(self.i) {
+            Some(&c) if c > b' ' => Some(c),
+            // One space (after `:` and `,`), without a call.
+            Some(b' ') => match self.b.get(self.i + 1) {
+                Some(&c) if c > b' ' => {
+                    self.i += 1;
+                    Some(c)
+                }
+                _ => self.skip_space(),
+            },
+            _ => self.skip_space(),
+        }
+    }
+
+    /// Skips whitespace.
+    #[inline(never)]
+    fn skip_space(&mut self) -> Option<u8> {
         let mut i = self.i;
         while let Some(&c) = self.b.get(i) {
             if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
@@ -260,7 +278,7 @@ impl<'a> Scan<'a> {
 
     /// One of `keys`, written as a plain string: its index. Compares the bytes in place
     /// (no scan for the closing quote): any other key is not taken here anyway.
-    #[inline]
+    #[inline(always)]
     fn key_of(&mut self, keys: &[&[u8]]) -> Option<usize> {
         if self.peek()? != b'"' {
             return None;
@@ -268,6 +286,25 @@ impl<'a> Scan<'a> {
         let rest = self.b.get(self.i + 1..)?;
         let k = keys.iter().position(|k| rest.get(k.len()) == Some(&b'"') && rest.starts_with(k))?;
         self.i += keys.get(k)?.len() + 2;
+        Some(k)
+    }
+
+    /// The index of the name among `names` that is written next, as a plain string: its
+    /// bytes compared in place, so only names whose first byte and length fit are compared
+    /// at all. (A name written with escapes is not found: the ordinary decoder takes it.)
+    #[inline]
+    fn name_of<'n>(&mut self, names: impl Iterator<Item = &'n str>) -> Option<usize> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let rest = self.b.get(self.i + 1..)?;
+        let first = rest.first()?;
+        let mut len = 0;
+        let k = names.map(str::as_bytes).position(|n| {
+            len = n.len();
+            n.first() == Some(first) && rest.get(len) == Some(&b'"') && rest.get(..len) == Some(n)
+        })?;
+        self.i += len + 2;
         Some(k)
     }
 
@@ -304,6 +341,16 @@ const fn special(x: u64) -> u64 {
     quote | backslash | control
 }
 
+/// An entity type's name: matched in place among a few types, looked up among many.
+fn entity_type(schema: &Schema, sc: &mut Scan<'_>) -> Option<EntityTypeId> {
+    if schema.entities.len() <= 16 {
+        let i = sc.name_of(schema.entities.iter().map(|e| e.name.as_str()))?;
+        Some(EntityTypeId(u32::try_from(i).ok()?))
+    } else {
+        schema.entity_id(sc.string()?)
+    }
+}
+
 struct Decoder<'c, 'f> {
     schema: &'c Schema,
     consts: &'c Layer,
@@ -325,20 +372,22 @@ impl<'a> Decoder<'_, '_> {
     /// `{"type": …, "id": …}` of a stored entity: its type, id and word.
     fn entity(&mut self, sc: &mut Scan<'a>) -> Option<(EntityTypeId, &'a str, u64)> {
         let (mut ty, mut id) = (None, None);
+        let schema = self.schema;
         sc.object(
             |sc| sc.key_of(&[b"type", b"id"]),
             |sc, k| {
-                let slot = if k == 0 { &mut ty } else { &mut id };
-                if slot.is_some() {
+                if k == 0 && ty.is_none() {
+                    ty = Some(entity_type(schema, sc)?);
+                } else if k == 1 && id.is_none() {
+                    id = Some(sc.string()?);
+                } else {
                     return None;
                 }
-                *slot = Some(sc.string()?);
                 Some(())
             },
         )?;
         let (ty, id) = (ty?, id?);
-        let (ty, word) = self.store.stored(self.schema, ty, id)?;
-        Some((ty, id, word))
+        Some((ty, id, self.store.stored(ty, id)?))
     }
 
     /// A string's id: the policy set's or the store's if they have it, else the request's.
@@ -363,9 +412,12 @@ impl<'a> Decoder<'_, '_> {
             }
         };
         sc.object(
-            |sc| r.field(sc.string()?),
+            |sc| {
+                let i = sc.name_of(r.fields.iter().map(|f| f.name.as_str()))?;
+                Some((i, r.fields.get(i)?))
+            },
             |sc, (i, f)| {
-                let i = 2 * i as usize;
+                let i = 2 * i;
                 if words.get(i).copied()? != 0 {
                     return None;
                 }

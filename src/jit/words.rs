@@ -22,7 +22,7 @@
 
 use crate::host::{EntityStore, Request};
 use crate::ir::Ty;
-use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
+use crate::ir::schema::{ActionId, EntityTypeId, IntentId};
 use crate::ir::value::{EntityUid, IpNet, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -544,12 +544,9 @@ impl JitStore {
         self.recs.get(n)?.as_ref()
     }
 
-    /// The stored entity with this id whose type is named `ty`: its type and word.
-    pub(crate) fn stored(&self, schema: &Schema, ty: &str, id: &str) -> Option<(EntityTypeId, u64)> {
-        self.by_id.get(id)?.iter().find_map(|w| {
-            let t = EntityTypeId(u32::try_from(w >> TYPE_SHIFT).ok()?);
-            (schema.entity_name(t) == ty).then_some((t, *w))
-        })
+    /// The word of the stored entity `ty::id`.
+    pub(crate) fn stored(&self, ty: EntityTypeId, id: &str) -> Option<u64> {
+        self.by_id.get(id)?.iter().copied().find(|w| w >> TYPE_SHIFT == u64::from(ty.0))
     }
 }
 
