@@ -507,8 +507,8 @@ impl Engine {
     /// ```
     pub fn decide_json(&self, json: &str, entities: &Entities) -> Decision {
         if let (Some(c), Some(s)) = (&self.jit, &entities.jit) {
-            if let Some(d) = c.decide_json(json, s) {
-                return d;
+            if let Some(request) = c.decode_json(json, s) {
+                return c.decide_spare(s, &request);
             }
         }
         match self.request_from_json(json, entities) {

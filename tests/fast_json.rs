@@ -505,6 +505,7 @@ fn examples() -> &'static [Example] {
             .collect();
         assert!(out.len() >= 6, "only {} examples", out.len());
         out.push(typed_example());
+        out.push(many_names_example());
         out
     })
 }
@@ -1573,6 +1574,56 @@ fn typed_example() -> Example {
     // No escapes in the texts, so that they all take the fast path.
     let reqs = TYPED_REQUESTS.iter().map(|(n, t)| ((*n).to_owned(), t.replace("\\u0301", "\u{301}"))).collect();
     Example::new("typed (this file)", &ps, TYPED_ENTITIES, reqs)
+}
+
+/// More entity types, actions and intents than the fast path matches in place (16 of each):
+/// their names are then looked up by hash, as here.
+fn many_names_example() -> Example {
+    let n = 20;
+    let mut schema = String::from("schema {\n  context { risk: Int? }\n");
+    for i in 0..n {
+        schema.push_str(&format!("  entity E{i}\n"));
+    }
+    for i in 0..n {
+        schema.push_str(&format!("  action a{i}: E{i} | E{} -> E{}\n", (i + 1) % n, (i + 2) % n));
+    }
+    schema.push_str("}\n");
+    for i in 0..n {
+        schema.push_str(&format!(
+            "intent i{i} \"Intent {i}\" {{ a{i} on E{}  a{} on E{} }}\n",
+            (i + 2) % n,
+            (i + 1) % n,
+            (i + 3) % n
+        ));
+    }
+    let mut rules = String::new();
+    for i in 0..n {
+        rules.push_str(&format!(
+            "@id(\"p{i}\") permit E{i} to a{i} on E{} when intent == i{i} or context has risk and context.risk < {i};\n",
+            (i + 2) % n
+        ));
+        rules.push_str(&format!("@id(\"q{i}\") permit E{} to a{i} on E{};\n", (i + 1) % n, (i + 2) % n));
+    }
+    let ps = PolicySet::from_sources(&[("schema.writ", &schema), ("policies.writ", &rules)])
+        .unwrap_or_else(|e| panic!("the many-names policy set does not check:\n{}", e.render()));
+    let ents: Vec<String> = (0..n).map(|i| format!(r#"{{"type": "E{i}", "id": "x"}}"#)).collect();
+    let ents = format!("[{}]", ents.join(",\n"));
+    let req = |name: &str, i: usize, who: usize, intent: &str, ctx: &str| {
+        let (p, r) = (format!("E{who}"), format!("E{}", (i + 2) % n));
+        let text = format!(
+            r#"{{"principal": {{"type": "{p}", "id": "x"}}, "action": "a{i}", "resource": {{"type": "{r}", "id": "x"}},
+  "intent": {intent}, "context": {ctx}}}"#
+        );
+        (name.to_owned(), text)
+    };
+    let reqs = vec![
+        req("last action, own intent", 19, 19, "\"i19\"", "{}"),
+        req("first action, other principal", 0, 1, "null", "{\"risk\": -1}"),
+        req("middle, intent none", 9, 9, "\"none\"", "{\"risk\": 3}"),
+        req("outside the intent", 17, 17, "\"i2\"", "{}"),
+        req("principal type not allowed", 5, 12, "\"i5\"", "{}"),
+    ];
+    Example::new("many names (this file)", &ps, &ents, reqs)
 }
 
 // ---------------------------------------------------------------------------------------------

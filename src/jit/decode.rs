@@ -37,18 +37,9 @@ pub(crate) fn request(c: &Compiled, store: &JitStore, text: &str, frame: &mut Fr
             seen |= bit;
             match bit {
                 1 => principal = Some(d.entity(sc)?),
-                2 => action = Some(d.schema.action_id(sc.string()?)?),
+                2 => action = Some(action_name(d.schema, sc)?),
                 4 => resource = Some(d.entity(sc)?),
-                8 => {
-                    intent = Some(if sc.null() {
-                        None
-                    } else {
-                        match sc.string()? {
-                            "none" => None,
-                            s => Some(d.schema.intent_id(s)?),
-                        }
-                    })
-                }
+                8 => intent = Some(if sc.null() { None } else { intent_name(d.schema, sc)? }),
                 16 => {
                     let act = d.schema.action(action?)?;
                     context = Some(d.record(sc, &act.context, 1)?);
@@ -348,6 +339,33 @@ fn entity_type(schema: &Schema, sc: &mut Scan<'_>) -> Option<EntityTypeId> {
         Some(EntityTypeId(u32::try_from(i).ok()?))
     } else {
         schema.entity_id(sc.string()?)
+    }
+}
+
+/// An action's name: matched in place among a few actions, looked up among many.
+fn action_name(schema: &Schema, sc: &mut Scan<'_>) -> Option<ActionId> {
+    if schema.actions.len() <= 16 {
+        let i = sc.name_of(schema.actions.iter().map(|a| a.name.as_str()))?;
+        Some(ActionId(u32::try_from(i).ok()?))
+    } else {
+        schema.action_id(sc.string()?)
+    }
+}
+
+/// A declared intent's name, or `none`: `Some(None)` for `none`.
+fn intent_name(schema: &Schema, sc: &mut Scan<'_>) -> Option<Option<IntentId>> {
+    if schema.intents.len() <= 16 {
+        // `none` first: it means no intent whatever the schema names.
+        let names = std::iter::once("none").chain(schema.intents.iter().map(|i| i.name.as_str()));
+        Some(match sc.name_of(names)?.checked_sub(1) {
+            None => None,
+            Some(i) => Some(IntentId(u32::try_from(i).ok()?)),
+        })
+    } else {
+        match sc.string()? {
+            "none" => Some(None),
+            s => Some(Some(schema.intent_id(s)?)),
+        }
     }
 }
 

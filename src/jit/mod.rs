@@ -212,6 +212,22 @@ fn intent_guard(body: &Body) -> Option<Vec<u64>> {
     Some(intents)
 }
 
+thread_local! {
+    /// One frame's storage per thread, reused by [`Compiled::decode_json`].
+    static SPARE: std::cell::Cell<Option<Box<Frame>>> = const { std::cell::Cell::new(None) };
+}
+
+/// A request laid out from JSON in this thread's reused frame; dropping it gives the frame
+/// back for the next request.
+pub struct Spare(Option<Box<Frame>>);
+
+impl Drop for Spare {
+    fn drop(&mut self) {
+        let frame = self.0.take();
+        let _ = SPARE.try_with(|s| s.set(frame));
+    }
+}
+
 /// A policy set compiled to native code.
 #[derive(Debug)]
 pub struct Compiled {
@@ -358,26 +374,35 @@ impl Compiled {
         self.dispatch.candidates(frame.action, frame.principal, frame.resource, frame.intent).map(|c| c.rule)
     }
 
-    /// Decodes request JSON text straight into a frame and decides it, or `None` when the
-    /// text is not in the common shape the fast decoder takes (see `decode`): the caller then
-    /// decodes it the ordinary way, which also reports errors. The frame's storage is kept
-    /// per thread, so deciding this way does not allocate for the request's layout.
-    pub fn decide_json(&self, text: &str, store: &JitStore) -> Option<Decision> {
-        thread_local! {
-            static SPARE: std::cell::Cell<Option<Box<Frame>>> = const { std::cell::Cell::new(None) };
-        }
+    /// Lays out a request straight from its JSON text, or `None` when the text is not in
+    /// the common shape the fast decoder takes (see `decode`): the caller then decodes it
+    /// the ordinary way, which also reports errors. The frame's storage is kept per thread
+    /// (the [`Spare`] gives it back when dropped), so laying out a request this way does
+    /// not allocate. Decide it with [`Compiled::decide_spare`]; the decision is built in
+    /// place, not moved out of an `Option`.
+    #[inline]
+    pub fn decode_json(&self, text: &str, store: &JitStore) -> Option<Spare> {
         if store.policy_id != self.id {
             return None;
         }
         let mut frame =
             SPARE.try_with(std::cell::Cell::take).ok().flatten().unwrap_or_else(|| Box::new(Frame::empty()));
         frame.reset(self.id, store);
-        let decision = decode::request(self, store, text, &mut frame).map(|()| self.decide_frame(None, store, &frame));
-        let _ = SPARE.try_with(|s| s.set(Some(frame)));
-        decision
+        let mut spare = Spare(Some(frame));
+        decode::request(self, store, text, spare.0.as_deref_mut()?)?;
+        Some(spare)
     }
 
-    /// Whether [`Compiled::decide_json`] decodes this text itself.
+    /// Decides a request laid out by [`Compiled::decode_json`].
+    #[inline]
+    pub fn decide_spare(&self, store: &JitStore, spare: &Spare) -> Decision {
+        match spare.0.as_deref() {
+            Some(frame) => self.decide_frame(None, store, frame),
+            None => Decision::bad_request("internal: no request layout"),
+        }
+    }
+
+    /// Whether [`Compiled::decode_json`] decodes this text itself.
     pub fn decodes_json(&self, text: &str, store: &JitStore) -> bool {
         let mut frame = Frame::empty();
         frame.reset(self.id, store);
@@ -392,6 +417,7 @@ impl Compiled {
     /// Decides a laid-out request. `host` is the decoded request and its store, needed only
     /// when the request has inline entities (membership then walks the hierarchy as the
     /// interpreter does).
+    #[inline]
     pub(crate) fn decide_frame(
         &self,
         host: Option<(&Request, &EntityStore)>,
