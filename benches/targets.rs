@@ -221,7 +221,7 @@ fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStor
         }
         return d;
     }
-    done(Verdict::Deny, Reasons::from_iter([Reason::builtin("no-permit", "no permit applies")]))
+    done(Verdict::Deny, Reasons::from_iter([Reason::no_permit()]))
 }
 
 fn spec(c: &mut Criterion) {

@@ -72,6 +72,21 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// The reason of the default deny (SPEC §7 step 7): `no-permit`, "no permit applies".
+    /// Its strings are made once per process, so giving it does not allocate.
+    ///
+    /// ```
+    /// let r = writ::decision::Reason::no_permit();
+    /// assert_eq!((&*r.rule, r.effect, r.message.as_deref()), ("no-permit", "deny", Some("no permit applies")));
+    /// ```
+    pub fn no_permit() -> Reason {
+        static STRINGS: std::sync::OnceLock<(Arc<str>, Arc<str>)> = std::sync::OnceLock::new();
+        let (rule, message) = STRINGS.get_or_init(|| ("no-permit".into(), "no permit applies".into()));
+        Reason::builtin(rule.clone(), message.clone())
+    }
+}
+
 /// A rule whose evaluation failed (fail closed), or a request that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DecisionError {

@@ -521,13 +521,7 @@ pub(crate) fn assemble<'p, A: Ask>(
         return finish(Verdict::Allow, reasons, merged.finish(schema), errors, req.principal());
     }
     // 7. default deny
-    finish(
-        Verdict::Deny,
-        Reasons::from_iter([Reason::builtin("no-permit", "no permit applies")]),
-        Obligations::default(),
-        errors,
-        req.principal(),
-    )
+    finish(Verdict::Deny, Reasons::from_iter([Reason::no_permit()]), Obligations::default(), errors, req.principal())
 }
 
 impl<'p> Interpreter<'p> {

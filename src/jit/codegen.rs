@@ -82,6 +82,8 @@ pub(crate) struct Generated {
     pub bodies: HashMap<(u32, u32), FuncId>,
     /// `(rule, body)` → the function that computes the grant of a permit body that has one.
     pub grants: HashMap<(u32, u32), FuncId>,
+    /// The policy set's decision function (see `dispatch`).
+    pub decide: FuncId,
 }
 
 fn sig(module: &JITModule, params: usize) -> Signature {
@@ -238,7 +240,8 @@ pub(crate) fn generate(
     for o in objects {
         module.define_function_bytes(o.id, o.align, &o.bytes, &o.relocs).map_err(err)?;
     }
-    Ok(Generated { bodies, grants })
+    let decide = super::dispatch::generate(module, &sig1)?;
+    Ok(Generated { bodies, grants, decide })
 }
 
 /// Builds and compiles one thread's share of the functions.

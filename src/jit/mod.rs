@@ -12,6 +12,7 @@
 
 mod codegen;
 mod decode;
+mod dispatch;
 mod runtime;
 mod words;
 
@@ -25,7 +26,6 @@ use crate::syntax::ast::Effect;
 use codegen::{Status, Tables};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_jit::{JITBuilder, JITModule};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -48,8 +48,13 @@ pub enum JitError {
     Codegen(String),
 }
 
-type BodyFn = unsafe extern "C" fn(*mut runtime::Ctx) -> i64;
 type GrantFn = unsafe extern "C" fn(*mut runtime::Ctx, *mut u64) -> i64;
+type DecideFn = unsafe extern "C" fn(*mut runtime::Ctx, *mut dispatch::Hit) -> u64;
+
+thread_local! {
+    /// The hit buffer of [`DecideFn`] calls, kept per thread.
+    static HITS: std::cell::Cell<Vec<dispatch::Hit>> = const { std::cell::Cell::new(Vec::new()) };
+}
 
 /// The executable memory of a compiled policy set.
 struct Code(Option<JITModule>);
@@ -77,100 +82,23 @@ impl std::fmt::Debug for Code {
     }
 }
 
-/// A rule body that can apply to requests of one dispatch key.
+/// What Rust needs of a candidate once the native code reports it (parallel to
+/// `dispatch::Index::candidates`).
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
-    /// The native function that checks the rule's target and the body's clauses (0: the
-    /// body always applies, see `codegen::always_applies`).
-    body: usize,
     /// The native function that computes the body's grant (0: the body has none).
     grant: usize,
     rule: u32,
     index: u32,
 }
 
-impl Candidate {
-    fn order(&self) -> (u32, u32) {
-        (self.rule, self.index)
-    }
-}
-
-/// The candidates of one dispatch key: those that can apply whatever the intent, and those
-/// whose first test is on the intent (see [`intent_guard`]), by intent.
-#[derive(Debug, Clone, Copy, Default)]
-struct Slot {
-    general: (u32, u32),
-    /// Range of `Dispatch::by_intent`.
-    specific: (u32, u32),
-}
-
-/// Rule indexing: (action, principal type, resource type), then the intent → the candidate
-/// rule bodies, in rule order.
+/// The rule index (read by the native decision function) and the candidates' details.
 #[derive(Debug)]
 struct Dispatch {
-    types: u64,
-    /// Key → 1 + index of its slot (0: no candidates); a dense table when the key space is
-    /// small, else a map.
-    dense: Vec<u32>,
-    sparse: HashMap<u64, u32>,
-    slots: Vec<Slot>,
-    /// (intent word, range of `candidates`), sorted by intent within each slot.
-    by_intent: Vec<(u64, u32, u32)>,
+    index: dispatch::Index,
     candidates: Vec<Candidate>,
-}
-
-fn range<T>(items: &[T], (start, len): (u32, u32)) -> &[T] {
-    items.get(start as usize..start as usize + len as usize).unwrap_or(&[])
-}
-
-impl Dispatch {
-    const DENSE_MAX: u64 = 1 << 16;
-
-    fn key(&self, action: u64, principal: u64, resource: u64) -> u64 {
-        let (pt, rt) = (principal >> words::TYPE_SHIFT, resource >> words::TYPE_SHIFT);
-        action.wrapping_mul(self.types).wrapping_add(pt).wrapping_mul(self.types).wrapping_add(rt)
-    }
-
-    /// The candidates for a request, in rule order.
-    fn candidates(&self, action: u64, principal: u64, resource: u64, intent: u64) -> Merge<'_> {
-        let key = self.key(action, principal, resource);
-        let slot = if self.dense.is_empty() {
-            self.sparse.get(&key).copied()
-        } else {
-            usize::try_from(key).ok().and_then(|k| self.dense.get(k)).copied()
-        };
-        let Some(slot) = slot.and_then(|i| i.checked_sub(1)).and_then(|i| self.slots.get(i as usize)) else {
-            return Merge { a: &[], b: &[] };
-        };
-        let specific = range(&self.by_intent, slot.specific);
-        let b = match specific.binary_search_by_key(&intent, |e| e.0) {
-            Ok(i) => specific.get(i).map_or(&[][..], |e| range(&self.candidates, (e.1, e.2))),
-            Err(_) => &[],
-        };
-        Merge { a: range(&self.candidates, slot.general), b }
-    }
-}
-
-/// Two lists of candidates in rule order, merged.
-struct Merge<'a> {
-    a: &'a [Candidate],
-    b: &'a [Candidate],
-}
-
-impl<'a> Iterator for Merge<'a> {
-    type Item = &'a Candidate;
-
-    fn next(&mut self) -> Option<&'a Candidate> {
-        let take_a = match (self.a.first(), self.b.first()) {
-            (Some(x), Some(y)) => x.order() <= y.order(),
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        let list = if take_a { &mut self.a } else { &mut self.b };
-        let (first, rest) = list.split_first()?;
-        *list = rest;
-        Some(first)
-    }
+    /// The policy set's decision function: `fn(*mut Ctx, *mut Hit) -> u64`.
+    decide: usize,
 }
 
 /// The intents under which a body can apply or fail, when its first test is on the intent:
@@ -286,28 +214,33 @@ pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
     })
 }
 
-/// The dispatch table over the finalized functions.
+/// The rule index over the finalized functions.
 fn dispatch(policy: &PolicySet, module: &JITModule, generated: &codegen::Generated) -> Result<Dispatch, JitError> {
     let types = policy.schema.entities.len().max(1) as u64;
-    let space = (policy.schema.actions.len().max(1) as u64).saturating_mul(types).saturating_mul(types);
-    let mut keys: Vec<_> = policy.index.iter().collect();
-    keys.sort_by_key(|(k, _)| **k);
-    let mut d = Dispatch {
-        types,
-        dense: Vec::new(),
-        sparse: HashMap::new(),
-        slots: Vec::new(),
-        by_intent: Vec::new(),
-        candidates: Vec::new(),
-    };
-    if space <= Dispatch::DENSE_MAX {
-        d.dense = vec![0; space as usize];
-    }
+    let mut index = dispatch::Index::new(types);
+    let mut details = Vec::new();
     let too_many = |_| JitError::Codegen("too many candidate rules".into());
     let n32 = |n: usize| u32::try_from(n).map_err(too_many);
-    for ((a, pt, rt), cands) in keys {
+    let mut keys: Vec<_> = policy
+        .index
+        .iter()
+        .map(|(&(a, pt, rt), c)| {
+            let key = dispatch::Index::key(
+                types,
+                u64::from(a.0),
+                u64::from(pt.0) << words::TYPE_SHIFT,
+                u64::from(rt.0) << words::TYPE_SHIFT,
+            );
+            (key, c)
+        })
+        .collect();
+    keys.sort_by_key(|(k, _)| *k);
+    if keys.windows(2).any(|w| matches!(w, [x, y] if x.0 == y.0)) {
+        return Err(JitError::Codegen("two dispatch keys collide".into()));
+    }
+    for (key, cands) in keys {
         let mut general = Vec::new();
-        let mut specific: Vec<(u64, Candidate)> = Vec::new();
+        let mut specific: Vec<(u64, (dispatch::NativeCandidate, Candidate))> = Vec::new();
         for &(rule, index) in cands {
             let (r, b) = policy
                 .rules
@@ -315,41 +248,48 @@ fn dispatch(policy: &PolicySet, module: &JITModule, generated: &codegen::Generat
                 .and_then(|r| Some((r, r.bodies.get(index as usize)?)))
                 .ok_or_else(|| JitError::Codegen("missing rule body".into()))?;
             let body = match generated.bodies.get(&(rule, index)) {
-                Some(f) => module.get_finalized_function(*f) as usize,
+                Some(f) => module.get_finalized_function(*f) as u64,
                 None if codegen::always_applies(r, b) => 0,
                 None => return Err(JitError::Codegen("missing body code".into())),
             };
             let grant = generated.grants.get(&(rule, index)).map_or(0, |g| module.get_finalized_function(*g) as usize);
-            let c = Candidate { body, grant, rule, index };
-            let guard = intent_guard(b);
-            match guard {
+            let c = (
+                dispatch::NativeCandidate { body, order: u64::from(rule) << 32 | u64::from(index) },
+                Candidate { grant, rule, index },
+            );
+            match intent_guard(b) {
                 Some(intents) => specific.extend(intents.into_iter().map(|i| (i, c))),
                 None => general.push(c),
             }
         }
         // Sorted by intent, and within an intent in rule order (a stable sort keeps it).
         specific.sort_by_key(|(i, _)| *i);
-        let slot_start = n32(d.by_intent.len())?;
-        let general_range = (n32(d.candidates.len())?, n32(general.len())?);
-        d.candidates.extend(general);
+        let mut slot = dispatch::Slot {
+            general_start: n32(index.candidates.len())?,
+            general_len: n32(general.len())?,
+            intents_start: n32(index.intents.len())?,
+            intents_len: 0,
+        };
+        for (native, c) in general {
+            index.candidates.push(native);
+            details.push(c);
+        }
         for group in specific.chunk_by(|x, y| x.0 == y.0) {
             let Some((intent, _)) = group.first() else { continue };
-            d.by_intent.push((*intent, n32(d.candidates.len())?, n32(group.len())?));
-            d.candidates.extend(group.iter().map(|(_, c)| *c));
-        }
-        d.slots.push(Slot { general: general_range, specific: (slot_start, n32(d.by_intent.len())? - slot_start) });
-        let slot = n32(d.slots.len())?;
-        let key = d.key(u64::from(a.0), u64::from(pt.0) << words::TYPE_SHIFT, u64::from(rt.0) << words::TYPE_SHIFT);
-        if d.dense.is_empty() {
-            d.sparse.insert(key, slot);
-        } else {
-            match usize::try_from(key).ok().and_then(|k| d.dense.get_mut(k)) {
-                Some(s) => *s = slot,
-                None => return Err(JitError::Codegen("dispatch key out of range".into())),
+            let start = n32(index.candidates.len())?;
+            index.intents.push(dispatch::ByIntent { intent: *intent, start, len: n32(group.len())? });
+            for (_, (native, c)) in group {
+                index.candidates.push(*native);
+                details.push(*c);
             }
         }
+        slot.intents_len = n32(index.intents.len())? - slot.intents_start;
+        index.keys.push(key);
+        index.slots.push(slot);
     }
-    Ok(d)
+    index.seal();
+    let decide = module.get_finalized_function(generated.decide) as usize;
+    Ok(Dispatch { index, candidates: details, decide })
 }
 
 impl Compiled {
@@ -371,7 +311,7 @@ impl Compiled {
     /// The rules (indices, in rule order, once per body) whose code a decision runs for the
     /// request's principal: the dispatch on action, principal and resource type and intent.
     pub fn candidate_rules(&self, frame: &Frame) -> impl Iterator<Item = u32> + '_ {
-        self.dispatch.candidates(frame.action, frame.principal, frame.resource, frame.intent).map(|c| c.rule)
+        self.dispatch.index.candidates(frame.action, frame.principal, frame.resource, frame.intent).into_iter()
     }
 
     /// Lays out a request straight from its JSON text, or `None` when the text is not in
@@ -452,28 +392,33 @@ impl Compiled {
             err_entity: 0,
             err_internal: 0,
             rt: (rt as *mut runtime::Rt<'_>).cast(),
+            index: self.dispatch.index.view(),
         };
         let mut o = Outcome::default();
-        for c in self.dispatch.candidates(frame.action, principal, frame.resource, frame.intent) {
-            ctx.err_internal = 0;
-            let status = if c.body == 0 {
-                Status::APPLIES
-            } else {
-                // SAFETY: `c.body` is a finalized function of `self._code`, alive as long as
-                // `self`, with the `BodyFn` signature; `ctx` points at a live context whose
-                // `rt` and `dep_consts` outlive the call.
-                unsafe {
-                    let f: BodyFn = std::mem::transmute::<usize, BodyFn>(c.body);
-                    f(&mut ctx)
-                }
-            };
+        // The hit buffer is kept per thread: deciding does not allocate it.
+        let mut hits = HITS.try_with(std::cell::Cell::take).unwrap_or_default();
+        if hits.len() < self.dispatch.index.max_hits {
+            hits.resize(self.dispatch.index.max_hits, dispatch::Hit::default());
+        }
+        // SAFETY: `decide` is the finalized decision function of `self._code`, alive as long
+        // as `self`, with the `DecideFn` signature. `ctx` points at a live context whose `rt`,
+        // `dep_consts` and `index` outlive the call; `index` describes tables of
+        // `self.dispatch`, which never change after compiling; `hits` has room for
+        // `max_hits`, the most one call writes.
+        let n = unsafe {
+            let f: DecideFn = std::mem::transmute::<usize, DecideFn>(self.dispatch.decide);
+            f(&mut ctx, hits.as_mut_ptr())
+        };
+        for hit in hits.get(..usize::try_from(n).unwrap_or(0)).unwrap_or(&[]) {
+            let Some(c) = self.dispatch.candidates.get(hit.candidate as usize) else { continue };
+            let status = i64::from(hit.status);
             if status == Status::FAILS {
                 continue;
             }
             let Some(rule) = self.policy.rules.get(c.rule as usize) else { continue };
             if status != Status::APPLIES {
                 o.errors
-                    .push(DecisionError { rule: rule.id.clone(), message: self.message(rt, status, ctx.err_entity) });
+                    .push(DecisionError { rule: rule.id.clone(), message: self.message(rt, status, hit.err_entity) });
                 if rule.effect == Effect::Permit {
                     continue;
                 }
@@ -541,6 +486,7 @@ impl Compiled {
                 }
             }
         }
+        let _ = HITS.try_with(|h| h.set(hits));
         o
     }
 

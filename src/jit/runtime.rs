@@ -29,6 +29,8 @@ pub(crate) struct Ctx {
     /// Set by a helper that failed in a way the interpreter reports as an internal error.
     pub err_internal: u64,
     pub rt: *mut Rt<'static>,
+    /// The policy set's rule index, for its decision function (see `dispatch`).
+    pub index: *const super::dispatch::View,
 }
 
 const fn off(o: usize) -> i32 {
@@ -45,6 +47,7 @@ pub(crate) const OFF_PRINCIPAL_ATTRS: i32 = off(std::mem::offset_of!(Ctx, princi
 pub(crate) const OFF_RESOURCE_ATTRS: i32 = off(std::mem::offset_of!(Ctx, resource_attrs));
 pub(crate) const OFF_ERR_ENTITY: i32 = off(std::mem::offset_of!(Ctx, err_entity));
 pub(crate) const OFF_ERR_INTERNAL: i32 = off(std::mem::offset_of!(Ctx, err_internal));
+pub(crate) const OFF_INDEX: i32 = off(std::mem::offset_of!(Ctx, index));
 
 /// Everything the helpers need for one decision.
 pub(crate) struct Rt<'a> {
