@@ -158,11 +158,25 @@ pub struct Decision {
 pub struct Reasons(SmallVec<[Reason; 1]>);
 
 impl Reasons {
+    /// Adds a reason at the end.
+    ///
+    /// ```
+    /// let mut r = writ::Reasons::default();
+    /// r.push(writ::decision::Reason::no_permit());
+    /// assert_eq!(r.len(), 1);
+    /// ```
     pub fn push(&mut self, reason: Reason) {
         self.0.push(reason);
     }
 
     /// Moves `other`'s reasons to the end of these.
+    ///
+    /// ```
+    /// use writ::{decision::Reason, Reasons};
+    /// let mut r = Reasons::from_iter([Reason::builtin("a", "first")]);
+    /// r.append(Reasons::from_iter([Reason::builtin("b", "second")]));
+    /// assert_eq!(r.iter().map(|x| &*x.rule).collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
     pub fn append(&mut self, other: Reasons) {
         self.0.extend(other.0);
     }
@@ -262,6 +276,12 @@ impl Obligations {
     }
 
     /// Every obligation, keys sorted, values as the decision JSON writes them.
+    ///
+    /// ```
+    /// let o = writ::Obligations::with_ttl(300_000);
+    /// assert_eq!(o.iter().collect::<Vec<_>>(), [("ttl", serde_json::json!("5m"))]);
+    /// assert!(!o.is_empty() && writ::Obligations::default().is_empty());
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, serde_json::Value)> + '_ {
         let (before, after) = self.others.split_at(self.others.partition_point(|(k, _)| k.as_str() < "ttl"));
         fn json((k, vs): &(String, Vec<serde_json::Value>)) -> (&str, serde_json::Value) {
