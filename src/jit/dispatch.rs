@@ -246,6 +246,40 @@ fn args<const N: usize>(v: [CV; N]) -> [BlockArg; N] {
     v.map(BlockArg::Value)
 }
 
+/// Entries of `1 << shift` bytes from `base`, each with a `u64` key at offset `field`.
+struct Table {
+    base: CV,
+    shift: i64,
+    field: i32,
+}
+
+/// Emits a binary search for the first of the `n` entries of `t` whose key is not below
+/// `needle`, and switches to a block where its index (`n` if none) is the returned value.
+fn lower_bound(b: &mut FunctionBuilder<'_>, t: Table, n: CV, needle: CV) -> Result<CV, CodegenError> {
+    let (search, halve, found) = (block(b, 2), block(b, 2), block(b, 1));
+    let zero = b.ins().iconst(I64, 0);
+    b.ins().jump(search, &args([zero, n]));
+    b.switch_to_block(search);
+    let [lo, hi] = params(b, search)?;
+    let more = b.ins().icmp(IntCC::UnsignedLessThan, lo, hi);
+    b.ins().brif(more, halve, &args([lo, hi]), found, &args([lo]));
+    b.switch_to_block(halve);
+    let [lo, hi] = params(b, halve)?;
+    let mid = b.ins().iadd(lo, hi);
+    let mid = b.ins().ushr_imm_u(mid, 1);
+    let at = b.ins().ishl_imm_u(mid, t.shift);
+    let at = b.ins().iadd(t.base, at);
+    let k = b.ins().load(I64, MemFlagsData::trusted(), at, t.field);
+    let below = b.ins().icmp(IntCC::UnsignedLessThan, k, needle);
+    let next = b.ins().iadd_imm_u(mid, 1);
+    let lo = b.ins().select(below, next, lo);
+    let hi = b.ins().select(below, hi, mid);
+    b.ins().jump(search, &args([lo, hi]));
+    b.switch_to_block(found);
+    let [i] = params(b, found)?;
+    Ok(i)
+}
+
 fn build(
     mut b: FunctionBuilder<'_>,
     body_sig: Signature,
@@ -273,28 +307,9 @@ fn build(
     let zero = b.ins().iconst(I64, 0);
     let nothing = b.create_block();
 
-    // The first key not below `key`, by binary search.
-    let (search, halve, found, check, slot) =
-        (block(&mut b, 2), block(&mut b, 2), block(&mut b, 1), block(&mut b, 1), block(&mut b, 1));
-    b.ins().jump(search, &args([zero, n_slots]));
-    b.switch_to_block(search);
-    let [lo, hi] = params(&b, search)?;
-    let more = b.ins().icmp(IntCC::UnsignedLessThan, lo, hi);
-    b.ins().brif(more, halve, &args([lo, hi]), found, &args([lo]));
-    b.switch_to_block(halve);
-    let [lo, hi] = params(&b, halve)?;
-    let mid = b.ins().iadd(lo, hi);
-    let mid = b.ins().ushr_imm_u(mid, 1);
-    let at = b.ins().ishl_imm_u(mid, 3);
-    let at = b.ins().iadd(keys, at);
-    let k = b.ins().load(I64, f, at, 0);
-    let below = b.ins().icmp(IntCC::UnsignedLessThan, k, key);
-    let next = b.ins().iadd_imm_u(mid, 1);
-    let lo = b.ins().select(below, next, lo);
-    let hi = b.ins().select(below, hi, mid);
-    b.ins().jump(search, &args([lo, hi]));
-    b.switch_to_block(found);
-    let [i] = params(&b, found)?;
+    // The first key not below `key`, by binary search; the slot if it is `key`.
+    let (check, slot) = (block(&mut b, 1), block(&mut b, 1));
+    let i = lower_bound(&mut b, Table { base: keys, shift: 3, field: 0 }, n_slots, key)?;
     let inside = b.ins().icmp(IntCC::UnsignedLessThan, i, n_slots);
     b.ins().brif(inside, check, &args([i]), nothing, &[]);
     b.switch_to_block(check);
@@ -305,7 +320,7 @@ fn build(
     let same = b.ins().icmp(IntCC::Equal, k, key);
     b.ins().brif(same, slot, &args([i]), nothing, &[]);
 
-    // The slot; the request's intent among its intents, by binary search.
+    // The slot; the request's intent among its intent groups, the same way.
     b.switch_to_block(slot);
     let [i] = params(&b, slot)?;
     let slots = b.ins().load(I64, f, view, V_SLOTS);
@@ -319,27 +334,8 @@ fn build(
     let intents = b.ins().load(I64, f, view, V_INTENTS);
     let at = b.ins().ishl_imm_u(intents_start, 4);
     let groups = b.ins().iadd(intents, at);
-    let (isearch, ihalve, ifound, icheck, merge) =
-        (block(&mut b, 2), block(&mut b, 2), block(&mut b, 1), block(&mut b, 1), block(&mut b, 2));
-    b.ins().jump(isearch, &args([zero, intents_len]));
-    b.switch_to_block(isearch);
-    let [lo, hi] = params(&b, isearch)?;
-    let more = b.ins().icmp(IntCC::UnsignedLessThan, lo, hi);
-    b.ins().brif(more, ihalve, &args([lo, hi]), ifound, &args([lo]));
-    b.switch_to_block(ihalve);
-    let [lo, hi] = params(&b, ihalve)?;
-    let mid = b.ins().iadd(lo, hi);
-    let mid = b.ins().ushr_imm_u(mid, 1);
-    let at = b.ins().ishl_imm_u(mid, 4);
-    let at = b.ins().iadd(groups, at);
-    let w = b.ins().load(I64, f, at, I_INTENT);
-    let below = b.ins().icmp(IntCC::UnsignedLessThan, w, intent);
-    let next = b.ins().iadd_imm_u(mid, 1);
-    let lo = b.ins().select(below, next, lo);
-    let hi = b.ins().select(below, hi, mid);
-    b.ins().jump(isearch, &args([lo, hi]));
-    b.switch_to_block(ifound);
-    let [j] = params(&b, ifound)?;
+    let (icheck, merge) = (block(&mut b, 1), block(&mut b, 2));
+    let j = lower_bound(&mut b, Table { base: groups, shift: 4, field: I_INTENT }, intents_len, intent)?;
     let inside = b.ins().icmp(IntCC::UnsignedLessThan, j, intents_len);
     b.ins().brif(inside, icheck, &args([j]), merge, &args([zero, zero]));
     b.switch_to_block(icheck);
