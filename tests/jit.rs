@@ -101,3 +101,58 @@ fn the_index_narrows_by_intent_only_where_the_intent_is_tested_first() {
         }
     }
 }
+
+/// A slot with more candidates than the decision function's buffer on the stack holds (32):
+/// the buffer kept per thread takes over. Many rules apply, fail, err or are skipped by
+/// intent, interleaved, so the hits, their order and the errors are all checked against the
+/// interpreter; reasons come in rule order.
+#[test]
+fn a_slot_with_many_candidates_decides_as_the_interpreter() {
+    let mut src = String::from(
+        r#"schema {
+          entity Agent  entity Tool
+          context { n: Int }
+          action call: Agent -> Tool
+        }
+        intent triage "Triage" { call on Tool }
+        "#,
+    );
+    for k in 0..70 {
+        let rule = match k % 5 {
+            0 => {
+                format!("@id(\"p{k}\") permit Agent to call on Tool when context.n > {k} grant {{ ttl: {}m }};", k + 1)
+            }
+            1 => format!("@id(\"f{k}\") forbid Agent to call on Tool when context.n == {k};"),
+            2 => format!("@id(\"e{k}\") escalate Agent to call on Tool when context.n * 1000000000000 > {k};"),
+            3 => format!("@id(\"t{k}\") permit Agent to call on Tool when intent == triage and context.n < {k};"),
+            _ => format!(
+                "@id(\"q{k}\") permit * to call on * when context.n + {k} > 60 grant {{ n: context.n, tag: \"t{}\" }};",
+                k % 3
+            ),
+        };
+        src.push_str(&rule);
+        src.push('\n');
+    }
+    let ps = PolicySet::from_sources(&[("p.writ", &src)]).unwrap();
+    let jit = Engine::compile(&ps).unwrap();
+    let interp = Engine::interpreted(&ps);
+    let ents = r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}]"#;
+    let (je, ie) = (jit.entities_from_json(ents).unwrap(), interp.entities_from_json(ents).unwrap());
+    let mut reasons_seen = 0;
+    for intent in [r#""intent": "triage","#, ""] {
+        for n in ["0", "1", "6", "30", "65", "100", "-5", "9223372036854775807"] {
+            let json = format!(
+                r#"{{"principal": {{"type": "Agent", "id": "a"}}, "action": "call", {intent}
+                    "resource": {{"type": "Tool", "id": "t"}}, "context": {{"n": {n}}}}}"#
+            );
+            let r = jit.request_from_json(&json, &je).unwrap();
+            assert!(jit.runs_native(&r));
+            assert!(jit.candidate_rules(&r).len() > 32, "{}", jit.candidate_rules(&r).len());
+            let (a, b) = (jit.decide(&r), interp.decide_json(&json, &ie));
+            assert_eq!(a, b, "{intent} n={n}");
+            assert_eq!(jit.decide_json(&json, &je), b, "{intent} n={n}");
+            reasons_seen = reasons_seen.max(a.reasons.len());
+        }
+    }
+    assert!(reasons_seen > 5, "only {reasons_seen} reasons at most");
+}

@@ -268,7 +268,29 @@ pub(crate) struct Outcome<'p> {
 }
 
 /// The values a permit grants, by obligation name.
-pub(crate) type Grant<'p> = SmallVec<[(&'p str, Value); 2]>;
+pub(crate) enum Grant<'p> {
+    /// Every value a literal of the rule (`grant { ttl: 15m }`, or no grant at all): read
+    /// from the IR, so an outcome neither computes nor copies them.
+    Literal(&'p [(String, ir::Expr)]),
+    /// Values computed for this request.
+    Computed(Vec<(&'p str, Value)>),
+}
+
+impl<'p> Grant<'p> {
+    /// Calls `f` with each key and value.
+    fn each(&self, mut f: impl FnMut(&'p str, &Value)) {
+        match self {
+            Grant::Literal(entries) => {
+                for (k, e) in entries.iter() {
+                    if let K::Lit(v) = &e.kind {
+                        f(k, v);
+                    }
+                }
+            }
+            Grant::Computed(values) => values.iter().for_each(|(k, v)| f(k, v)),
+        }
+    }
+}
 
 /// The interpreter over one checked policy set.
 pub struct Interpreter<'p> {
@@ -331,8 +353,9 @@ impl<'p> Interpreter<'p> {
             match rule.effect {
                 Effect::Forbid => out.forbids.push(rule),
                 Effect::Escalate => out.escalates.push(rule),
+                Effect::Permit if body.constant_grant() => out.permits.push((rule, Grant::Literal(&body.grant))),
                 Effect::Permit => {
-                    let mut grants = Grant::new();
+                    let mut grants = Vec::with_capacity(body.grant.len());
                     let mut failed = None;
                     for (k, e) in &body.grant {
                         match ev.eval(e) {
@@ -344,7 +367,7 @@ impl<'p> Interpreter<'p> {
                         }
                     }
                     match failed {
-                        None => out.permits.push((rule, grants)),
+                        None => out.permits.push((rule, Grant::Computed(grants))),
                         Some(e) => out.errors.push(DecisionError { rule: rule.id.clone(), message: e.to_string() }),
                     }
                 }
@@ -667,7 +690,6 @@ fn failing_part<'e>(
     (cur, saw)
 }
 
-/// Merges grant records: `ttl` — the smallest wins; other keys — every value, as a set.
 /// Obligations being merged (SPEC §7): the smallest `ttl`, every value of each other key.
 #[derive(Default)]
 struct Merge<'p> {
@@ -678,11 +700,11 @@ struct Merge<'p> {
 
 impl<'p> Merge<'p> {
     fn add(&mut self, permits: &[(&'p Rule, Grant<'p>)]) {
-        for (k, v) in permits.iter().flat_map(|(_, g)| g.iter()) {
-            match (*k, v) {
+        for (_, g) in permits {
+            g.each(|k, v| match (k, v) {
                 ("ttl", Value::Duration(d)) => self.ttl = Some(self.ttl.map_or(*d, |t| t.min(*d))),
-                _ => self.others.entry(*k).or_default().push(v.clone()),
-            }
+                _ => self.others.entry(k).or_default().push(v.clone()),
+            });
         }
     }
 

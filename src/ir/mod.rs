@@ -186,6 +186,14 @@ pub struct Body {
     pub locals: u32,
 }
 
+impl Body {
+    /// Whether every value of the grant is a literal (the usual `grant { ttl: 15m }`): the
+    /// back ends then read the values from here instead of computing them.
+    pub fn constant_grant(&self) -> bool {
+        self.grant.iter().all(|(_, e)| matches!(e.kind, ExprKind::Lit(_)))
+    }
+}
+
 /// A rule after checking.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rule {

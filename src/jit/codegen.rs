@@ -203,7 +203,7 @@ pub(crate) fn generate(
                 jobs.push(Job { id, grant: false, rule, body });
                 bodies.insert(key, id);
             }
-            if rule.effect == crate::syntax::ast::Effect::Permit && !body.grant.is_empty() && !constant_grant(body) {
+            if rule.effect == crate::syntax::ast::Effect::Permit && !body.grant.is_empty() && !body.constant_grant() {
                 let id = module.declare_anonymous_function(&sig2).map_err(err)?;
                 jobs.push(Job { id, grant: true, rule, body });
                 grants.insert(key, id);
@@ -308,12 +308,6 @@ fn compile_share(
 /// once dispatch has matched the types it applies, so it gets no native function.
 pub(crate) fn always_applies(rule: &ir::Rule, body: &ir::Body) -> bool {
     body.clauses.is_empty() && rule.principal == EntityConstraint::Any && rule.resource == EntityConstraint::Any
-}
-
-/// A grant of constants (the usual `grant { ttl: 15m }`) gets no native function: the driver
-/// takes the values from the IR.
-pub(crate) fn constant_grant(body: &ir::Body) -> bool {
-    body.grant.iter().all(|(_, e)| matches!(e.kind, K::Lit(_)))
 }
 
 /// Machine code for one function, ready for the module.

@@ -51,8 +51,12 @@ pub enum JitError {
 type GrantFn = unsafe extern "C" fn(*mut runtime::Ctx, *mut u64) -> i64;
 type DecideFn = unsafe extern "C" fn(*mut runtime::Ctx, *mut dispatch::Hit) -> u64;
 
+/// Hits a [`DecideFn`] call can write into a buffer on the stack; policy sets whose largest
+/// slot has more candidates use a buffer kept per thread.
+const STACK_HITS: usize = 32;
+
 thread_local! {
-    /// The hit buffer of [`DecideFn`] calls, kept per thread.
+    /// The hit buffer of [`DecideFn`] calls for large policy sets, kept per thread.
     static HITS: std::cell::Cell<Vec<dispatch::Hit>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
@@ -395,11 +399,20 @@ impl Compiled {
             index: self.dispatch.index.view(),
         };
         let mut o = Outcome::default();
-        // The hit buffer is kept per thread: deciding does not allocate it.
-        let mut hits = HITS.try_with(std::cell::Cell::take).unwrap_or_default();
-        if hits.len() < self.dispatch.index.max_hits {
-            hits.resize(self.dispatch.index.max_hits, dispatch::Hit::default());
-        }
+        // The hit buffer: on the stack for the usual policy set, else kept per thread; either
+        // way deciding does not allocate it.
+        let max = self.dispatch.index.max_hits;
+        let mut stack = [dispatch::Hit::default(); STACK_HITS];
+        let mut heap = Vec::new();
+        let hits: &mut [dispatch::Hit] = if max <= STACK_HITS {
+            &mut stack
+        } else {
+            heap = HITS.try_with(std::cell::Cell::take).unwrap_or_default();
+            if heap.len() < max {
+                heap.resize(max, dispatch::Hit::default());
+            }
+            &mut heap
+        };
         // SAFETY: `decide` is the finalized decision function of `self._code`, alive as long
         // as `self`, with the `DecideFn` signature. `ctx` points at a live context whose `rt`,
         // `dep_consts` and `index` outlive the call; `index` describes tables of
@@ -428,23 +441,14 @@ impl Compiled {
                 Effect::Escalate => o.escalates.push(rule),
                 Effect::Permit => {
                     let grant = rule.bodies.get(c.index as usize).map(|b| b.grant.as_slice()).unwrap_or(&[]);
-                    if grant.is_empty() {
-                        o.permits.push((rule, Grant::new()));
-                        continue;
-                    }
                     if c.grant == 0 {
-                        // No code: a grant of constants (see `codegen::constant_grant`).
-                        let mut values = Grant::new();
-                        for (k, e) in grant {
-                            if let ExprKind::Lit(v) = &e.kind {
-                                values.push((k.as_str(), v.clone()));
+                        // No code: no grant, or a grant of constants (`Body::constant_grant`).
+                        match rule.bodies.get(c.index as usize) {
+                            Some(b) if b.constant_grant() => o.permits.push((rule, Grant::Literal(grant))),
+                            _ => {
+                                let message = internal("missing grant code");
+                                o.errors.push(DecisionError { rule: rule.id.clone(), message });
                             }
-                        }
-                        if values.len() == grant.len() {
-                            o.permits.push((rule, values));
-                        } else {
-                            let message = internal("missing grant code");
-                            o.errors.push(DecisionError { rule: rule.id.clone(), message });
                         }
                         continue;
                     }
@@ -471,7 +475,7 @@ impl Compiled {
                         continue;
                     }
                     let layers = rt.layers();
-                    let mut values = Grant::with_capacity(grant.len());
+                    let mut values = Vec::with_capacity(grant.len());
                     for ((k, e), w) in grant.iter().zip(words.iter()) {
                         match layers.decode(*w, &e.ty) {
                             Some(v) => values.push((k.as_str(), v)),
@@ -479,14 +483,16 @@ impl Compiled {
                         }
                     }
                     if values.len() == grant.len() {
-                        o.permits.push((rule, values));
+                        o.permits.push((rule, Grant::Computed(values)));
                     } else {
                         o.errors.push(DecisionError { rule: rule.id.clone(), message: internal("bad grant value") });
                     }
                 }
             }
         }
-        let _ = HITS.try_with(|h| h.set(hits));
+        if !heap.is_empty() {
+            let _ = HITS.try_with(|h| h.set(heap));
+        }
         o
     }
 
