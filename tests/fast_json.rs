@@ -1756,7 +1756,7 @@ fn truncations_and_deletions_decide_the_same() {
 
 const INTERESTING: &[u8] = b"{}[],:\"\\ \t\n0123456789-+.eEtrufalsnxAZ/u\x00\x01\x7f";
 
-fn mutate_bytes(rng: &mut common::Rng, v: &mut Vec<u8>) {
+fn mutate_bytes(rng: &mut common::rng::Rng, v: &mut Vec<u8>) {
     let n = if rng.below(2) == 0 { 1 } else { 1 + rng.below(3) };
     for _ in 0..n {
         if v.is_empty() {
@@ -1806,7 +1806,7 @@ fn random_byte_mutations_decide_the_same() {
     let t = each_request(|ex, i, t| {
         let r = &ex.requests[i];
         let seed = format!("{}/{}", ex.name, r.name).bytes().fold(RANDOM_SEED, |h, b| h.rotate_left(5) ^ u64::from(b));
-        let mut rng = common::Rng(seed);
+        let mut rng = common::rng::Rng(seed);
         let bases = [r.text.clone(), compact(&r.j)];
         let (mut done, mut tries) = (0, 0);
         while done < RANDOM_PER_REQUEST && tries < 10 * RANDOM_PER_REQUEST {

@@ -37,26 +37,14 @@ use std::rc::Rc;
 
 // ------------------------------------------------------------------------------ random
 
-/// splitmix64 (Steele, Lea, Flood 2014).
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
+#[path = "../common/rng.rs"]
+mod rng;
+pub use rng::Rng;
 
 impl Rng {
+    /// The generator's stream for `seed`.
     pub fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x5752_4954_4449_4646)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n == 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
     }
 
     /// A number in `lo..=hi`.
@@ -64,30 +52,8 @@ impl Rng {
         lo + self.below(hi.saturating_sub(lo) + 1)
     }
 
-    /// True with the given probability, in percent.
-    pub fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    /// One item; `items` must not be empty.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
     pub fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
         items[self.below(items.len())]
-    }
-
-    /// Up to `k` distinct items, in their original order.
-    pub fn subset<T: Clone>(&mut self, items: &[T], k: usize) -> Vec<T> {
-        let mut idx: Vec<usize> = (0..items.len()).collect();
-        for i in 0..idx.len() {
-            let j = i + self.below(idx.len() - i);
-            idx.swap(i, j);
-        }
-        idx.truncate(k);
-        idx.sort_unstable();
-        idx.into_iter().map(|i| items[i].clone()).collect()
     }
 
     /// Between `lo` and `hi` distinct items, in their original order.

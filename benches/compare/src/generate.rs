@@ -35,30 +35,15 @@ const WORLD_SEED: u64 = 0x5752_4954_574f_524c; // "WRITWORL"
 const RULE_SEED: u64 = 0x5752_4954_5255_4c45; // "WRITRULE"
 const REQUEST_SEED: u64 = 0x5752_4954_5245_5153; // "WRITREQS"
 
-/// splitmix64.
-struct Rng(u64);
+#[path = "../../../tests/common/rng.rs"]
+#[allow(dead_code)]
+mod rng;
+use rng::Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % (n.max(1) as u64)) as usize
-    }
-
     /// Uniform in `lo..=hi`.
     fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % ((hi - lo + 1).max(1) as u64)) as i64
-    }
-
-    fn percent(&mut self, p: u64) -> bool {
-        self.next() % 100 < p
+        lo + (self.next_u64() % ((hi - lo + 1).max(1) as u64)) as i64
     }
 
     /// `k` distinct values in `0..n`, sorted.
@@ -127,7 +112,7 @@ impl World {
         let team_org = (0..TEAMS).map(|t| t % ORGS).collect();
         let folder_project = (0..FOLDERS).map(|f| f % PROJECTS).collect();
         let principal = |r: &mut Rng| {
-            let n_teams = if r.percent(25) { 2 } else { 1 };
+            let n_teams = if r.chance(25) { 2 } else { 1 };
             Principal {
                 level: r.range(0, 5),
                 dept: r.below(DEPTS.len()),
@@ -267,8 +252,8 @@ fn gen_cond(r: &mut Rng, ptype: Option<PType>, effect: Effect) -> Cond {
 }
 
 fn gen_rule(r: &mut Rng) -> Rule {
-    let effect = if r.percent(70) { Effect::Permit } else { Effect::Forbid };
-    let ty = |r: &mut Rng| if r.percent(70) { PType::User } else { PType::Agent };
+    let effect = if r.chance(70) { Effect::Permit } else { Effect::Forbid };
+    let ty = |r: &mut Rng| if r.chance(70) { PType::User } else { PType::Agent };
     let principal = match r.below(100) {
         0..15 => PTarget::Any,
         15..55 => PTarget::Type(ty(r)),
@@ -300,7 +285,7 @@ fn gen_rule(r: &mut Rng) -> Rule {
         Effect::Forbid => 1 + r.below(2),
     };
     let when = (0..n_when).map(|_| gen_cond(r, principal.ptype(), effect)).collect();
-    let unless = if r.percent(25) { Some(gen_cond(r, principal.ptype(), effect)) } else { None };
+    let unless = if r.chance(25) { Some(gen_cond(r, principal.ptype(), effect)) } else { None };
     Rule { effect, principal, actions, resource, when, unless }
 }
 
@@ -393,14 +378,14 @@ fn evaluate(rules: &[Rule], w: &World, q: &Req) -> Outcome {
 }
 
 fn sample_request(r: &mut Rng, rules: &[Rule]) -> Req {
-    let ptype = if r.percent(75) { PType::User } else { PType::Agent };
+    let ptype = if r.chance(75) { PType::User } else { PType::Agent };
     let p = r.below(if ptype == PType::User { USERS } else { AGENTS });
     // An action some rule names (with 10 rules most of the 50 actions have none).
     let action = match rules.get(r.below(rules.len())) {
         Some(rule) => rule.actions.get(r.below(rule.actions.len())).copied().unwrap_or(0),
         None => r.below(N_ACTIONS),
     };
-    Req { ptype, p, action, doc: r.below(DOCS), risk: r.range(0, 99), env: r.below(ENVS.len()), mfa: r.percent(60) }
+    Req { ptype, p, action, doc: r.below(DOCS), risk: r.range(0, 99), env: r.below(ENVS.len()), mfa: r.chance(60) }
 }
 
 // ---------------------------------------------------------------------------------------
