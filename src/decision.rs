@@ -70,9 +70,7 @@ impl Reason {
             on_behalf_of: None,
         }
     }
-}
 
-impl Reason {
     /// The reason of the default deny (SPEC §7 step 7): `no-permit`, "no permit applies".
     /// Its strings are made once per process, so giving it does not allocate.
     ///

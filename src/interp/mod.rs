@@ -710,12 +710,10 @@ impl<'p> Merge<'p> {
 
     fn finish(self, schema: &Schema) -> Obligations {
         let mut out = self.ttl.map_or_else(Obligations::default, Obligations::with_ttl);
-        if !self.others.is_empty() {
-            for (k, mut vs) in self.others {
-                vs.sort();
-                vs.dedup();
-                out.insert(k, vs.iter().map(|v| value_to_json(schema, v)).collect());
-            }
+        for (k, mut vs) in self.others {
+            vs.sort();
+            vs.dedup();
+            out.insert(k, vs.iter().map(|v| value_to_json(schema, v)).collect());
         }
         out
     }

@@ -332,41 +332,43 @@ const fn special(x: u64) -> u64 {
     quote | backslash | control
 }
 
-/// An entity type's name: matched in place among a few types, looked up among many.
-fn entity_type(schema: &Schema, sc: &mut Scan<'_>) -> Option<EntityTypeId> {
-    if schema.entities.len() <= 16 {
-        let i = sc.name_of(schema.entities.iter().map(|e| e.name.as_str()))?;
-        Some(EntityTypeId(u32::try_from(i).ok()?))
-    } else {
-        schema.entity_id(sc.string()?)
-    }
+/// Up to this many names (entity types, actions, intents) are matched in place; beyond, the
+/// string is read and looked up by hash.
+const IN_PLACE_NAMES: usize = 16;
+
+/// The index of the name written next among `names`: matched in place when the schema
+/// declares at most [`IN_PLACE_NAMES`] of them (`count`), else read and looked up with
+/// `lookup`.
+fn name_index<'n>(
+    sc: &mut Scan<'_>,
+    count: usize,
+    names: impl Iterator<Item = &'n str>,
+    lookup: impl FnOnce(&str) -> Option<usize>,
+) -> Option<usize> {
+    if count <= IN_PLACE_NAMES { sc.name_of(names) } else { lookup(sc.string()?) }
 }
 
-/// An action's name: matched in place among a few actions, looked up among many.
+fn entity_type(schema: &Schema, sc: &mut Scan<'_>) -> Option<EntityTypeId> {
+    let names = schema.entities.iter().map(|e| e.name.as_str());
+    let i = name_index(sc, schema.entities.len(), names, |s| Some(schema.entity_id(s)?.index()))?;
+    Some(EntityTypeId(u32::try_from(i).ok()?))
+}
+
 fn action_name(schema: &Schema, sc: &mut Scan<'_>) -> Option<ActionId> {
-    if schema.actions.len() <= 16 {
-        let i = sc.name_of(schema.actions.iter().map(|a| a.name.as_str()))?;
-        Some(ActionId(u32::try_from(i).ok()?))
-    } else {
-        schema.action_id(sc.string()?)
-    }
+    let names = schema.actions.iter().map(|a| a.name.as_str());
+    let i = name_index(sc, schema.actions.len(), names, |s| Some(schema.action_id(s)?.index()))?;
+    Some(ActionId(u32::try_from(i).ok()?))
 }
 
 /// A declared intent's name, or `none`: `Some(None)` for `none`.
 fn intent_name(schema: &Schema, sc: &mut Scan<'_>) -> Option<Option<IntentId>> {
-    if schema.intents.len() <= 16 {
-        // `none` first: it means no intent whatever the schema names.
-        let names = std::iter::once("none").chain(schema.intents.iter().map(|i| i.name.as_str()));
-        Some(match sc.name_of(names)?.checked_sub(1) {
-            None => None,
-            Some(i) => Some(IntentId(u32::try_from(i).ok()?)),
-        })
-    } else {
-        match sc.string()? {
-            "none" => Some(None),
-            s => Some(Some(schema.intent_id(s)?)),
-        }
-    }
+    // `none` is index 0, first: it means no intent whatever the schema names.
+    let names = std::iter::once("none").chain(schema.intents.iter().map(|i| i.name.as_str()));
+    let lookup = |s: &str| if s == "none" { Some(0) } else { Some(schema.intent_id(s)?.index() + 1) };
+    Some(match name_index(sc, schema.intents.len(), names, lookup)?.checked_sub(1) {
+        None => None,
+        Some(i) => Some(IntentId(u32::try_from(i).ok()?)),
+    })
 }
 
 struct Decoder<'c, 'f> {

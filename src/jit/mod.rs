@@ -348,9 +348,7 @@ impl Compiled {
 
     /// Whether [`Compiled::decode_json`] decodes this text itself.
     pub fn decodes_json(&self, text: &str, store: &JitStore) -> bool {
-        let mut frame = Frame::empty();
-        frame.reset(self.id, store);
-        store.policy_id == self.id && decode::request(self, store, text, &mut frame).is_some()
+        self.decode_json(text, store).is_some()
     }
 
     /// Decides a request laid out by [`Compiled::frame`].
@@ -440,10 +438,11 @@ impl Compiled {
                 Effect::Forbid => o.forbids.push(rule),
                 Effect::Escalate => o.escalates.push(rule),
                 Effect::Permit => {
-                    let grant = rule.bodies.get(c.index as usize).map(|b| b.grant.as_slice()).unwrap_or(&[]);
+                    let body = rule.bodies.get(c.index as usize);
+                    let grant = body.map(|b| b.grant.as_slice()).unwrap_or(&[]);
                     if c.grant == 0 {
                         // No code: no grant, or a grant of constants (`Body::constant_grant`).
-                        match rule.bodies.get(c.index as usize) {
+                        match body {
                             Some(b) if b.constant_grant() => o.permits.push((rule, Grant::Literal(grant))),
                             _ => {
                                 let message = internal("missing grant code");
