@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use writ::diag::{Diagnostic, Severity, codes};
 use writ::ir::schema::{ActionId, EntityTypeId};
 use writ::ir::{Body, ExprKind, PolicySet, Ty, Value};
-use writ::sema::Resolver;
+use writ::sema::{ImportError, Resolver};
 use writ::syntax::ast::Effect;
 use writ::syntax::{FileId, SourceMap};
 
@@ -530,12 +530,12 @@ fn lower_function_folds_and_reports() {
 struct Modules(HashMap<&'static str, &'static str>);
 
 impl Resolver for Modules {
-    fn read(&mut self, _from: &str, path: &str) -> Result<(String, Vec<u8>), String> {
+    fn read(&mut self, _from: &str, path: &str) -> Result<(String, Vec<u8>), ImportError> {
         let name = path.trim_start_matches("./");
         self.0
             .get(name)
             .map(|text| (format!("lib/{name}"), text.as_bytes().to_vec()))
-            .ok_or_else(|| format!("no module `{path}`"))
+            .ok_or_else(|| ImportError::Unreadable(format!("no module `{path}`")))
     }
 }
 
