@@ -404,16 +404,19 @@ impl<'c> Lowerer<'c> {
             A::Binary(op, a, b) => self.binary(*op, a, b, span),
             A::And(es) | A::Or(es) => {
                 let is_and = matches!(e.kind, A::And(_));
-                if es.len() > MAX_CHAIN {
+                if let Some(extra) = es.get(MAX_CHAIN) {
+                    // Reported at the first term past the limit (the chain may be megabytes).
                     let word = if is_and { "and" } else { "or" };
                     self.err(
                         Diagnostic::new(
                             codes::TOO_MANY_TERMS,
-                            span,
+                            extra.span,
                             format!("this `{word}` chain has {} terms; at most {MAX_CHAIN} are allowed", es.len()),
                         )
-                        .with_label_message("too many terms")
-                        .with_help("split the condition into several `when` clauses or functions, or test membership in a set"),
+                        .with_label_message(format!("term {} of the chain", MAX_CHAIN + 1))
+                        .with_help(
+                            "split the condition into several `when` clauses or functions, or test membership in a set",
+                        ),
                     );
                     return error(span);
                 }
