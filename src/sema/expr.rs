@@ -1105,6 +1105,13 @@ impl<'c> Lowerer<'c> {
                 let module = self.cx.scopes.get(self.scope).and_then(|s| s.modules.get(m)).copied();
                 if let Some(mid) = module {
                     self.cx.used_modules.insert(mid);
+                    if self.cx.modules.get(mid).is_some_and(|md| md.broken) {
+                        // The import was reported; check the arguments only.
+                        for a in args {
+                            self.lower(a, None);
+                        }
+                        return error(span);
+                    }
                     let f = self.cx.modules.get(mid).and_then(|md| md.fns.get(&name.node)).copied();
                     return match f {
                         Some(f) => self.inline(f, args, span),

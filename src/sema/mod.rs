@@ -83,6 +83,8 @@ pub(crate) struct FnInfo {
 pub(crate) struct Module {
     pub fns: HashMap<String, FnId>,
     pub std: bool,
+    /// The import failed (and was reported): calls through it are errors already.
+    pub broken: bool,
 }
 
 struct Unit {
@@ -209,13 +211,27 @@ impl Checker {
             }
             for imp in imports {
                 let Some((key, alias, display, text)) = self.resolve_import(&imp, sources, file, resolver) else {
+                    // Reported; the alias names a module with nothing in it, so that calls
+                    // through it do not report again.
+                    let alias = match &imp.kind {
+                        ast::ImportKind::Module(path) => path.last().map(|n| n.node.clone()),
+                        ast::ImportKind::File { alias, .. } => Some(alias.node.clone()),
+                    };
+                    let scope = self.units.get(i).map_or(global, |u| u.scope);
+                    if let Some(alias) = alias {
+                        let id = self.modules.len();
+                        self.modules.push(Module { fns: HashMap::new(), std: false, broken: true });
+                        if let Some(s) = self.scopes.get_mut(scope) {
+                            s.modules.entry(alias).or_insert(id);
+                        }
+                    }
                     continue;
                 };
                 let id = match module_keys.get(&key) {
                     Some(&id) => id,
                     None => {
                         let id = self.modules.len();
-                        self.modules.push(Module { fns: HashMap::new(), std: key.starts_with("std.") });
+                        self.modules.push(Module { fns: HashMap::new(), std: key.starts_with("std."), broken: false });
                         module_keys.insert(key.clone(), id);
                         if let Some(&j) = policy_units.get(&key) {
                             self.make_module(j, id, global);
