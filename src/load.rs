@@ -128,7 +128,9 @@ impl Loaded {
     pub fn is_readable(&self, file: crate::syntax::span::FileId) -> bool {
         !self.diagnostics.iter().any(|d| {
             d.primary.span.file == file
-                && (d.code == codes::INVALID_UTF8 || d.code == codes::CANNOT_READ || d.code == codes::IMPORT_OUTSIDE_ROOT)
+                && (d.code == codes::INVALID_UTF8
+                    || d.code == codes::CANNOT_READ
+                    || d.code == codes::IMPORT_OUTSIDE_ROOT)
         })
     }
 

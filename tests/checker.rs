@@ -690,11 +690,8 @@ fn builtin_reasons() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        let code: String = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let code: String =
+            text.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
         for marker in ["Reason::builtin(", "DecisionError { rule: "] {
             for (at, _) in code.match_indices(marker) {
                 let rest = code[at + marker.len()..].trim_start();
@@ -762,10 +759,22 @@ fn unknown_annotations_warn_and_leave_the_rule_unnamed() {
 #[test]
 fn request_names_cannot_be_rebound() {
     for (what, src) in [
-        ("parameter", "fn f(resource: Int) -> Bool = resource > 1;\n@id(\"r\") permit Agent to call_tool on Tool when f(context.risk);"),
-        ("parameter", "fn f(on_behalf_of: Int) -> Bool = on_behalf_of > 1;\n@id(\"r\") permit Agent to call_tool on Tool when f(context.risk);"),
-        ("quantifier", "@id(\"r\") permit Agent to call_tool on Tool when any principal in [1, 2, 3]: principal > context.risk;"),
-        ("quantifier", "@id(\"r\") permit Agent to call_tool on Tool when all resource in [context.risk]: resource > 1;"),
+        (
+            "parameter",
+            "fn f(resource: Int) -> Bool = resource > 1;\n@id(\"r\") permit Agent to call_tool on Tool when f(context.risk);",
+        ),
+        (
+            "parameter",
+            "fn f(on_behalf_of: Int) -> Bool = on_behalf_of > 1;\n@id(\"r\") permit Agent to call_tool on Tool when f(context.risk);",
+        ),
+        (
+            "quantifier",
+            "@id(\"r\") permit Agent to call_tool on Tool when any principal in [1, 2, 3]: principal > context.risk;",
+        ),
+        (
+            "quantifier",
+            "@id(\"r\") permit Agent to call_tool on Tool when all resource in [context.risk]: resource > 1;",
+        ),
     ] {
         let (p, diags) = check(&format!("{SMALL}\n{src}"));
         assert!(p.is_none(), "{what}: {src}");
@@ -836,8 +845,7 @@ fn imports_stay_inside_the_policy_root() {
     assert_eq!(codes, Vec::<&str>::new(), "{shown}");
 
     // Loaded as a file, its root is its own directory: `../lib` leaves it.
-    let (codes, shown, diags, sources) =
-        check_dir(&[policies.join("schema.writ"), policies.join("sub/rules.writ")]);
+    let (codes, shown, diags, sources) = check_dir(&[policies.join("schema.writ"), policies.join("sub/rules.writ")]);
     assert_eq!(codes, ["E0217"], "{shown}");
     let d = &diags[0];
     assert!(sources.name(d.primary.span.file).ends_with("rules.writ"));

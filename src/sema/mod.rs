@@ -1441,7 +1441,9 @@ fn rule_id_problem(id: &Spanned<String>) -> Option<Diagnostic> {
         return Some(
             Diagnostic::new(codes::INVALID_RULE_ID, id.span, "a rule id cannot be empty")
                 .with_label_message("empty id")
-                .with_help("name the rule, e.g. `@id(\"agent-tools\")`, or leave `@id` out to have it named `FILE:LINE`"),
+                .with_help(
+                    "name the rule, e.g. `@id(\"agent-tools\")`, or leave `@id` out to have it named `FILE:LINE`",
+                ),
         );
     }
     let bad = text.chars().find(|c| c.is_whitespace() || c.is_control() || invisible(*c));
@@ -1464,9 +1466,11 @@ fn rule_id_problem(id: &Spanned<String>) -> Option<Diagnostic> {
         );
     }
     let lower = text.to_ascii_lowercase();
-    let builtin = RESERVED_RULE_IDS.iter().find(|r| **r == lower).map(|r| r.to_string()).or_else(|| {
-        RESERVED_RULE_ID_PREFIXES.iter().find(|p| lower.starts_with(**p)).map(|p| format!("{p}…"))
-    });
+    let builtin = RESERVED_RULE_IDS
+        .iter()
+        .find(|r| **r == lower)
+        .map(|r| r.to_string())
+        .or_else(|| RESERVED_RULE_ID_PREFIXES.iter().find(|p| lower.starts_with(**p)).map(|p| format!("{p}…")));
     if let Some(b) = builtin {
         return Some(
             Diagnostic::new(codes::RESERVED_RULE_ID, id.span, format!("rule id `{shown}` is reserved"))
