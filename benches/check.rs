@@ -8,6 +8,11 @@
 //!
 //! Run: `cargo bench --bench check`. Other set sizes (to see how the cost grows):
 //! `WRIT_CHECK_SIZES=500,2000,5000,20000 cargo bench --bench check`.
+//!
+//! The group `check_limits` times two hostile shapes that used to take quadratic time:
+//! rendering 8,000 diagnostics for a terminal (and, for comparison, as JSON), and checking a
+//! rule whose condition is one `and` of 100,000 terms (rejected at the chain limit, E0218):
+//! `cargo bench --bench check -- --measurement-time 3 check_limits`.
 
 #[path = "gen/mod.rs"]
 mod policygen;
@@ -55,5 +60,43 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// The SPEC example's schema and `rules` as one file.
+fn with_schema(rules: String) -> Vec<(String, String)> {
+    vec![("limits.writ".to_string(), format!("{}\n{rules}", include_str!("../examples/spec/schema.writ")))]
+}
+
+fn bench_limits(c: &mut Criterion) {
+    let mut g = c.benchmark_group("check_limits");
+    g.sample_size(10);
+
+    // 8,000 rules, each reading an attribute that does not exist: 8,000 errors, one a line.
+    let files = with_schema(
+        (0..8_000).map(|i| format!("permit Agent to call_tool on Tool when resource.nope{i} == 1;\n")).collect(),
+    );
+    let mut sources = SourceMap::new();
+    let ids: Vec<_> = files.iter().map(|(n, t)| sources.add(n.clone(), t.clone())).collect();
+    let checked = sema::check(&mut sources, &ids, &mut NoFiles);
+    assert_eq!(checked.diagnostics.len(), 8_000, "one error per rule");
+    let diags = checked.diagnostics;
+    g.bench_function("render_8000_errors_human", |b| {
+        b.iter(|| black_box(writ::diag::render::render(black_box(&diags), &sources, false)))
+    });
+    g.bench_function("render_8000_errors_json", |b| {
+        b.iter(|| black_box(writ::diag::json::render(black_box(&diags), &sources)))
+    });
+
+    // One rule, one `when`, an `and` of 100,000 comparisons.
+    let terms: Vec<String> = (0..100_000).map(|i| format!("context.risk != {i}")).collect();
+    let files = with_schema(format!("permit Agent to call_tool on Tool when {};\n", terms.join(" and ")));
+    let checked = check_all(&files);
+    assert!(checked.policy.is_none(), "the chain is past the limit");
+    eprintln!(
+        "check_limits/check_100000_conjunct_and: {:?}",
+        checked.diagnostics.iter().map(|d| d.code.as_str()).collect::<Vec<_>>()
+    );
+    g.bench_function("check_100000_conjunct_and", |b| b.iter(|| black_box(check_all(black_box(&files)))));
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_limits);
 criterion_main!(benches);

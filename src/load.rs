@@ -1,42 +1,84 @@
 //! Reading policy files from disk: the only I/O of the compiler. A path is a file or a
 //! directory (every `*.writ` below it, recursively, in sorted order). Problems are
 //! diagnostics, never panics: a missing path, an unreadable file, invalid UTF-8.
+//!
+//! Every file read belongs to a **policy root**: the directory given, when loading a
+//! directory; the directory of the file, when loading a file given by name. Nothing outside
+//! the roots is read: a `*.writ` symbolic link in a directory that leads out of it is not
+//! followed, and path imports ([`FsResolver`]) may not be absolute nor leave the importing
+//! file's root, symbolic links resolved (E0217). So a host checking a policy set it does not
+//! trust never shows another file of its machine in diagnostics.
 
 use crate::diag::{Diagnostic, codes};
+use crate::sema::ImportError;
 use crate::syntax::span::{SourceMap, Span};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
 
 /// How deep directory walking goes (guards against pathological trees).
 const MAX_DIR_DEPTH: usize = 64;
+
+/// A policy root: the directory as given (for messages) and resolved (for the tests).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Root {
+    shown: String,
+    real: PathBuf,
+}
 
 /// Source files read from disk, plus problems met while reading them.
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub sources: SourceMap,
     pub diagnostics: Vec<Diagnostic>,
+    /// The roots of each file read, by its name in `sources` (several when two paths given
+    /// reach the same file).
+    roots: HashMap<String, Vec<Root>>,
 }
 
 /// Reads every path (files, or directories searched recursively for `*.writ`).
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
     let mut loaded = Loaded::default();
-    let mut files = Vec::new();
+    let mut files: Vec<(PathBuf, Root)> = Vec::new();
     for p in paths {
         let p = p.as_ref();
         if p.is_dir() {
-            let before = files.len();
-            walk(p, 0, &mut files);
-            if files.len() == before {
+            let Some(root) = root_of(p) else {
+                loaded.fail(p, "cannot resolve the directory".into());
+                continue;
+            };
+            let mut found = Vec::new();
+            walk(p, 0, &mut found);
+            if found.is_empty() {
                 loaded.fail(p, "directory contains no `.writ` files".into());
             }
+            for f in found {
+                if within(&f, &root) {
+                    files.push((normalize(&f), root.clone()));
+                } else {
+                    loaded.outside(&f, &root);
+                }
+            }
         } else if p.exists() {
-            files.push(normalize(p));
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or_else(|| Path::new("."));
+            match root_of(dir) {
+                Some(root) => files.push((normalize(p), root)),
+                None => loaded.fail(p, "cannot resolve the file's directory".into()),
+            }
         } else {
             loaded.fail(p, "no such file or directory".into());
         }
     }
-    let mut seen = std::collections::HashSet::new();
-    files.retain(|f| seen.insert(f.clone()));
-    for f in files {
+    let mut order: Vec<PathBuf> = Vec::new();
+    for (f, root) in files {
+        let roots = loaded.roots.entry(display(&f)).or_default();
+        if roots.is_empty() {
+            order.push(f);
+        }
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    for f in order {
         loaded.read(&f);
     }
     loaded
@@ -50,6 +92,19 @@ impl Loaded {
             Span::new(file, 0, 0),
             format!("cannot read `{}`: {why}", display(path)),
         ));
+    }
+
+    /// E0217 for a file found in a directory that leads outside it (a symbolic link).
+    fn outside(&mut self, path: &Path, root: &Root) {
+        let file = self.sources.add(display(path), String::new());
+        self.diagnostics.push(
+            Diagnostic::new(
+                codes::IMPORT_OUTSIDE_ROOT,
+                Span::new(file, 0, 0),
+                format!("`{}` leads outside the policy root `{}`; it was not read", display(path), root.shown),
+            )
+            .with_help("a symbolic link in a policy directory must point inside it"),
+        );
     }
 
     /// Reads one file into the source map.
@@ -71,11 +126,30 @@ impl Loaded {
 
     /// True when the file could be read as text (it may still have syntax errors).
     pub fn is_readable(&self, file: crate::syntax::span::FileId) -> bool {
-        !self
-            .diagnostics
-            .iter()
-            .any(|d| d.primary.span.file == file && (d.code == codes::INVALID_UTF8 || d.code == codes::CANNOT_READ))
+        !self.diagnostics.iter().any(|d| {
+            d.primary.span.file == file
+                && (d.code == codes::INVALID_UTF8
+                    || d.code == codes::CANNOT_READ
+                    || d.code == codes::IMPORT_OUTSIDE_ROOT)
+        })
     }
+
+    /// The resolver for the path imports of these files: each file may import only inside
+    /// its own roots.
+    pub fn resolver(&self) -> FsResolver {
+        FsResolver { roots: self.roots.clone() }
+    }
+}
+
+/// The root for directory `dir`, or `None` if it cannot be resolved.
+fn root_of(dir: &Path) -> Option<Root> {
+    let real = std::fs::canonicalize(dir).ok()?;
+    Some(Root { shown: display(&normalize(dir)), real })
+}
+
+/// Whether `path` (symbolic links resolved) lies inside the root.
+fn within(path: &Path, root: &Root) -> bool {
+    std::fs::canonicalize(path).is_ok_and(|real| real.starts_with(&root.real))
 }
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
@@ -91,14 +165,13 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         if ty.is_dir() {
             walk(&path, depth + 1, out);
         } else if path.extension().is_some_and(|x| x == "writ") && path.is_file() {
-            out.push(normalize(&path));
+            out.push(path);
         }
     }
 }
 
 /// Resolves `.` and `..` lexically, so one file has one name however it is reached.
 pub fn normalize(path: &Path) -> PathBuf {
-    use std::path::Component;
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -118,14 +191,52 @@ fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Resolves `import "./x.writ" as m` relative to the importing file's directory.
-pub struct FsResolver;
+/// Resolves `import "./x.writ" as m` relative to the importing file's directory, inside the
+/// importing file's policy roots (see the module documentation); a module read this way
+/// imports inside the roots of the file that imported it.
+#[derive(Debug, Default)]
+pub struct FsResolver {
+    roots: HashMap<String, Vec<Root>>,
+}
 
 impl crate::sema::Resolver for FsResolver {
-    fn read(&mut self, from: &str, path: &str) -> Result<(String, Vec<u8>), String> {
+    fn read(&mut self, from: &str, path: &str) -> Result<(String, Vec<u8>), ImportError> {
+        let rel = Path::new(path);
+        if rel.has_root() || rel.components().any(|c| matches!(c, Component::Prefix(_) | Component::RootDir)) {
+            return Err(ImportError::OutsideRoot(
+                "an absolute path; write the path relative to the importing file".into(),
+            ));
+        }
+        let roots = self.roots.get(from).cloned().unwrap_or_default();
+        let Some(first) = roots.first() else {
+            return Err(ImportError::OutsideRoot(format!("`{from}` has no policy root to import from")));
+        };
+        let outside = || ImportError::OutsideRoot(format!("`{path}` leads outside the policy root `{}`", first.shown));
         let base = Path::new(from).parent().unwrap_or_else(|| Path::new(""));
-        let full = normalize(&base.join(path));
+        let full = normalize(&base.join(rel));
         let name = display(&full);
-        std::fs::read(&full).map(|bytes| (name, bytes)).map_err(|e| format!("cannot read `{}`: {e}", display(&full)))
+        let unreadable = |e: std::io::Error| ImportError::Unreadable(format!("cannot read `{name}`: {e}"));
+        // The importing file's directory, resolved; then the path joined to it, `..` taken
+        // lexically: outside every root, nothing is looked at.
+        let dir = if base.as_os_str().is_empty() { Path::new(".") } else { base };
+        let real_dir = std::fs::canonicalize(dir).map_err(unreadable)?;
+        let lexical = normalize(&real_dir.join(rel));
+        if !roots.iter().any(|r| lexical.starts_with(&r.real)) {
+            return Err(outside());
+        }
+        // Inside lexically; symbolic links resolved, it must still be inside.
+        let real = std::fs::canonicalize(&lexical).map_err(unreadable)?;
+        let inside: Vec<Root> = roots.iter().filter(|r| real.starts_with(&r.real)).cloned().collect();
+        if inside.is_empty() {
+            return Err(outside());
+        }
+        let bytes = std::fs::read(&real).map_err(unreadable)?;
+        let entry = self.roots.entry(name.clone()).or_default();
+        for r in inside {
+            if !entry.contains(&r) {
+                entry.push(r);
+            }
+        }
+        Ok((name, bytes))
     }
 }

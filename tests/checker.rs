@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use writ::diag::{Diagnostic, Severity, codes};
 use writ::ir::schema::{ActionId, EntityTypeId};
 use writ::ir::{Body, ExprKind, PolicySet, Ty, Value};
-use writ::sema::Resolver;
+use writ::sema::{ImportError, Resolver};
 use writ::syntax::ast::Effect;
 use writ::syntax::{FileId, SourceMap};
 
@@ -530,12 +530,12 @@ fn lower_function_folds_and_reports() {
 struct Modules(HashMap<&'static str, &'static str>);
 
 impl Resolver for Modules {
-    fn read(&mut self, _from: &str, path: &str) -> Result<(String, Vec<u8>), String> {
+    fn read(&mut self, _from: &str, path: &str) -> Result<(String, Vec<u8>), ImportError> {
         let name = path.trim_start_matches("./");
         self.0
             .get(name)
             .map(|text| (format!("lib/{name}"), text.as_bytes().to_vec()))
-            .ok_or_else(|| format!("no module `{path}`"))
+            .ok_or_else(|| ImportError::Unreadable(format!("no module `{path}`")))
     }
 }
 
@@ -666,4 +666,242 @@ fn rules_in_an_imported_module_are_not_silently_dropped() {
     assert!(p.is_none());
     let codes: Vec<&str> = diags.iter().filter(|d| d.is_error()).map(|d| d.code.as_str()).collect();
     assert_eq!(codes, ["E0212", "E0212"], "{diags:?}");
+}
+
+// ------------------------------------------------------------------------------ rule ids
+
+/// The rule names decisions use for their own steps, read from the sources: the first string
+/// literal of every `Reason::builtin(…)` and `DecisionError { rule: "…" }` outside comments
+/// (for a `format!` whose text names something, `outside-intent:{name}`, the text up to the
+/// first `{` followed by a sample name).
+fn builtin_reasons() -> BTreeSet<String> {
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                rust_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    let mut names = BTreeSet::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code: String =
+            text.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
+        for marker in ["Reason::builtin(", "DecisionError { rule: "] {
+            for (at, _) in code.match_indices(marker) {
+                let rest = code[at + marker.len()..].trim_start();
+                let rest = rest.strip_prefix("format!(").map_or(rest, str::trim_start);
+                let Some(lit) = rest.strip_prefix('"') else { continue };
+                let Some(end) = lit.find('"') else { continue };
+                let name = &lit[..end];
+                names.insert(match name.find('{') {
+                    Some(i) => format!("{}sample_name", &name[..i]),
+                    None => name.to_string(),
+                });
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn every_built_in_reason_is_a_reserved_rule_id() {
+    let names = builtin_reasons();
+    for expected in ["bad-request", "no-permit", "delegation-too-long", "outside-intent:sample_name"] {
+        assert!(names.contains(expected), "`{expected}` not found among the built-in reasons {names:?}");
+    }
+    for name in &names {
+        for id in [name.clone(), name.to_uppercase()] {
+            let (p, diags) = check(&format!("{SMALL}\n@id({id:?}) permit Agent to call_tool on Tool;"));
+            assert!(p.is_none(), "`{id}` was accepted as a rule id");
+            assert_eq!(codes_of(&diags), ["E0214"], "`{id}`: {diags:#?}");
+            assert!(diags[0].message.contains(&format!("`{id}`")), "{}", diags[0].message);
+        }
+    }
+    // Names near the reserved ones are fine.
+    let p = check_ok(&format!(
+        "{SMALL}\n@id(\"no-permit-for-x\") permit Agent to call_tool on Tool;\n\
+         @id(\"outside-intent-x\") permit Agent to call_tool on Tool when context.risk < 5;\n\
+         @id(\"bad_request\") permit Agent to call_tool on Tool when context.risk < 6;"
+    ));
+    assert_eq!(p.rules.len(), 3);
+}
+
+#[test]
+fn rule_ids_with_whitespace_control_or_invisible_characters_are_errors() {
+    for id in ["", " ", "a b", "a\u{a0}b", "a\nb", "a\u{7f}", "a\u{202e}b", "\u{feff}a", "a\u{200d}"] {
+        let text = format!("{SMALL}\n@id(\"{}\") permit Agent to call_tool on Tool;", id.escape_default());
+        let (p, diags) = check(&text);
+        assert!(p.is_none(), "{id:?} was accepted");
+        assert_eq!(codes_of(&diags), ["E0215"], "{id:?}: {diags:#?}");
+        // The message shows the id escaped, never the raw control character.
+        assert!(!diags[0].message.chars().any(|c| c.is_control() && c != ' '), "{:?}", diags[0].message);
+    }
+    let p = check_ok(&format!("{SMALL}\n@id(\"équipe/agent-tools.v2\") permit Agent to call_tool on Tool;"));
+    assert_eq!(&*p.rules[0].id, "équipe/agent-tools.v2");
+}
+
+#[test]
+fn unknown_annotations_warn_and_leave_the_rule_unnamed() {
+    let (p, diags) = check(&format!("{SMALL}\n@Id(\"agent-tools\") permit Agent to call_tool on Tool;"));
+    assert_eq!(codes_of(&diags), ["W0006"]);
+    assert_eq!(diags[0].help.as_deref(), Some("did you mean `@id`?"));
+    // Only a warning: the rule is kept, named by its position.
+    let p = p.expect("a warning does not stop the set");
+    assert_eq!(&*p.rules[0].id, "policy.writ:9");
+}
+
+#[test]
+fn request_names_cannot_be_rebound() {
+    for (what, src) in [
+        (
+            "parameter",
+            "fn f(resource: Int) -> Bool = resource > 1;\n@id(\"r\") permit Agent to call_tool on Tool when f(context.risk);",
+        ),
+        (
+            "parameter",
+            "fn f(on_behalf_of: Int) -> Bool = on_behalf_of > 1;\n@id(\"r\") permit Agent to call_tool on Tool when f(context.risk);",
+        ),
+        (
+            "quantifier",
+            "@id(\"r\") permit Agent to call_tool on Tool when any principal in [1, 2, 3]: principal > context.risk;",
+        ),
+        (
+            "quantifier",
+            "@id(\"r\") permit Agent to call_tool on Tool when all resource in [context.risk]: resource > 1;",
+        ),
+    ] {
+        let (p, diags) = check(&format!("{SMALL}\n{src}"));
+        assert!(p.is_none(), "{what}: {src}");
+        assert_eq!(codes_of(&diags), ["E0216"], "{src}: {diags:#?}");
+    }
+    // An import alias too.
+    let mut modules = Modules(HashMap::from([("helpers.writ", "fn low(r: Int) -> Bool = r < 50;\n")]));
+    let policy = "import \"./helpers.writ\" as principal\n@id(\"r\") permit Agent to call_tool on Tool when principal.low(context.risk);";
+    let (p, diags, _) = check_files_with(&[("schema.writ", SMALL), ("policy.writ", policy)], &mut modules);
+    assert!(p.is_none());
+    assert!(diags.iter().any(|d| d.code == codes::RESERVED_NAME), "{diags:#?}");
+}
+
+// ------------------------------------------------------------------------------ the policy root
+
+/// A scratch directory under the system's temporary directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("writ-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const SECRET: &str = "TOP-SECRET-TOKEN-0123";
+
+/// What `writ check` prints, both formats, and the codes.
+fn check_dir(paths: &[PathBuf]) -> (Vec<&'static str>, String, Vec<Diagnostic>, SourceMap) {
+    let (sources, _, diags) = writ::cli::compile_paths(paths);
+    let shown = format!(
+        "{}\n{}",
+        writ::diag::render::render(&diags, &sources, false),
+        writ::diag::json::render(&diags, &sources)
+    );
+    (codes_of(&diags), shown, diags, sources)
+}
+
+#[test]
+fn imports_stay_inside_the_policy_root() {
+    let t = Scratch::new("root");
+    t.write("outside/secret.writ", &format!("fn f() -> Bool = {SECRET};\n"));
+    t.write("policies/schema.writ", SMALL);
+    t.write("policies/lib/helpers.writ", "fn low(r: Int) -> Bool = r < 50;\n");
+    t.write(
+        "policies/sub/rules.writ",
+        "import \"../lib/helpers.writ\" as helpers\n@id(\"r\") permit Agent to call_tool on Tool when helpers.low(context.risk);\n",
+    );
+    let policies = t.0.join("policies");
+
+    // Inside the loaded directory, `..` is fine.
+    let (codes, shown, _, _) = check_dir(std::slice::from_ref(&policies));
+    assert_eq!(codes, Vec::<&str>::new(), "{shown}");
+
+    // Loaded as a file, its root is its own directory: `../lib` leaves it.
+    let (codes, shown, diags, sources) = check_dir(&[policies.join("schema.writ"), policies.join("sub/rules.writ")]);
+    assert_eq!(codes, ["E0217"], "{shown}");
+    let d = &diags[0];
+    assert!(sources.name(d.primary.span.file).ends_with("rules.writ"));
+    let json = writ::diag::json::to_json(d, &sources);
+    assert_eq!((json.range.start.line, json.range.start.character), (0, 7), "the import's path, line 1 col 8");
+
+    // Escapes: up and out, absolute, through a symbolic link to a directory outside.
+    for (i, path) in ["../outside/secret.writ", "./../../outside/secret.writ"].iter().enumerate() {
+        let t2 = Scratch::new(&format!("up{i}"));
+        t2.write("outside/secret.writ", &format!("fn f() -> Bool = {SECRET};\n"));
+        t2.write("policies/p.writ", &format!("import {path:?} as s\n"));
+        let (codes, shown, _, sources) = check_dir(&[t2.0.join("policies")]);
+        assert_eq!(codes, ["E0217"], "{path}: {shown}");
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(sources.files().all(|(_, f)| !f.text.contains(SECRET)));
+    }
+    let abs = t.0.join("outside/secret.writ");
+    t.write("abs/p.writ", &format!("import {:?} as s\n", abs.display().to_string()));
+    let (codes, shown, _, _) = check_dir(&[t.0.join("abs")]);
+    assert_eq!(codes, ["E0217"], "{shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symbolic_links_cannot_leave_the_policy_root() {
+    let t = Scratch::new("links");
+    t.write("outside/secret.writ", &format!("fn f() -> Bool = {SECRET};\n"));
+    t.write("policies/schema.writ", SMALL);
+    std::os::unix::fs::symlink(t.0.join("outside"), t.0.join("policies/shared")).unwrap();
+    t.write("policies/p.writ", "import \"./shared/secret.writ\" as s\n");
+    let (codes, shown, diags, sources) = check_dir(&[t.0.join("policies")]);
+    assert_eq!(codes, ["E0217"], "{shown}");
+    assert_eq!(sources.snippet(diags[0].primary.span), "\"./shared/secret.writ\"");
+    assert!(!shown.contains(SECRET), "{shown}");
+
+    // A `.writ` link in the directory that points outside is not read either.
+    let t = Scratch::new("filelink");
+    t.write("outside/secret.writ", &format!("fn f() -> Bool = {SECRET};\n"));
+    t.write("policies/schema.writ", SMALL);
+    std::os::unix::fs::symlink(t.0.join("outside/secret.writ"), t.0.join("policies/evil.writ")).unwrap();
+    let (codes, shown, _, sources) = check_dir(&[t.0.join("policies")]);
+    assert_eq!(codes, ["E0217"], "{shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(sources.files().all(|(_, f)| !f.text.contains(SECRET)));
+
+    // A link that stays inside is fine.
+    let t = Scratch::new("innerlink");
+    t.write("policies/schema.writ", SMALL);
+    // (not a `.writ` file, so the directory walk does not read it as a policy file too)
+    t.write("policies/lib/helpers.module", "fn low(r: Int) -> Bool = r < 50;\n");
+    std::os::unix::fs::symlink(t.0.join("policies/lib"), t.0.join("policies/alias")).unwrap();
+    t.write(
+        "policies/p.writ",
+        "import \"./alias/helpers.module\" as h\n@id(\"r\") permit Agent to call_tool on Tool when h.low(context.risk);\n",
+    );
+    let (codes, shown, _, _) = check_dir(&[t.0.join("policies")]);
+    assert_eq!(codes, Vec::<&str>::new(), "{shown}");
 }

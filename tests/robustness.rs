@@ -587,3 +587,89 @@ fn invalid_utf8_is_one_p0009_at_the_first_bad_byte() {
     assert!(loaded.diagnostics.is_empty());
     assert!(loaded.is_readable(id));
 }
+
+// ------------------------------------------------------------------------------ (f) size limits
+
+/// Checks one file with the SPEC example's schema, and the rules given.
+fn check_with_schema(rules: &str) -> (SourceMap, writ::sema::Checked) {
+    let mut sources = SourceMap::new();
+    let text = format!("{}\n{rules}", include_str!("../examples/spec/schema.writ"));
+    let id = sources.add("big.writ", text);
+    let checked = writ::sema::check(&mut sources, &[id], &mut writ::sema::NoFiles);
+    (sources, checked)
+}
+
+#[test]
+fn a_100000_term_chain_is_rejected_at_the_chain_limit() {
+    on_small_stack(|| {
+        for op in ["and", "or"] {
+            let terms: Vec<String> = (0..100_000).map(|i| format!("context.risk != {i}")).collect();
+            let (sources, checked) = check_with_schema(&format!(
+                "@id(\"big\") permit Agent to call_tool on Tool when {};",
+                terms.join(&format!(" {op} "))
+            ));
+            let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
+            // The specific limit, not E0209's message about inlining functions.
+            assert_eq!(codes, ["E0218"], "{op}: {:?}", checked.diagnostics);
+            let d = &checked.diagnostics[0];
+            assert_eq!(d.message, format!("this `{op}` chain has 100000 terms; at most 10000 are allowed"));
+            assert_eq!(sources.snippet(d.primary.span), "context.risk != 10000", "the first term past the limit");
+            assert!(checked.policy.is_none());
+            // Both renderings name the place.
+            let human = diag::render::render(&checked.diagnostics, &sources, false);
+            assert!(human.contains("[E0218] Error") && human.contains("big.writ:"), "{}", &human[..200]);
+            let json = diag::json::render(&checked.diagnostics, &sources);
+            assert!(json.contains("\"E0218\""));
+        }
+    });
+}
+
+#[test]
+fn a_chain_at_the_limit_is_accepted() {
+    on_small_stack(|| {
+        let terms: Vec<String> = (0..10_000).map(|i| format!("context.risk != {i}")).collect();
+        let (_, checked) =
+            check_with_schema(&format!("@id(\"big\") permit Agent to call_tool on Tool when {};", terms.join(" and ")));
+        assert_eq!(checked.diagnostics, Vec::new());
+        let policy = checked.policy.expect("a 10,000-term chain checks");
+        let clause = &policy.rules[0].bodies[0].clauses[0].expr;
+        assert!(matches!(&clause.kind, writ::ir::ExprKind::And(es) if es.len() == 10_000));
+    });
+}
+
+#[test]
+fn a_large_condition_without_functions_is_not_blamed_on_inlining() {
+    on_small_stack(|| {
+        // 9,000 terms of 24 nodes: past the 200,000 IR nodes a body may have, within the chain limit.
+        let sum: String = (1..=10).map(|i| format!(" + {i}")).collect();
+        let terms: Vec<String> = (0..9_000).map(|i| format!("context.risk{sum} != {i}")).collect();
+        let (_, checked) =
+            check_with_schema(&format!("@id(\"big\") permit Agent to call_tool on Tool when {};", terms.join(" and ")));
+        let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        assert_eq!(codes, ["E0209"], "{:?}", checked.diagnostics);
+        let d = &checked.diagnostics[0];
+        assert_eq!(d.message, "this condition is too large");
+        assert!(!d.primary.message.contains("inlin"), "{}", d.primary.message);
+    });
+}
+
+#[test]
+fn eight_thousand_errors_render_in_both_formats() {
+    let rules: String = (0..8_000)
+        .map(|i| format!("@id(\"r{i}\") permit Agent to call_tool on Tool when resource.nope{i} == 1;\n"))
+        .collect();
+    let (sources, checked) = check_with_schema(&rules);
+    let diags = &checked.diagnostics;
+    assert_eq!(diags.len(), 8_000);
+    assert!(diags.iter().all(|d| d.code == codes::UNKNOWN_ATTRIBUTE));
+    let human = diag::render::render(diags, &sources, false);
+    assert_eq!(human.matches("[E0002] Error: ").count(), 8_000);
+    // Each report shows its own line: the last rule's, near the end of the file.
+    let last_line = sources.get(FILE).map(|f| f.line_col(diags[7_999].primary.span.start).line + 1).unwrap_or(0);
+    assert!(human.contains(&format!("big.writ:{last_line}:")), "line {last_line}");
+    assert!(human.trim_end().ends_with("───╯"));
+    let json: serde_json::Value = serde_json::from_str(&diag::json::render(diags, &sources)).unwrap();
+    let items = json.as_array().unwrap();
+    assert_eq!(items.len(), 8_000);
+    assert_eq!(items[7_999]["range"]["start"]["line"].as_u64(), Some(u64::from(last_line) - 1));
+}

@@ -141,9 +141,10 @@ pub fn check_paths(paths: &[PathBuf]) -> (SourceMap, Vec<Diagnostic>) {
 pub fn compile_paths(paths: &[PathBuf]) -> (SourceMap, Option<crate::ir::PolicySet>, Vec<Diagnostic>) {
     let loaded = load::load_paths(paths);
     let files: Vec<_> = loaded.sources.files().map(|(id, _)| id).filter(|id| loaded.is_readable(*id)).collect();
+    let mut resolver = loaded.resolver();
     let mut diags = loaded.diagnostics;
     let mut sources = loaded.sources;
-    let checked = sema::check(&mut sources, &files, &mut load::FsResolver);
+    let checked = sema::check(&mut sources, &files, &mut resolver);
     diags.extend(checked.diagnostics);
     diag::sort(&mut diags);
     let policy = if diag::has_errors(&diags) { None } else { checked.policy };

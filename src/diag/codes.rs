@@ -132,8 +132,8 @@ The total must fit in a 64-bit count of milliseconds.
 
     INVALID_ANNOTATION = "P0011", Error, "invalid annotation",
 "Annotations take one string argument, `@id(\"agent-tools\")`, and each may appear at
-most once on a rule. `@id` names the rule in decisions; other annotations are kept as
-metadata.";
+most once on a rule. `@id` names the rule in decisions; other annotations have no
+effect and are warned about (W0006).";
 
     MISPLACED_DOC = "P0012", Warning, "doc comment attached to nothing",
 "A `///` doc comment documents the declaration that follows it: a rule, intent, fn,
@@ -289,6 +289,53 @@ most 64); a longer chain is denied (`delegation-too-long`).
       …
     }";
 
+    RESERVED_RULE_ID = "E0214", Error, "reserved rule id",
+"A rule's `@id` takes a name that decisions already use for one of their own steps, so a
+reason or an error naming it would be ambiguous in a decision or an audit log. The
+reserved ids are `bad-request` (the request could not be decoded), `no-permit` (the
+default deny), `delegation-too-long` (the `on_behalf_of` chain is too long), and
+`outside-intent` and every id that starts with `outside-intent:` (the action lies outside
+the request's intent). They are compared ignoring ASCII case. An id that ends in
+`.writ:LINE` is reserved too: that is how a rule without an `@id` is named.
+
+    @id(\"no-permit\")        // error: reserved
+    @id(\"no-permit-agents\") // ok";
+
+    INVALID_RULE_ID = "E0215", Error, "invalid rule id",
+"A rule's `@id` must be a name a person can read back unambiguously from a decision or a
+log line: it may not be empty, and it may not contain whitespace, control characters
+(line breaks, tabs, escape codes) or invisible formatting characters (zero-width spaces,
+bidirectional overrides, byte-order marks).
+
+    @id(\"agent tools\")   // error: a space
+    @id(\"agent-tools\")   // ok";
+
+    RESERVED_NAME = "E0216", Error, "reserved name",
+"`principal`, `resource`, `action`, `context`, `intent` and `on_behalf_of` name the parts of
+the request. A quantifier variable, a function parameter or an import alias may not take
+one of these names: inside its scope it would silently hide the request's value.
+
+    any principal in on_behalf_of: principal.env == \"prod\"   // error
+    any p in on_behalf_of: p.env == \"prod\"                   // ok";
+
+    IMPORT_OUTSIDE_ROOT = "E0217", Error, "import outside the policy root",
+"`import \"…\" as m` may only read files inside the policy root, so a host that checks a
+policy set it does not trust never reads (or shows in diagnostics) files elsewhere on its
+machine. The root is the directory given to `writ` when loading a directory, and the
+directory of each file given when loading files one by one. Import paths are relative to
+the importing file; absolute paths are not allowed, nor `..` steps that leave the root,
+nor symbolic links that lead out of it (paths are resolved before the test).
+
+    import \"./helpers.writ\" as helpers      // ok
+    import \"../../shared/x.writ\" as x       // error if it leaves the root
+    import \"/etc/passwd\" as p               // error: an absolute path";
+
+    TOO_MANY_TERMS = "E0218", Error, "condition too long",
+"A chain of `and` or `or` has more terms than Writ accepts in one chain (10,000). Such
+conditions come from generators gone wrong rather than from people, and a decision would
+have to evaluate them on every request. Split the condition into several `when` clauses
+or functions, or use a set: `context.risk in [1, 2, 3]` instead of a chain of `==`.";
+
     NEVER_MATCHES = "W0001", Warning, "target matches no declared action",
 "No action declared in the schema takes this rule's principal type and resource type,
 so the rule can never apply. Check the action's `P -> R` declaration and the rule's
@@ -308,6 +355,12 @@ always win, so the permit can never make a difference.";
 
     UNUSED_IMPORT = "W0005", Warning, "unused import",
 "The module is imported but none of its functions is used.";
+
+    UNKNOWN_ANNOTATION = "W0006", Warning, "unknown annotation",
+"Writ knows one rule annotation, `@id(\"…\")`, which names the rule in decisions. Any other
+annotation is ignored, which is usually a typo: a rule written with `@Id(\"x\")` or
+`@ids(\"x\")` has no id and is named `FILE:LINE` in decisions. For notes about a rule,
+use a `///` doc comment.";
 }
 
 #[cfg(test)]

@@ -1,16 +1,21 @@
 //! Terminal rendering with ariadne. Spans are byte offsets, so ariadne is told to index by
 //! byte (its default counts chars, which misplaces underlines after non-ASCII text).
+//!
+//! Rendering is linear in the number of diagnostics: ariadne's view of each file (its text
+//! split into lines) is built once per [`render`] call, on first use, and shared by every
+//! report, instead of being rebuilt from every file for every diagnostic.
 
 use super::{Diagnostic, Severity};
-use crate::syntax::span::SourceMap;
-use ariadne::{Config, IndexType, Label, Report, ReportKind};
-use std::fmt::Write as _;
+use crate::syntax::span::{FileId, SourceMap, Span};
+use ariadne::{Cache, Config, IndexType, Label, Report, ReportKind, Source};
+use std::fmt::{self, Write as _};
 
 /// Renders diagnostics as ariadne reports, one after another.
 pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
+    let mut cache = Files::new(sources);
     let mut out = String::new();
     for d in diags {
-        out.push_str(&render_one(d, sources, color));
+        write_one(d, sources, color, &mut cache, &mut out);
     }
     out
 }
@@ -18,34 +23,102 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String 
 /// Renders one diagnostic. Diagnostics about a file that has no text (it could not be read)
 /// are rendered as a plain line naming the file.
 pub fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
+    let mut out = String::new();
+    write_one(d, sources, color, &mut Files::new(sources), &mut out);
+    out
+}
+
+/// ariadne's sources, by file id, each built the first time a report needs it.
+struct Files<'s> {
+    map: &'s SourceMap,
+    built: Vec<Option<Source<&'s str>>>,
+    /// What `fetch` returns for an id outside the map (never reached: spans are clamped to
+    /// files that exist).
+    empty: Source<&'s str>,
+}
+
+impl<'s> Files<'s> {
+    fn new(map: &'s SourceMap) -> Files<'s> {
+        Files { map, built: Vec::new(), empty: Source::from("") }
+    }
+}
+
+/// A file as ariadne names it: its id, displayed as the file's name.
+#[derive(Clone, Copy)]
+struct Id<'s>(FileId, &'s SourceMap);
+
+impl PartialEq for Id<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Id<'_> {}
+
+impl std::hash::Hash for Id<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.hash(h);
+    }
+}
+
+impl fmt::Debug for Id<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.1.name(self.0))
+    }
+}
+
+impl fmt::Display for Id<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.1.name(self.0))
+    }
+}
+
+impl<'s> Cache<Id<'s>> for Files<'s> {
+    type Storage = &'s str;
+
+    fn fetch(&mut self, id: &Id<'s>) -> Result<&Source<&'s str>, impl fmt::Debug> {
+        let i = id.0.0 as usize;
+        let Some(file) = self.map.get(id.0) else { return Ok::<_, fmt::Error>(&self.empty) };
+        if self.built.len() <= i {
+            self.built.resize_with(i + 1, || None);
+        }
+        Ok(match self.built.get_mut(i) {
+            Some(slot) => slot.get_or_insert_with(|| Source::from(file.text.as_str())),
+            None => &self.empty,
+        })
+    }
+
+    fn display<'a>(&self, id: &'a Id<'s>) -> Option<impl fmt::Display + 'a> {
+        Some(*id)
+    }
+}
+
+fn write_one<'s>(d: &Diagnostic, sources: &'s SourceMap, color: bool, cache: &mut Files<'s>, out: &mut String) {
     let file = sources.get(d.primary.span.file);
-    let Some(file) = file.filter(|f| !f.text.is_empty()) else {
-        return plain(d, sources);
-    };
+    if file.is_none_or(|f| f.text.is_empty()) {
+        out.push_str(&plain(d, sources));
+        return;
+    }
     let kind = match d.severity {
         Severity::Error => ReportKind::Error,
         Severity::Warning => ReportKind::Warning,
         Severity::Info => ReportKind::Advice,
     };
-    let name = file.name.clone();
-    let clamp = |span: crate::syntax::span::Span| {
+    let at = |span: Span| {
         let len = sources.get(span.file).map_or(0, |f| f.text.len());
         let start = (span.start as usize).min(len);
-        start..(span.end as usize).clamp(start, len)
+        (Id(span.file, sources), start..(span.end as usize).clamp(start, len))
     };
     let config = Config::default().with_index_type(IndexType::Byte).with_color(color);
-    let mut report = Report::build(kind, (name.clone(), clamp(d.primary.span)))
-        .with_config(config)
-        .with_code(d.code)
-        .with_message(&d.message);
-    let mut primary = Label::new((name.clone(), clamp(d.primary.span)));
+    let mut report =
+        Report::build(kind, at(d.primary.span)).with_config(config).with_code(d.code).with_message(&d.message);
+    let mut primary = Label::new(at(d.primary.span));
     if !d.primary.message.is_empty() {
         primary = primary.with_message(&d.primary.message);
     }
     report = report.with_label(primary);
     for l in &d.labels {
-        let lname = sources.name(l.span.file).to_string();
-        report = report.with_label(Label::new((lname, clamp(l.span))).with_message(&l.message));
+        report = report.with_label(Label::new(at(l.span)).with_message(&l.message));
     }
     for n in &d.notes {
         report = report.with_note(n);
@@ -53,12 +126,12 @@ pub fn render_one(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
     if let Some(h) = &d.help {
         report = report.with_help(h);
     }
-    let cache = ariadne::sources(sources.files().map(|(_, f)| (f.name.clone(), f.text.clone())));
     let mut buf = Vec::new();
-    if report.finish().write(cache, &mut buf).is_err() {
-        return plain(d, sources);
+    if report.finish().write(&mut *cache, &mut buf).is_err() {
+        out.push_str(&plain(d, sources));
+        return;
     }
-    String::from_utf8_lossy(&buf).into_owned()
+    out.push_str(&String::from_utf8_lossy(&buf));
 }
 
 fn plain(d: &Diagnostic, sources: &SourceMap) -> String {

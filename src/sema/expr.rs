@@ -18,6 +18,27 @@ pub(crate) const CONSTRUCTORS: &[&str] = &["timestamp", "ip", "duration"];
 const MAX_IR_DEPTH: u32 = 400;
 const MAX_IR_NODES: usize = 200_000;
 const MAX_INLINE_DEPTH: usize = 32;
+/// The most terms one `and` or `or` chain may have (E0218).
+pub(crate) const MAX_CHAIN: usize = 10_000;
+/// Names of the parts of a request, which no variable, parameter or import alias may take
+/// (E0216).
+pub(crate) const REQUEST_NAMES: &[&str] = &["principal", "resource", "action", "context", "intent", "on_behalf_of"];
+
+/// E0216 when `name` is one of the [`REQUEST_NAMES`]; `what` says what it names.
+pub(crate) fn reserved_name(name: &ast::Name, what: &str) -> Option<Diagnostic> {
+    if !REQUEST_NAMES.contains(&name.node.as_str()) {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            codes::RESERVED_NAME,
+            name.span,
+            format!("{what} cannot be named `{}`: that is the request's `{}`", name.node, name.node),
+        )
+        .with_label_message("reserved name")
+        .with_help("choose another name"),
+    )
+}
 
 /// The request shape a rule body is checked against.
 #[derive(Clone, Debug)]
@@ -304,12 +325,17 @@ impl<'c> Lowerer<'c> {
         let out = if self.depth > MAX_IR_DEPTH || self.nodes > MAX_IR_NODES {
             if !self.too_large {
                 self.too_large = true;
-                let at = self.call_spans.first().copied().unwrap_or(e.span);
-                self.err(
-                    Diagnostic::new(codes::TOO_LARGE, at, "this expression is too large after inlining functions")
-                        .with_label_message("inlining the functions called here exceeds the limit")
-                        .with_note(format!("the limits are {MAX_IR_NODES} nodes and a depth of {MAX_IR_DEPTH}")),
-                );
+                let note = format!("the limits are {MAX_IR_NODES} nodes and a depth of {MAX_IR_DEPTH}");
+                let d = match self.call_spans.first().copied() {
+                    Some(at) => {
+                        Diagnostic::new(codes::TOO_LARGE, at, "this expression is too large after inlining functions")
+                            .with_label_message("inlining the functions called here exceeds the limit")
+                    }
+                    None => Diagnostic::new(codes::TOO_LARGE, e.span, "this condition is too large")
+                        .with_label_message("the limit is exceeded here")
+                        .with_help("split it into several `when` clauses"),
+                };
+                self.err(d.with_note(note));
             }
             error(e.span)
         } else {
@@ -378,6 +404,22 @@ impl<'c> Lowerer<'c> {
             A::Binary(op, a, b) => self.binary(*op, a, b, span),
             A::And(es) | A::Or(es) => {
                 let is_and = matches!(e.kind, A::And(_));
+                if let Some(extra) = es.get(MAX_CHAIN) {
+                    // Reported at the first term past the limit (the chain may be megabytes).
+                    let word = if is_and { "and" } else { "or" };
+                    self.err(
+                        Diagnostic::new(
+                            codes::TOO_MANY_TERMS,
+                            extra.span,
+                            format!("this `{word}` chain has {} terms; at most {MAX_CHAIN} are allowed", es.len()),
+                        )
+                        .with_label_message(format!("term {} of the chain", MAX_CHAIN + 1))
+                        .with_help(
+                            "split the condition into several `when` clauses or functions, or test membership in a set",
+                        ),
+                    );
+                    return error(span);
+                }
                 let saved = self.facts.len();
                 let mut out = Vec::new();
                 for x in es {
@@ -587,6 +629,9 @@ impl<'c> Lowerer<'c> {
                         Ty::Error
                     }
                 };
+                if let Some(d) = reserved_name(x, "a quantifier variable") {
+                    self.err(d);
+                }
                 // Over a small constant set, try each element as a constant: if every
                 // instance folds, so does the quantifier.
                 if let Some(Value::Set(items)) = as_lit(&s).cloned() {
@@ -1060,6 +1105,13 @@ impl<'c> Lowerer<'c> {
                 let module = self.cx.scopes.get(self.scope).and_then(|s| s.modules.get(m)).copied();
                 if let Some(mid) = module {
                     self.cx.used_modules.insert(mid);
+                    if self.cx.modules.get(mid).is_some_and(|md| md.broken) {
+                        // The import was reported; check the arguments only.
+                        for a in args {
+                            self.lower(a, None);
+                        }
+                        return error(span);
+                    }
                     let f = self.cx.modules.get(mid).and_then(|md| md.fns.get(&name.node)).copied();
                     return match f {
                         Some(f) => self.inline(f, args, span),

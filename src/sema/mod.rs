@@ -13,7 +13,7 @@ use crate::ir::schema::{
 };
 use crate::ir::{self, Body, Clause, EntityUid, FieldTy, PolicySet, RecordTy, Ty};
 use crate::syntax::ast::{self, Effect, Item, SchemaMember};
-use crate::syntax::span::{FileId, SourceMap, Span};
+use crate::syntax::span::{FileId, SourceMap, Span, Spanned};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -21,15 +21,30 @@ use std::sync::Arc;
 pub trait Resolver {
     /// `from` is the name of the importing file; returns the imported file's display name
     /// and text.
-    fn read(&mut self, from: &str, path: &str) -> Result<(String, Vec<u8>), String>;
+    fn read(&mut self, from: &str, path: &str) -> Result<(String, Vec<u8>), ImportError>;
+}
+
+/// Why a path import was not read; the text says why, for the label under the path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportError {
+    /// The file cannot be read (E0007).
+    Unreadable(String),
+    /// The path leads outside the policy root, so it was not read (E0217).
+    OutsideRoot(String),
+}
+
+impl From<String> for ImportError {
+    fn from(why: String) -> ImportError {
+        ImportError::Unreadable(why)
+    }
 }
 
 /// A resolver for contexts without a file system: every path import fails.
 pub struct NoFiles;
 
 impl Resolver for NoFiles {
-    fn read(&mut self, _from: &str, path: &str) -> Result<(String, Vec<u8>), String> {
-        Err(format!("cannot import `{path}`: file imports are not available here"))
+    fn read(&mut self, _from: &str, path: &str) -> Result<(String, Vec<u8>), ImportError> {
+        Err(ImportError::Unreadable(format!("cannot import `{path}`: file imports are not available here")))
     }
 }
 
@@ -68,6 +83,8 @@ pub(crate) struct FnInfo {
 pub(crate) struct Module {
     pub fns: HashMap<String, FnId>,
     pub std: bool,
+    /// The import failed (and was reported): calls through it are errors already.
+    pub broken: bool,
 }
 
 struct Unit {
@@ -194,13 +211,27 @@ impl Checker {
             }
             for imp in imports {
                 let Some((key, alias, display, text)) = self.resolve_import(&imp, sources, file, resolver) else {
+                    // Reported; the alias names a module with nothing in it, so that calls
+                    // through it do not report again.
+                    let alias = match &imp.kind {
+                        ast::ImportKind::Module(path) => path.last().map(|n| n.node.clone()),
+                        ast::ImportKind::File { alias, .. } => Some(alias.node.clone()),
+                    };
+                    let scope = self.units.get(i).map_or(global, |u| u.scope);
+                    if let Some(alias) = alias {
+                        let id = self.modules.len();
+                        self.modules.push(Module { fns: HashMap::new(), std: false, broken: true });
+                        if let Some(s) = self.scopes.get_mut(scope) {
+                            s.modules.entry(alias).or_insert(id);
+                        }
+                    }
                     continue;
                 };
                 let id = match module_keys.get(&key) {
                     Some(&id) => id,
                     None => {
                         let id = self.modules.len();
-                        self.modules.push(Module { fns: HashMap::new(), std: key.starts_with("std.") });
+                        self.modules.push(Module { fns: HashMap::new(), std: key.starts_with("std."), broken: false });
                         module_keys.insert(key.clone(), id);
                         if let Some(&j) = policy_units.get(&key) {
                             self.make_module(j, id, global);
@@ -320,13 +351,31 @@ impl Checker {
                 }
             }
             ast::ImportKind::File { path, alias } => {
+                if let Some(d) = expr::reserved_name(alias, "an import alias") {
+                    self.err(d);
+                }
                 let from = sources.name(file).to_string();
                 match resolver.read(&from, &path.node) {
                     Ok((name, bytes)) => Some((name.clone(), alias.node.clone(), name, bytes)),
-                    Err(why) => {
+                    Err(ImportError::Unreadable(why)) => {
                         self.err(
                             Diagnostic::new(codes::UNKNOWN_MODULE, path.span, format!("cannot import `{}`", path.node))
                                 .with_label_message(why),
+                        );
+                        None
+                    }
+                    Err(ImportError::OutsideRoot(why)) => {
+                        self.err(
+                            Diagnostic::new(
+                                codes::IMPORT_OUTSIDE_ROOT,
+                                path.span,
+                                format!("cannot import `{}`: it is outside the policy root", path.node),
+                            )
+                            .with_label_message(why)
+                            .with_note(
+                                "the policy root is the directory being loaded, or the directory of the file given",
+                            )
+                            .with_help("keep modules inside the policy root and import them by a relative path"),
                         );
                         None
                     }
@@ -851,6 +900,9 @@ impl Checker {
                 let mut pseen = HashMap::new();
                 let mut params = Vec::new();
                 for p in &f.params {
+                    if let Some(d) = expr::reserved_name(&p.name, "a function parameter") {
+                        self.err(d);
+                    }
                     self.declare_name(&mut pseen, &p.name, "parameter");
                     let ty = self.resolve_type(&p.ty);
                     params.push((Arc::from(p.name.node.as_str()), ty));
@@ -1074,6 +1126,26 @@ impl Checker {
                     .with_label_message("second one")
                     .with_label(first, "first here"),
                 );
+                continue;
+            }
+            if ANNOTATIONS.contains(&a.name.node.as_str()) {
+                continue;
+            }
+            let mut d = Diagnostic::new(
+                codes::UNKNOWN_ANNOTATION,
+                a.name.span,
+                format!("unknown annotation `@{}`", a.name.node),
+            )
+            .with_label_message("ignored");
+            d = match did_you_mean(&a.name.node, ANNOTATIONS.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `@{s}`?")),
+                None => d.with_note("the only rule annotation is `@id(\"…\")`; write notes in a `///` doc comment"),
+            };
+            self.err(d);
+        }
+        if let Some(id) = r.id() {
+            if let Some(d) = rule_id_problem(id) {
+                self.err(d);
             }
         }
         let (ptypes, principal, pok) = self.scope(&r.principal.node, false);
@@ -1338,6 +1410,85 @@ impl Checker {
         }
         self.diags.extend(warnings);
     }
+}
+
+/// The annotations a rule may carry (others are W0006).
+const ANNOTATIONS: &[&str] = &["id"];
+
+/// Rule ids that name built-in steps of a decision (`Reason::builtin` in `interp/` and
+/// `decision.rs`): a rule may not take them, compared ignoring ASCII case (E0214).
+/// `tests/checker.rs` checks that every built-in reason in the sources is covered.
+pub const RESERVED_RULE_IDS: &[&str] = &["bad-request", "no-permit", "delegation-too-long", "outside-intent"];
+
+/// Prefixes of built-in reasons that carry a name (`outside-intent:NAME`) (E0214).
+pub const RESERVED_RULE_ID_PREFIXES: &[&str] = &["outside-intent:"];
+
+/// Invisible characters that change how text reads without showing: zero-width spaces and
+/// joiners, bidirectional marks, embeddings, overrides and isolates, word joiners and
+/// invisible operators, the byte-order mark, the soft hyphen.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Why `@id("…")` cannot name a rule (E0214, E0215), if it cannot.
+fn rule_id_problem(id: &Spanned<String>) -> Option<Diagnostic> {
+    let text = id.node.as_str();
+    let shown = text.escape_debug().to_string();
+    if text.is_empty() {
+        return Some(
+            Diagnostic::new(codes::INVALID_RULE_ID, id.span, "a rule id cannot be empty")
+                .with_label_message("empty id")
+                .with_help(
+                    "name the rule, e.g. `@id(\"agent-tools\")`, or leave `@id` out to have it named `FILE:LINE`",
+                ),
+        );
+    }
+    let bad = text.chars().find(|c| c.is_whitespace() || c.is_control() || invisible(*c));
+    if let Some(c) = bad {
+        let what = if c.is_whitespace() {
+            "whitespace"
+        } else if c.is_control() {
+            "a control character"
+        } else {
+            "an invisible character"
+        };
+        return Some(
+            Diagnostic::new(
+                codes::INVALID_RULE_ID,
+                id.span,
+                format!("rule id `{shown}` contains {what} (U+{:04X})", u32::from(c)),
+            )
+            .with_label_message("not allowed in a rule id")
+            .with_help("use letters, digits and punctuation such as `-`, `_`, `.`, `/`"),
+        );
+    }
+    let lower = text.to_ascii_lowercase();
+    let builtin = RESERVED_RULE_IDS
+        .iter()
+        .find(|r| **r == lower)
+        .map(|r| r.to_string())
+        .or_else(|| RESERVED_RULE_ID_PREFIXES.iter().find(|p| lower.starts_with(**p)).map(|p| format!("{p}…")));
+    if let Some(b) = builtin {
+        return Some(
+            Diagnostic::new(codes::RESERVED_RULE_ID, id.span, format!("rule id `{shown}` is reserved"))
+                .with_label_message(format!("decisions use `{b}` for a built-in reason"))
+                .with_help("choose another id"),
+        );
+    }
+    let default_like = text.rsplit_once(':').is_some_and(|(file, line)| {
+        file.ends_with(".writ") && !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit())
+    });
+    if default_like {
+        return Some(
+            Diagnostic::new(codes::RESERVED_RULE_ID, id.span, format!("rule id `{shown}` is reserved"))
+                .with_label_message("rules without an `@id` are named `FILE:LINE`")
+                .with_help("choose an id that does not look like a file position"),
+        );
+    }
+    None
 }
 
 /// Schema settings (`@NAME(INTEGER)` inside `schema { }`).

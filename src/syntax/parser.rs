@@ -110,17 +110,19 @@ impl State {
     }
 
     /// `a and b` / `a or b`, flattened into one n-ary node. The chain's depth is that of its
-    /// deepest operand plus one; the operands count, the chain's length does not.
+    /// deepest operand plus one; the operands count, the chain's length does not. The depth
+    /// of the chain so far stands for its operands' (it is their maximum plus one, or more
+    /// when the chain was parenthesised), so appending an operand costs the same however
+    /// long the chain is.
     pub(crate) fn chain(&mut self, is_and: bool, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
         let span = self.span(l, r);
+        let max = a.depth.saturating_sub(1).max(b.depth);
         match (is_and, a.kind) {
             (true, ExprKind::And(mut es)) => {
-                let max = es.iter().map(|e| e.depth).max().unwrap_or(0).max(b.depth);
                 es.push(b);
                 self.limit(ExprKind::And(es), span, max)
             }
             (false, ExprKind::Or(mut es)) => {
-                let max = es.iter().map(|e| e.depth).max().unwrap_or(0).max(b.depth);
                 es.push(b);
                 self.limit(ExprKind::Or(es), span, max)
             }

@@ -67,6 +67,9 @@ pub struct SourceFile {
     pub name: String,
     pub text: String,
     line_starts: Vec<u32>,
+    /// Per line, whether it is all ASCII: then columns are byte counts, found without
+    /// reading the line (so many positions on one long line cost no more than on short ones).
+    ascii_lines: Vec<bool>,
 }
 
 /// A line/column position. `line` and both columns are zero-based.
@@ -83,12 +86,18 @@ impl SourceFile {
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
         let text = text.into();
         let mut line_starts = vec![0u32];
+        let mut ascii_lines = Vec::new();
+        let mut ascii = true;
         for (i, b) in text.bytes().enumerate() {
+            ascii &= b.is_ascii();
             if b == b'\n' {
                 line_starts.push(clamp_u32(i + 1));
+                ascii_lines.push(ascii);
+                ascii = true;
             }
         }
-        SourceFile { name: name.into(), text, line_starts }
+        ascii_lines.push(ascii);
+        SourceFile { name: name.into(), text, line_starts, ascii_lines }
     }
 
     /// The zero-based line of a byte offset: `line_col(offset).line`, without counting
@@ -112,6 +121,10 @@ impl SourceFile {
             Err(l) => l.saturating_sub(1),
         };
         let start = self.line_starts.get(line).copied().unwrap_or(0) as usize;
+        if self.ascii_lines.get(line).copied().unwrap_or(false) {
+            let col = clamp_u32(offset.saturating_sub(start));
+            return LineCol { line: clamp_u32(line), utf16: col, chars: col };
+        }
         let prefix = self.text.get(start..offset).unwrap_or("");
         LineCol {
             line: clamp_u32(line),
@@ -174,6 +187,10 @@ mod tests {
         assert_eq!(f.line_col(5), LineCol { line: 1, utf16: 0, chars: 0 });
         assert_eq!(f.line_col(9), LineCol { line: 2, utf16: 0, chars: 0 });
         assert_eq!(f.line_col(999), LineCol { line: 2, utf16: 1, chars: 1 });
+        // An ASCII line after a non-ASCII one, and a non-ASCII last line.
+        let f = SourceFile::new("b", "\u{e9}\nabc\nx\u{e9}y");
+        assert_eq!(f.line_col(5), LineCol { line: 1, utf16: 2, chars: 2 });
+        assert_eq!(f.line_col(10), LineCol { line: 2, utf16: 2, chars: 2 });
     }
 
     #[test]
