@@ -713,6 +713,8 @@ fn failing_part<'e>(
 }
 
 /// Obligations being merged (SPEC §7): the smallest `ttl`, every value of each other key.
+/// Every `ttl` here is positive: a permit whose `ttl` is not did not apply
+/// ([`Outcome::permit_computed`]; a constant one does not compile).
 #[derive(Default)]
 struct Merge<'p> {
     ttl: Option<i64>,
