@@ -38,6 +38,8 @@ intent triage_ticket "Read and comment on support tickets" {
 
 @id("ok") permit * to * on * when resource.sensitivity <= internal;
 @id("in-b") escalate * to * on Tool in ToolGroup::"b";
+// An escalate asks only where a permit applies too: `in-b` probes membership in `b`.
+permit * to * on Tool in ToolGroup::"b";
 "#;
 
 const ENTITIES: &str = r#"[
@@ -170,7 +172,9 @@ fn the_valid_request_is_allowed() {
         r#"{"principal": {"type": "Human", "id": "alice"}}"#,
         r#"{"context": {"reviewer": {"type": "Human", "id": "alice"}}}"#,
     ] {
-        assert_eq!(decide(&engine, &entities, patch), "allow [ok]", "{patch}");
+        // Each principal of the chain is allowed by `ok` too, and listed.
+        let want = if patch.contains(r#""on_behalf_of": [{"#) { "allow [ok, ok, ok]" } else { "allow [ok]" };
+        assert_eq!(decide(&engine, &entities, patch), want, "{patch}");
     }
 }
 

@@ -430,11 +430,16 @@ const DELEGATION: &str = r#"
 fn each_principal_of_the_chain_is_authorized_afresh() {
     check(&[
         (DELEGATION, r#"{"on_behalf_of": []}"#, r#"allow [agents] {"ttl":"15m"}"#),
-        (DELEGATION, r#"{"on_behalf_of": [{"type": "Human", "id": "alice"}]}"#, r#"allow [agents] {"ttl":"15m"}"#),
+        // the permits that allowed each hop are reasons too, after the principal's
+        (
+            DELEGATION,
+            r#"{"on_behalf_of": [{"type": "Human", "id": "alice"}]}"#,
+            r#"allow [agents, cleared@Human::alice] {"ttl":"15m"}"#,
+        ),
         (
             DELEGATION,
             r#"{"on_behalf_of": [{"type": "Human", "id": "alice"}, {"type": "Human", "id": "dave"}]}"#,
-            r#"allow [agents] {"ttl":"15m"}"#,
+            r#"allow [agents, cleared@Human::alice, cleared@Human::dave] {"ttl":"15m"}"#,
         ),
         // a hop that nothing permits is denied, whatever permits the principal
         (
@@ -450,7 +455,11 @@ fn each_principal_of_the_chain_is_authorized_afresh() {
             "deny [no-public@Human::bob]",
         ),
         // an agent in the chain is authorized as an agent
-        (DELEGATION, r#"{"on_behalf_of": [{"type": "Agent", "id": "bot"}]}"#, r#"allow [agents] {"ttl":"15m"}"#),
+        (
+            DELEGATION,
+            r#"{"on_behalf_of": [{"type": "Agent", "id": "bot"}]}"#,
+            r#"allow [agents, agents@Agent::bot] {"ttl":"15m"}"#,
+        ),
         (DELEGATION, r#"{"on_behalf_of": [{"type": "Agent", "id": "helper"}]}"#, "deny [no-permit@Agent::helper]"),
         // the same context: the hop sees the request's risk
         (
@@ -463,7 +472,7 @@ fn each_principal_of_the_chain_is_authorized_afresh() {
             r#"@id("agents") permit Agent to call_tool on Tool;
                @id("calm-humans") permit Human to call_tool on Tool when context.risk < 20;"#,
             r#"{"on_behalf_of": [{"type": "Human", "id": "alice"}]}"#,
-            "allow [agents]",
+            "allow [agents, calm-humans@Human::alice]",
         ),
         // the same resource: the hop's rules see it
         (
@@ -513,34 +522,101 @@ fn obligations_merge_over_the_principal_and_its_chain() {
         r#"@id("agents") permit Agent to call_tool on Tool grant { ttl: 15m, audit: "agent" };
            @id("humans") permit Human to call_tool on Tool grant { ttl: 5m, audit: "human" };"#,
         r#"{"on_behalf_of": [{"type": "Human", "id": "alice"}]}"#,
-        r#"allow [agents] {"audit":["agent","human"],"ttl":"5m"}"#,
+        r#"allow [agents, humans@Human::alice] {"audit":["agent","human"],"ttl":"5m"}"#,
     )]);
+}
+
+/// SPEC §7 step 5, for the principal and for each hop: an escalate asks a human only where
+/// the approval could lead to allow, that is where a permit applies too. Humans: alice
+/// (`secret`, permitted), carol (`internal`, permitted and asks), bob (`public`, asks, not
+/// permitted), dave (`confidential`, permitted); agents: bot (permitted, asks on
+/// destructive tools), helper (not permitted, asks on destructive tools).
+const ASK: &str = r#"
+@id("agents") permit Agent to call_tool on Tool when principal.env == "prod" grant { ttl: 15m };
+@id("cleared") permit Human to call_tool on Tool when principal.clearance >= internal grant { ttl: 5m };
+@id("agents-ask") escalate Agent to call_tool on Tool when resource.destructive;
+@id("humans-ask") escalate Human to call_tool on Tool when principal.clearance <= internal;
+@id("risk") forbid * to * on * when context.risk >= 80;
+"#;
+
+#[test]
+fn escalate_only_where_an_approval_can_lead_to_allow() {
+    let delete = r#""resource": {"id": "jira.delete"}"#;
+    let helper = r#""principal": {"id": "helper"}"#;
+    let rows: Vec<(String, &str)> = vec![
+        // the principal: escalate and permit → escalate; escalate alone → deny
+        (format!("{{{delete}}}"), "escalate [agents-ask]"),
+        (format!("{{{delete}, {helper}}}"), "deny [no-permit]"),
+        // a hop: escalate and permit → escalate (the principal is permitted)
+        (r#"{"on_behalf_of": [{"type": "Human", "id": "carol"}]}"#.into(), "escalate [humans-ask@Human::carol]"),
+        // a hop: escalate without a permit → that hop is denied
+        (r#"{"on_behalf_of": [{"type": "Human", "id": "bob"}]}"#.into(), "deny [no-permit@Human::bob]"),
+        // the principal and a hop escalate: both are reasons, the principal's first
+        (
+            format!(r#"{{{delete}, "on_behalf_of": [{{"type": "Human", "id": "carol"}}]}}"#),
+            "escalate [agents-ask, humans-ask@Human::carol]",
+        ),
+        // the principal escalates, a hop is allowed
+        (format!(r#"{{{delete}, "on_behalf_of": [{{"type": "Human", "id": "alice"}}]}}"#), "escalate [agents-ask]"),
+        // the principal escalates, a hop escalates without a permit: the hop denies
+        (format!(r#"{{{delete}, "on_behalf_of": [{{"type": "Human", "id": "bob"}}]}}"#), "deny [no-permit@Human::bob]"),
+        // an escalating hop does not turn the principal's deny into escalate
+        (format!(r#"{{{helper}, "on_behalf_of": [{{"type": "Human", "id": "carol"}}]}}"#), "deny [no-permit]"),
+        (
+            format!(r#"{{{delete}, {helper}, "on_behalf_of": [{{"type": "Human", "id": "carol"}}]}}"#),
+            "deny [no-permit]",
+        ),
+        // nor the principal's escalate without a permit, whatever the hops
+        (
+            format!(r#"{{{delete}, {helper}, "on_behalf_of": [{{"type": "Human", "id": "alice"}}]}}"#),
+            "deny [no-permit]",
+        ),
+        // an escalated hop, then a denied one (and the other way round): deny
+        (
+            r#"{"on_behalf_of": [{"type": "Human", "id": "carol"}, {"type": "Human", "id": "bob"}]}"#.into(),
+            "deny [no-permit@Human::bob]",
+        ),
+        (
+            r#"{"on_behalf_of": [{"type": "Human", "id": "bob"}, {"type": "Human", "id": "carol"}]}"#.into(),
+            "deny [no-permit@Human::bob]",
+        ),
+        // an escalated hop among allowed ones: escalate, the escalating hop the reason
+        (
+            r#"{"on_behalf_of": [{"type": "Human", "id": "alice"}, {"type": "Human", "id": "carol"}]}"#.into(),
+            "escalate [humans-ask@Human::carol]",
+        ),
+        // every hop allowed: allow, the principal's permits first, then each hop's in order
+        (
+            r#"{"on_behalf_of": [{"type": "Human", "id": "dave"}, {"type": "Human", "id": "alice"}]}"#.into(),
+            r#"allow [agents, cleared@Human::dave, cleared@Human::alice] {"ttl":"5m"}"#,
+        ),
+        // forbid beats all of it
+        (r#"{"context": {"risk": 90}, "on_behalf_of": [{"type": "Human", "id": "carol"}]}"#.into(), "deny [risk]"),
+    ];
+    let rows: Vec<Row<'_>> = rows.iter().map(|(p, e)| (ASK, p.as_str(), *e)).collect();
+    check(&rows);
 }
 
 #[test]
 fn an_escalating_hop_caps_the_answer_at_escalate() {
+    // DELEGATION: carol (internal) asks, but no permit applies to her
     check(&[
+        (DELEGATION, r#"{"on_behalf_of": [{"type": "Human", "id": "carol"}]}"#, "deny [no-permit@Human::carol]"),
         (
-            DELEGATION,
-            r#"{"on_behalf_of": [{"type": "Human", "id": "carol"}]}"#,
-            "escalate [internal-asks@Human::carol]",
-        ),
-        (
-            DELEGATION,
+            r#"@id("agents") permit Agent to call_tool on Tool;
+               @id("h") permit Human to call_tool on Tool;
+               @id("internal-asks") escalate Human to * on * when principal.clearance == internal;"#,
             r#"{"on_behalf_of": [{"type": "Human", "id": "carol"}, {"type": "Human", "id": "alice"}]}"#,
             "escalate [internal-asks@Human::carol]",
         ),
         // a denied hop after an escalating one still denies
         (
-            DELEGATION,
+            r#"@id("agents") permit Agent to call_tool on Tool;
+               @id("h") permit Human to call_tool on Tool;
+               @id("no-public") forbid Human to * on * when principal.clearance == public;
+               @id("internal-asks") escalate Human to * on * when principal.clearance == internal;"#,
             r#"{"on_behalf_of": [{"type": "Human", "id": "carol"}, {"type": "Human", "id": "bob"}]}"#,
             "deny [no-public@Human::bob]",
-        ),
-        // an escalating hop does not turn a deny into escalate
-        (
-            DELEGATION,
-            r#"{"principal": {"id": "helper"}, "on_behalf_of": [{"type": "Human", "id": "carol"}]}"#,
-            "deny [no-permit]",
         ),
         (DELEGATION, r#"{"context": {"risk": 90}, "on_behalf_of": [{"type": "Human", "id": "carol"}]}"#, "deny [risk]"),
         // both the principal and a hop escalate: both are reasons
@@ -563,8 +639,11 @@ fn a_chain_longer_than_four_is_denied() {
         json!({ "on_behalf_of": hops }).to_string()
     };
     let rows: Vec<(String, &str)> = vec![
-        (chain(3), r#"allow [agents] {"ttl":"15m"}"#),
-        (chain(4), r#"allow [agents] {"ttl":"15m"}"#),
+        (chain(3), r#"allow [agents, cleared@Human::alice, cleared@Human::dave, cleared@Human::erin] {"ttl":"15m"}"#),
+        (
+            chain(4),
+            r#"allow [agents, cleared@Human::alice, cleared@Human::dave, cleared@Human::erin, cleared@Human::frank] {"ttl":"15m"}"#,
+        ),
         (chain(5), "deny [delegation-too-long]"),
     ];
     let rows: Vec<Row<'_>> = rows.iter().map(|(p, e)| (DELEGATION, p.as_str(), *e)).collect();
@@ -596,16 +675,36 @@ fn escalate_beats_permit() {
             r#"{"resource": {"id": "jira.delete"}, "context": {"approved": true}}"#,
             r#"allow [p] {"ttl":"15m"}"#,
         ),
-        // an escalate without any permit still escalates
+        // every applying escalate is a reason
+        (
+            r#"@id("p") permit * to * on *;
+               @id("e1") escalate * to * on *; @id("e2") escalate * to * on Tool when resource.destructive;"#,
+            r#"{"resource": {"id": "jira.delete"}}"#,
+            "escalate [e1, e2]",
+        ),
+        // an escalate without an applying permit does not escalate: no approval could lead
+        // to allow, so the default deny answers
         (
             r#"@id("e") escalate * to * on Tool when resource.destructive;"#,
             r#"{"resource": {"id": "jira.delete"}}"#,
-            "escalate [e]",
+            "deny [no-permit]",
         ),
         (
             r#"@id("e1") escalate * to * on *; @id("e2") escalate * to * on Tool when resource.destructive;"#,
             r#"{"resource": {"id": "jira.delete"}}"#,
-            "escalate [e1, e2]",
+            "deny [no-permit]",
+        ),
+        (
+            r#"@id("p") permit * to * on * when context.risk < 10;
+               @id("e") escalate * to * on Tool when resource.destructive;"#,
+            r#"{"resource": {"id": "jira.delete"}}"#,
+            "deny [no-permit]",
+        ),
+        (
+            r#"@id("p") permit * to * on * when context.risk < 10;
+               @id("e") escalate * to * on Tool when resource.destructive;"#,
+            r#"{"resource": {"id": "jira.delete"}, "context": {"risk": 3}}"#,
+            "escalate [e]",
         ),
     ]);
 }
@@ -674,6 +773,47 @@ fn permits_merge_their_obligations() {
     ]);
 }
 
+/// A `ttl` computed at decision time that is not positive makes its permit fail closed (a
+/// constant one is a compile error, E0110): the same in both back ends, on a hop too.
+#[test]
+fn a_computed_ttl_must_be_positive() {
+    let ttl = r#"@id("p") permit * to * on * grant { ttl: 1m * (context.risk - 10), audit: "p" };"#;
+    let two = r#"@id("p") permit * to * on * grant { ttl: 1m * (context.risk - 10), audit: "p" };
+                 @id("q") permit * to * on * grant { ttl: 5m, audit: "q" };"#;
+    let hop = r#"@id("agents") permit Agent to * on *;
+                 @id("h") permit Human to * on * grant { ttl: 1m * (context.risk - 10) };"#;
+    let asks = r#"@id("p") permit * to * on * grant { ttl: 1m * (context.risk - 10) };
+                  @id("e") escalate * to * on Tool when resource.destructive;"#;
+    let zero = "!p: the granted `ttl` is `0s`; it must be positive";
+    let negative = "!p: the granted `ttl` is `-7m`; it must be positive";
+    let alice = r#""on_behalf_of": [{"type": "Human", "id": "alice"}]"#;
+    let rows: Vec<(&str, String, String)> = vec![
+        (ttl, "{}".into(), r#"allow [p] {"audit":["p"],"ttl":"2m"}"#.into()),
+        (ttl, r#"{"context": {"risk": 11}}"#.into(), r#"allow [p] {"audit":["p"],"ttl":"1m"}"#.into()),
+        (ttl, r#"{"context": {"risk": 10}}"#.into(), format!("deny [no-permit] {zero}")),
+        (ttl, r#"{"context": {"risk": 3}}"#.into(), format!("deny [no-permit] {negative}")),
+        // the other permits still apply, and only theirs are merged
+        (two, "{}".into(), r#"allow [p, q] {"audit":["p","q"],"ttl":"2m"}"#.into()),
+        (two, r#"{"context": {"risk": 3}}"#.into(), format!(r#"allow [q] {{"audit":["q"],"ttl":"5m"}} {negative}"#)),
+        // on a hop of the chain
+        (hop, format!("{{{alice}}}"), r#"allow [agents, h@Human::alice] {"ttl":"2m"}"#.into()),
+        (
+            hop,
+            format!(r#"{{{alice}, "context": {{"risk": 3}}}}"#),
+            "deny [no-permit@Human::alice] !h: the granted `ttl` is `-7m`; it must be positive".into(),
+        ),
+        // a permit that failed cannot make an escalate ask
+        (asks, r#"{"resource": {"id": "jira.delete"}}"#.into(), "escalate [e]".into()),
+        (
+            asks,
+            r#"{"resource": {"id": "jira.delete"}, "context": {"risk": 3}}"#.into(),
+            format!("deny [no-permit] {negative}"),
+        ),
+    ];
+    let rows: Vec<Row<'_>> = rows.iter().map(|(r, p, e)| (*r, p.as_str(), e.as_str())).collect();
+    check(&rows);
+}
+
 #[test]
 fn nothing_permits_then_deny() {
     check(&[
@@ -703,6 +843,10 @@ fn errors_fail_closed() {
     let escalate = format!(
         r#"@id("p") permit * to * on *;
            @id("e") escalate * to * on * when context.risk * {MAX} > 0;"#
+    );
+    let escalate_unpermitted = format!(
+        r#"@id("p") permit * to * on * when context.risk * {MAX} > 0;
+           @id("e") escalate * to * on *;"#
     );
     let permit = format!(r#"@id("p") permit * to * on * when context.risk * {MAX} > 0;"#);
     let permits = format!(
@@ -738,9 +882,10 @@ fn errors_fail_closed() {
         (&forbid, "{}", &format!("deny [f] !f: {overflow}")),
         (&forbid_unless, "{}", &format!("deny [f] !f: {overflow}")),
         (&forbid, short, "allow [p]"),
-        // an escalate that errors applies
+        // an escalate that errors applies (where a permit applies too)
         (&escalate, "{}", &format!("escalate [e] !e: {overflow}")),
         (&escalate, short, "allow [p]"),
+        (&escalate_unpermitted, "{}", &format!("deny [no-permit] !p: {overflow}")),
         // a permit that errors does not apply
         (&permit, "{}", &format!("deny [no-permit] !p: {overflow}")),
         (&permits, "{}", &format!(r#"allow [q] {{"ttl":"5m"}} !p: {overflow}"#)),
@@ -918,6 +1063,51 @@ fn explain_covers_a_hop_of_the_chain() {
             json!({"principal.clearance": "internal"})
         )]
     );
+}
+
+/// An escalate that applied where no permit did leaves a deny (`no-permit`): its
+/// explanation is about the permits, what would have to change for an allow (or for the
+/// escalate to ask a human); it lists no escalations.
+#[test]
+fn explain_a_deny_where_escalates_applied_without_a_permit() {
+    let mut bench = Bench::new();
+    let explained = |bench: &mut Bench, patch: &str| {
+        let d = bench.decide(ASK, call_tool_request(), patch, true);
+        let e = d.explain.clone().expect("a deny or escalate is explained");
+        let misses: Vec<(String, String, Json)> =
+            e.closest_permits.into_iter().map(|m| (m.rule, m.failed, json!(m.saw))).collect();
+        let escalations: Vec<String> = e.escalations.into_iter().map(|x| x.rule).collect();
+        (summary(&d), format!("{}::{}", e.principal.ty, e.principal.id), misses, escalations)
+    };
+    // the principal escalates, no permit applies to it
+    assert_eq!(
+        explained(&mut bench, r#"{"principal": {"id": "helper"}, "resource": {"id": "jira.delete"}}"#),
+        (
+            "deny [no-permit]".to_string(),
+            "Agent::helper".to_string(),
+            vec![("agents".to_string(), "when principal.env == \"prod\"".to_string(), json!({"principal.env": "dev"}))],
+            vec![],
+        )
+    );
+    // a hop escalates, no permit applies to it: the hop's permits are explained
+    assert_eq!(
+        explained(&mut bench, r#"{"on_behalf_of": [{"type": "Human", "id": "bob"}]}"#),
+        (
+            "deny [no-permit@Human::bob]".to_string(),
+            "Human::bob".to_string(),
+            vec![(
+                "cleared".to_string(),
+                "when principal.clearance >= internal".to_string(),
+                json!({"principal.clearance": "public"})
+            )],
+            vec![],
+        )
+    );
+    // with a permit, the same escalate asks a human, and the explanation lists it
+    let (verdict, who, misses, escalations) = explained(&mut bench, r#"{"resource": {"id": "jira.delete"}}"#);
+    assert_eq!((verdict.as_str(), who.as_str()), ("escalate [agents-ask]", "Agent::bot"));
+    assert!(misses.is_empty(), "{misses:?}");
+    assert_eq!(escalations, ["agents-ask"]);
 }
 
 #[test]

@@ -238,6 +238,18 @@ rule fail closed; in constants it is caught at compile time.";
 "`timestamp(…)`, `ip(…)` and `duration(…)` take a string literal, so the value is
 checked when the policy is compiled.";
 
+    TTL_NOT_POSITIVE = "E0110", Error, "`ttl` is not positive",
+"A permit's `grant { ttl: … }` says how long what it allows lasts, and the decision's
+`ttl` obligation is the smallest granted. A `ttl` of zero or less would allow something
+that has already expired, so a constant one is an error:
+
+    permit Agent to read_secret on Secret grant { ttl: 0s };    // error
+    permit Agent to read_secret on Secret grant { ttl: 15m };   // ok
+
+A `ttl` computed at decision time (`grant { ttl: context.lease - 1m }`) that comes out
+zero or negative makes that permit fail closed: it does not apply, and the decision lists
+the error.";
+
     DUPLICATE = "E0201", Error, "duplicate declaration",
 "Two declarations share a name: entity or enum types, attributes of one entity, enum
 values, actions and action groups, intents, functions of one module, context fields

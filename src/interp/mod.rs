@@ -267,6 +267,25 @@ pub(crate) struct Outcome<'p> {
     pub errors: Vec<DecisionError>,
 }
 
+impl<'p> Outcome<'p> {
+    /// Adds a permit that applied with the grant it computed for this request (both back
+    /// ends add computed grants through here, so they agree). A `ttl` that is not positive
+    /// makes the permit fail closed: it does not apply, and the error is listed. (A
+    /// constant one is a compile error, E0110, so a grant of literals needs no check.)
+    pub(crate) fn permit_computed(&mut self, rule: &'p Rule, values: Vec<(&'p str, Value)>) {
+        match values.iter().find(|(k, _)| *k == "ttl") {
+            Some((_, Value::Duration(ms))) if *ms <= 0 => self.errors.push(DecisionError {
+                rule: rule.id.clone(),
+                message: format!(
+                    "the granted `ttl` is `{}`; it must be positive",
+                    crate::ir::value::format_duration(*ms)
+                ),
+            }),
+            _ => self.permits.push((rule, Grant::Computed(values))),
+        }
+    }
+}
+
 /// The values a permit grants, by obligation name.
 pub(crate) enum Grant<'p> {
     /// Every value a literal of the rule (`grant { ttl: 15m }`, or no grant at all): read
@@ -367,7 +386,7 @@ impl<'p> Interpreter<'p> {
                         }
                     }
                     match failed {
-                        None => out.permits.push((rule, Grant::Computed(grants))),
+                        None => out.permit_computed(rule, grants),
                         Some(e) => out.errors.push(DecisionError { rule: rule.id.clone(), message: e.to_string() }),
                     }
                 }
@@ -506,7 +525,9 @@ pub(crate) fn assemble<'p, A: Ask>(
         return finish(Verdict::Deny, Reasons::from_iter([r]), Obligations::default(), errors, req.principal());
     }
     let mut hop_escalates = Reasons::default();
-    // The grants of the chain's permits, merged as they come (they matter only for an allow).
+    // The permits that allowed each hop, and their grants merged as they come (both
+    // matter only for an allow).
+    let mut hop_permits = Reasons::default();
     let mut merged = Merge::default();
     for hop in chain {
         let o = outcome(hop);
@@ -515,9 +536,9 @@ pub(crate) fn assemble<'p, A: Ask>(
             let reasons = o.forbids.iter().map(|r| reason(r, Some(hop))).collect();
             return finish(Verdict::Deny, reasons, Obligations::default(), errors, hop);
         }
-        if !o.escalates.is_empty() {
-            hop_escalates.extend(o.escalates.iter().map(|r| reason(r, Some(hop))));
-        } else if o.permits.is_empty() {
+        // Steps 5 and 7 for the hop: without a permit it is denied, whatever escalates
+        // (a human's approval could not lead to allow).
+        if o.permits.is_empty() {
             let on = entity_ref(hop);
             let mut r = Reason::builtin(
                 "no-permit",
@@ -526,20 +547,21 @@ pub(crate) fn assemble<'p, A: Ask>(
             r.on_behalf_of = Some(on);
             return finish(Verdict::Deny, Reasons::from_iter([r]), Obligations::default(), errors, hop);
         }
+        hop_escalates.extend(o.escalates.iter().map(|r| reason(r, Some(hop))));
+        hop_permits.extend(o.permits.iter().map(|(r, _)| reason(r, Some(hop))));
         merged.add(&o.permits);
     }
-    // 5. escalate
-    if !top.escalates.is_empty() {
-        let mut reasons: Reasons = top.escalates.iter().map(|r| reason(r, None)).collect();
-        reasons.append(hop_escalates);
-        return finish(Verdict::Escalate, reasons, Obligations::default(), errors, req.principal());
-    }
-    // 6. permit (at most escalate if a hop escalated)
+    // Every hop is now allowed or escalated. 5. escalate, only where a permit applies to
+    // the principal (else step 7 denies: a human's approval could not lead to allow).
     if !top.permits.is_empty() {
-        if !hop_escalates.is_empty() {
-            return finish(Verdict::Escalate, hop_escalates, Obligations::default(), errors, req.principal());
+        if !top.escalates.is_empty() || !hop_escalates.is_empty() {
+            let mut reasons: Reasons = top.escalates.iter().map(|r| reason(r, None)).collect();
+            reasons.append(hop_escalates);
+            return finish(Verdict::Escalate, reasons, Obligations::default(), errors, req.principal());
         }
-        let reasons = top.permits.iter().map(|(r, _)| reason(r, None)).collect();
+        // 6. permit: the principal's permits, then each hop's in chain order
+        let mut reasons: Reasons = top.permits.iter().map(|(r, _)| reason(r, None)).collect();
+        reasons.append(hop_permits);
         merged.add(&top.permits);
         return finish(Verdict::Allow, reasons, merged.finish(schema), errors, req.principal());
     }
@@ -691,6 +713,8 @@ fn failing_part<'e>(
 }
 
 /// Obligations being merged (SPEC §7): the smallest `ttl`, every value of each other key.
+/// Every `ttl` here is positive: a permit whose `ttl` is not did not apply
+/// ([`Outcome::permit_computed`]; a constant one does not compile).
 #[derive(Default)]
 struct Merge<'p> {
     ttl: Option<i64>,

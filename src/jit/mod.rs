@@ -482,7 +482,7 @@ impl Compiled {
                         }
                     }
                     if values.len() == grant.len() {
-                        o.permits.push((rule, Grant::Computed(values)));
+                        o.permit_computed(rule, values);
                     } else {
                         o.errors.push(DecisionError { rule: rule.id.clone(), message: internal("bad grant value") });
                     }

@@ -304,7 +304,9 @@ impl<'c> Lowerer<'c> {
                         continue;
                     }
                 }
-                self.expect(&v, w, "`ttl` is how long the grant lasts");
+                if self.expect(&v, w, "`ttl` is how long the grant lasts") {
+                    self.check_ttl(&v);
+                }
             } else if matches!(v.ty, Ty::Record(_)) {
                 self.err(
                     Diagnostic::new(codes::TYPE_MISMATCH, v.span, "a grant value cannot be a record")
@@ -315,6 +317,25 @@ impl<'c> Lowerer<'c> {
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    /// A constant `ttl` must be positive: a grant that lasts no time (or less) is a
+    /// mistake, caught here; one computed at decision time makes its permit fail instead.
+    fn check_ttl(&mut self, v: &ir::Expr) {
+        if let Some(Value::Duration(ms)) = as_lit(v) {
+            if *ms <= 0 {
+                let shown = crate::ir::value::format_duration(*ms);
+                self.err(
+                    Diagnostic::new(
+                        codes::TTL_NOT_POSITIVE,
+                        v.span,
+                        format!("`ttl` is `{shown}`: it must be positive"),
+                    )
+                    .with_label_message("a grant must last some time")
+                    .with_help("grant a positive duration, such as `15m`"),
+                );
+            }
+        }
     }
 
     // ---------------------------------------------------------------- expressions

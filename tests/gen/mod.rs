@@ -130,7 +130,7 @@ pub fn generate(seed: u64) -> Case {
 pub fn generate_with(seed: u64, cfg: &Config) -> Case {
     let mut r = Rng::new(seed);
     let model = Rc::new(build_model(&mut r));
-    let mut g = Gen { r, m: model, next_local: 0, nest: 0 };
+    let mut g = Gen { r, m: model, next_local: 0, nest: 0, positive_durs: false };
     let schema = g.schema_text();
     let fns = g.functions();
     let n_rules = g.rules_count(cfg);
@@ -802,6 +802,9 @@ struct Gen {
     next_local: usize,
     /// How deeply `val`/`bool` calls are nested now.
     nest: u32,
+    /// Set while a `ttl` is generated: a constant `ttl` must be positive (E0110), so
+    /// Duration literals are then never `0s`.
+    positive_durs: bool,
 }
 
 /// The deepest nesting of generated values and conditions.
@@ -871,7 +874,10 @@ impl Gen {
             }
             Ty::Str => self.str_lit(),
             Ty::Dur => {
-                let d = self.r.pick(DURS).to_string();
+                let d = match *self.r.pick(DURS) {
+                    "0s" if self.positive_durs => "1s".to_string(),
+                    d => d.to_string(),
+                };
                 if self.r.chance(15) { format!("duration({})", q(&d)) } else { d }
             }
             Ty::Ts => format!("timestamp({})", q(self.r.pick_str(TIMESTAMPS))),
@@ -2210,6 +2216,11 @@ impl Gen {
             s.push_str(&c);
         }
         s.push_str(";\n");
+        if effect == "escalate" && self.r.chance(60) {
+            // An escalate asks a human only where a permit applies too (SPEC §7 step 5):
+            // often a plain permit of the same scope, so escalations stay common.
+            s.push_str(&format!("permit {ptext} to {acts_text} on {rtext};\n"));
+        }
         s
     }
 
@@ -2238,12 +2249,19 @@ impl Gen {
     fn grant(&mut self, env: &mut Env) -> String {
         let mut fields = Vec::new();
         if self.r.chance(75) {
+            // A constant `ttl` must be positive (E0110); one computed from the request may
+            // come out zero or negative, and its permit then fails closed.
+            self.positive_durs = true;
             let v = if self.r.chance(75) {
                 self.lit(&Ty::Dur, false)
             } else {
-                let v = self.val(env, &Ty::Dur, 1, false);
+                let v = match self.val_rt(env, &Ty::Dur, 1) {
+                    Some(v) => v,
+                    None => self.lit(&Ty::Dur, false),
+                };
                 self.unguard(v, &Ty::Dur)
             };
+            self.positive_durs = false;
             fields.push(format!("ttl: {}", v.t));
         }
         let keys = self.r.some(GRANT_KEYS, 0, 3);
