@@ -77,6 +77,7 @@ fn a_nested_quantifier_over_30000_elements_fails_closed_quickly() {
         let start = Instant::now();
         let d = engine.decide(&req);
         let took = start.elapsed();
+        eprintln!("{:?}: out of fuel after {took:?}", engine.backend());
         assert_eq!(
             summary(&d),
             (Verdict::Deny, vec!["distinct-tags".to_string()], vec![out_of_fuel("distinct-tags")]),

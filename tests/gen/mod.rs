@@ -173,11 +173,15 @@ pub fn generate_with(seed: u64, cfg: &Config) -> Case {
     Case { seed, files, entities, requests, fuel: small_fuel(seed) }
 }
 
-/// One case in four decides with a small evaluation budget (0 to 40 units). Drawn from a
-/// stream of its own, so the rest of the case is what it was before budgets existed.
+/// One case in four decides with a small evaluation budget: half of them 0 to 3 units (any
+/// quantifier or set scan of more elements runs out), half 4 to 40. Drawn from a stream of
+/// its own, so the rest of the case is what it was before budgets existed.
 fn small_fuel(seed: u64) -> Option<u64> {
     let mut r = Rng::new(seed ^ 0xF0E1_F0E1_F0E1_F0E1);
-    r.chance(25).then(|| r.below(41) as u64)
+    if !r.chance(25) {
+        return None;
+    }
+    Some(if r.chance(50) { r.below(4) } else { 4 + r.below(37) } as u64)
 }
 
 // ------------------------------------------------------------------------------ pools
