@@ -15,8 +15,9 @@ use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Why evaluating a condition failed. After checking, only overflow can happen on valid
-/// input; the other variants guard invariants and fail closed if one is ever broken.
+/// Why evaluating a condition failed. After checking, only overflow and running out of the
+/// evaluation budget (`Fuel`) can happen on valid input; the other variants guard invariants
+/// and fail closed if one is ever broken.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EvalError {
     Overflow(&'static str),
