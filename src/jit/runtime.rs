@@ -156,17 +156,24 @@ unsafe fn guarded<T>(ctx: *mut Ctx<'_>, failed: T, body: impl FnOnce(&mut Rt<'_>
     // SAFETY: the function's contract: `ctx` is live and its `rt` points at the decision's
     // `Rt`, borrowed by nothing else until this helper returns.
     let rt = unsafe { &mut *(*ctx).rt.cast::<Rt<'_>>() };
-    let run = AssertUnwindSafe(move || {
+    let run = AssertUnwindSafe(|| {
         #[cfg(test)]
         if PANIC_NEXT.with(|p| p.replace(false)) {
             panic!("a panic injected into a helper");
         }
-        body(rt)
+        body(&mut *rt)
     });
     let status = match catch_unwind(run) {
         Ok(Ok(v)) => return v,
         Ok(Err(code)) => code,
-        Err(_) => Status::PANIC,
+        Err(_) => {
+            // The panic may have left the scratch layer half-updated (a string without its
+            // index entry): start it afresh. No word of it is live: the body that called
+            // this helper leaves right after it (`codegen`'s `check_internal`), and other
+            // bodies and Rust keep none across calls.
+            rt.scratch = None;
+            Status::PANIC
+        }
     };
     // SAFETY: as above; the borrow of `rt` has ended.
     unsafe { (*ctx).err_internal = status as u64 };
