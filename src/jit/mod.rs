@@ -52,12 +52,12 @@ pub enum JitError {
     Codegen(String),
 }
 
-/// Hits a [`DecideFn`] call can write into a buffer on the stack; policy sets whose largest
+/// Hits a [`native::DecideFn`] call can write into a buffer on the stack; policy sets whose largest
 /// slot has more candidates use a buffer kept per thread.
 const STACK_HITS: usize = 32;
 
 thread_local! {
-    /// The hit buffer of [`DecideFn`] calls for large policy sets, kept per thread.
+    /// The hit buffer of [`native::DecideFn`] calls for large policy sets, kept per thread.
     static HITS: std::cell::Cell<Vec<dispatch::Hit>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
