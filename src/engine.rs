@@ -241,6 +241,8 @@ pub struct Engine {
     policy: PolicySet,
     backend: Backend,
     jit: Option<Arc<Compiled>>,
+    /// The evaluation budget of each decision ([`ir::DEFAULT_FUEL`]).
+    fuel: u64,
 }
 
 impl Engine {
@@ -259,7 +261,7 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn interpreted(policies: &PolicySet) -> Engine {
-        Engine { policy: policies.clone(), backend: Backend::Interpreter, jit: None }
+        Engine { policy: policies.clone(), backend: Backend::Interpreter, jit: None, fuel: ir::DEFAULT_FUEL }
     }
 
     /// An engine that runs the policy set as native code (Cranelift). Where Cranelift does not
@@ -283,10 +285,22 @@ impl Engine {
     /// ```
     pub fn compile(policies: &PolicySet) -> Result<Engine, JitError> {
         match jit::compile(policies.ir.clone()) {
-            Ok(c) => Ok(Engine { policy: policies.clone(), backend: Backend::Jit, jit: Some(Arc::new(c)) }),
+            Ok(c) => Ok(Engine {
+                policy: policies.clone(),
+                backend: Backend::Jit,
+                jit: Some(Arc::new(c)),
+                fuel: ir::DEFAULT_FUEL,
+            }),
             Err(JitError::Unsupported(_)) => Ok(Engine::interpreted(policies)),
             Err(e) => Err(e),
         }
+    }
+
+    /// The same engine with an evaluation budget of `fuel` units per decision instead of
+    /// [`ir::DEFAULT_FUEL`] (which says what a unit is). A rule that runs out fails closed.
+    pub fn with_fuel(mut self, fuel: u64) -> Engine {
+        self.fuel = fuel;
+        self
     }
 
     /// The back end this engine runs.
@@ -468,9 +482,9 @@ impl Engine {
     /// ```
     pub fn decide(&self, request: &Request) -> Decision {
         if let Some((c, s, f)) = self.native(request) {
-            return c.decide(&request.inner, request.entities.store(), s, f);
+            return c.decide(&request.inner, request.entities.store(), s, f, self.fuel);
         }
-        Interpreter::new(&self.policy.ir).decide(&request.inner, request.entities.store(), None)
+        Interpreter::with_fuel(&self.policy.ir, self.fuel).decide(&request.inner, request.entities.store(), None)
     }
 
     /// Decides, and for a deny or escalate explains which permits came closest (always by
@@ -489,7 +503,11 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide_explained(&self, request: &Request) -> Decision {
-        Interpreter::new(&self.policy.ir).decide(&request.inner, request.entities.store(), Some(&self.policy.sources))
+        Interpreter::with_fuel(&self.policy.ir, self.fuel).decide(
+            &request.inner,
+            request.entities.store(),
+            Some(&self.policy.sources),
+        )
     }
 
     /// Decodes and decides in one step; a request that cannot be decoded is denied, with
@@ -508,7 +526,7 @@ impl Engine {
     pub fn decide_json(&self, json: &str, entities: &Entities) -> Decision {
         if let (Some(c), Some(s)) = (&self.jit, &entities.jit) {
             if let Some(request) = c.decode_json(json, s) {
-                return c.decide_spare(s, &request);
+                return c.decide_spare(s, &request, self.fuel);
             }
         }
         match self.request_from_json(json, entities) {

@@ -16,4 +16,5 @@ pub mod syntax;
 
 pub use decision::{Decision, Obligations, Reasons, Verdict};
 pub use engine::{Backend, CompileError, Engine, Entities, PolicySet, Request};
+pub use ir::DEFAULT_FUEL;
 pub use jit::JitError;

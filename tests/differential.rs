@@ -52,6 +52,9 @@ struct Stats {
     deny_chain: usize,
     /// Requests `decide_json` decoded on the JIT's fast path (straight from the text).
     fast_json: usize,
+    /// Decisions with a small evaluation budget (`Case::fuel`), and those that ran out.
+    small_fuel: usize,
+    out_of_fuel: usize,
 }
 
 impl Stats {
@@ -70,6 +73,8 @@ impl Stats {
         self.deny_no_permit += o.deny_no_permit;
         self.deny_intent += o.deny_intent;
         self.deny_chain += o.deny_chain;
+        self.small_fuel += o.small_fuel;
+        self.out_of_fuel += o.out_of_fuel;
     }
 
     fn pct(&self, n: usize) -> f64 {
@@ -165,7 +170,7 @@ fn run_case(case: &Case, stats: &mut Stats, failures: &mut Failures) {
     if !policies.warnings().is_empty() {
         stats.sets_with_warnings += 1;
     }
-    let interp = Engine::interpreted(&policies);
+    let mut interp = Engine::interpreted(&policies);
     let compiled = match no_panic(|| Engine::compile(&policies)) {
         Ok(c) => c,
         Err(msg) => {
@@ -178,7 +183,7 @@ fn run_case(case: &Case, stats: &mut Stats, failures: &mut Failures) {
             return;
         }
     };
-    let jit = match compiled {
+    let mut jit = match compiled {
         Ok(e) => e,
         Err(e) => {
             failures.add(format!(
@@ -191,6 +196,10 @@ fn run_case(case: &Case, stats: &mut Stats, failures: &mut Failures) {
             return;
         }
     };
+    if let Some(fuel) = case.fuel {
+        interp = interp.with_fuel(fuel);
+        jit = jit.with_fuel(fuel);
+    }
     let decoded = no_panic(|| (interp.entities_from_json(&case.entities), jit.entities_from_json(&case.entities)));
     let Ok(decoded) = decoded.map_err(|msg| {
         failures.add(format!(
@@ -280,6 +289,12 @@ fn run_request(
                 if !di.errors.is_empty() {
                     stats.with_errors += 1;
                 }
+                if case.fuel.is_some() {
+                    stats.small_fuel += 1;
+                    if di.errors.iter().any(|e| e.message.contains("budget is exhausted")) {
+                        stats.out_of_fuel += 1;
+                    }
+                }
                 Some(di)
             }
             (Err(a), Err(b)) => {
@@ -326,7 +341,7 @@ fn report(stats: &Stats, elapsed: f64) {
         "differential: {} policy sets ({} rules, {} with warnings), {} decisions in {elapsed:.1}s: \
          allow {} ({:.1}%), deny {} ({:.1}%: forbid {}, no permit {}, outside intent {}, delegation chain {}), \
          escalate {} ({:.1}%), with errors {} ({:.1}%); {} undecodable requests; {} decided from JSON on the \
-         fast path",
+         fast path; {} with a small budget, {} of them ran out",
         stats.sets,
         stats.rules,
         stats.sets_with_warnings,
@@ -345,6 +360,8 @@ fn report(stats: &Stats, elapsed: f64) {
         stats.pct(stats.with_errors),
         stats.bad_requests,
         stats.fast_json,
+        stats.small_fuel,
+        stats.out_of_fuel,
     );
 }
 
@@ -435,6 +452,9 @@ fn generated_policy_sets_agree() {
         }
         assert!(stats.with_errors > 0, "no decision had an evaluation error: {stats:?}");
         assert!(stats.bad_requests > 0, "no malformed request was generated: {stats:?}");
+        // Running out of fuel is compared between the back ends, and not always.
+        assert!(stats.out_of_fuel > 0, "no decision ran out of fuel: {stats:?}");
+        assert!(stats.out_of_fuel < stats.small_fuel, "every small budget ran out: {stats:?}");
         // The JIT's fast JSON decoder must see most well-formed requests, or `decide_json`
         // compares only the ordinary decoder.
         assert!(
@@ -490,7 +510,9 @@ fn load_regression(dir: &Path) -> Case {
     let mut reqs = Vec::new();
     files_with_ext(&dir.join("requests"), "json", &mut reqs);
     let requests = reqs.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
-    Case { seed: 0, files, entities, requests }
+    // An optional `fuel` file holds the evaluation budget (`Case::fuel`).
+    let fuel = std::fs::read_to_string(dir.join("fuel")).ok().and_then(|s| s.trim().parse().ok());
+    Case { seed: 0, files, entities, requests, fuel }
 }
 
 /// Writes a case in the regression format (see `tests/differential/regressions/README.md`).
@@ -504,6 +526,9 @@ fn dump(case: &Case, dir: &Path) {
     std::fs::create_dir_all(dir.join("requests")).unwrap();
     for (i, r) in case.requests.iter().enumerate() {
         std::fs::write(dir.join("requests").join(format!("{i:03}.json")), pretty_json_or_raw(r)).unwrap();
+    }
+    if let Some(fuel) = case.fuel {
+        std::fs::write(dir.join("fuel"), format!("{fuel}\n")).unwrap();
     }
     eprintln!("wrote seed {} to {}", case.seed, dir.display());
 }

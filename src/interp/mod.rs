@@ -15,14 +15,17 @@ use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Why evaluating a condition failed. After checking, only overflow can happen on valid
-/// input; the other variants guard invariants and fail closed if one is ever broken.
+/// Why evaluating a condition failed. After checking, only overflow and running out of the
+/// evaluation budget (`Fuel`) can happen on valid input; the other variants guard invariants
+/// and fail closed if one is ever broken.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EvalError {
     Overflow(&'static str),
     MissingEntity(String),
     MissingValue(&'static str),
     Internal(&'static str),
+    /// The decision's evaluation budget ([`crate::ir::DEFAULT_FUEL`]) ran out.
+    Fuel,
 }
 
 impl fmt::Display for EvalError {
@@ -32,6 +35,7 @@ impl fmt::Display for EvalError {
             EvalError::MissingEntity(e) => write!(f, "unknown entity {e}"),
             EvalError::MissingValue(what) => write!(f, "{what} is absent"),
             EvalError::Internal(what) => write!(f, "internal error: {what}"),
+            EvalError::Fuel => f.write_str("the decision's evaluation budget is exhausted"),
         }
     }
 }
@@ -46,6 +50,8 @@ struct Eval<'a> {
     req: &'a Request,
     principal: &'a EntityUid,
     locals: Vec<Value>,
+    /// What is left of the decision's evaluation budget (see [`crate::ir::DEFAULT_FUEL`]).
+    fuel: u64,
 }
 
 fn as_bool(v: Value) -> R<bool> {
@@ -71,6 +77,20 @@ impl<'a> Eval<'a> {
 
     fn is_in(&self, a: &EntityUid, b: &EntityUid) -> R<bool> {
         Ok(self.req.is_in(self.store, a, b))
+    }
+
+    /// Spends `n` units of the budget; running out empties it and is an error.
+    fn charge(&mut self, n: usize) -> R<()> {
+        match self.fuel.checked_sub(n as u64) {
+            Some(left) => {
+                self.fuel = left;
+                Ok(())
+            }
+            None => {
+                self.fuel = 0;
+                Err(EvalError::Fuel)
+            }
+        }
     }
 
     fn eval(&mut self, e: &ir::Expr) -> R<Value> {
@@ -161,6 +181,14 @@ impl<'a> Eval<'a> {
             }
             K::Cmp(op, a, b) => {
                 let (x, y) = (self.eval(a)?, self.eval(b)?);
+                // Values of different kinds have no meaningful order or equality: the checker
+                // never lets them meet, so meeting them is an internal error (fail closed).
+                if !same_kind(&x, &y) {
+                    return Err(EvalError::Internal(MIXED_KINDS));
+                }
+                if let (Value::Set(p), Value::Set(q)) = (&x, &y) {
+                    self.charge(p.len() + q.len())?;
+                }
                 Value::Bool(match op {
                     CmpOp::Eq => x == y,
                     CmpOp::Ne => x != y,
@@ -191,6 +219,7 @@ impl<'a> Eval<'a> {
             },
             K::InEntitySet(a, b) => match (self.eval(a)?, self.eval(b)?) {
                 (Value::Entity(x), Value::Set(ys)) => {
+                    self.charge(ys.len())?;
                     let mut found = false;
                     for y in ys.iter() {
                         if let Value::Entity(y) = y {
@@ -205,7 +234,10 @@ impl<'a> Eval<'a> {
                 _ => return Err(EvalError::Internal("`in` on non-entities")),
             },
             K::InSet(a, b) => match (self.eval(a)?, self.eval(b)?) {
-                (x, Value::Set(ys)) => Value::Bool(ys.binary_search(&x).is_ok()),
+                (x, Value::Set(ys)) => {
+                    self.charge(ys.len())?;
+                    Value::Bool(ys.binary_search(&x).is_ok())
+                }
                 _ => return Err(EvalError::Internal("`in` on a non-set")),
             },
             K::Is(x, t) => match self.eval(x)? {
@@ -226,6 +258,7 @@ impl<'a> Eval<'a> {
                 };
                 let want = matches!(q, Quantifier::Any);
                 for item in items.iter() {
+                    self.charge(1)?;
                     let s = self.locals.get_mut(*slot as usize).ok_or(EvalError::Internal("unbound local"))?;
                     *s = item.clone();
                     if as_bool(self.eval(body)?)? == want {
@@ -239,12 +272,49 @@ impl<'a> Eval<'a> {
                 for a in args {
                     vals.push(self.eval(a)?);
                 }
+                self.charge(scanned(*b, &vals))?;
                 builtins::eval(*b, &vals).map_err(|e| match e {
                     builtins::BuiltinError::Overflow(op) => EvalError::Overflow(op),
                     builtins::BuiltinError::BadArguments => EvalError::Internal("bad arguments to a built-in"),
                 })?
             }
         })
+    }
+}
+
+/// The message of a comparison between values of different kinds (both back ends).
+pub(crate) const MIXED_KINDS: &str = "comparison of values of different kinds";
+
+/// Whether two values are of the same kind, down to the elements of sets and the fields of
+/// records (sets are homogeneous: their first elements stand for all).
+fn same_kind(x: &Value, y: &Value) -> bool {
+    match (x, y) {
+        (Value::Set(a), Value::Set(b)) => match (a.first(), b.first()) {
+            (Some(a), Some(b)) => same_kind(a, b),
+            _ => true,
+        },
+        (Value::Record(a), Value::Record(b)) => {
+            a.len() == b.len()
+                && a.iter().zip(b.iter()).all(|(a, b)| match (a, b) {
+                    (Some(a), Some(b)) => same_kind(a, b),
+                    _ => true,
+                })
+        }
+        _ => std::mem::discriminant(x) == std::mem::discriminant(y),
+    }
+}
+
+/// The fuel a set built-in costs: one unit per element of its set operands (whatever the
+/// algorithm: the measure must not depend on the back end).
+fn scanned(b: builtins::Builtin, args: &[Value]) -> usize {
+    let len = |i: usize| match args.get(i) {
+        Some(Value::Set(s)) => s.len(),
+        _ => 0,
+    };
+    match b {
+        builtins::Builtin::SetContains => len(0),
+        builtins::Builtin::SetContainsAny | builtins::Builtin::SetContainsAll => len(0) + len(1),
+        _ => 0,
     }
 }
 
@@ -284,6 +354,32 @@ impl<'p> Outcome<'p> {
             _ => self.permits.push((rule, Grant::Computed(values))),
         }
     }
+
+    /// Fails closed on a broken invariant (a look-up that cannot miss missed): an error, and
+    /// a forbid that applies, so the decision denies.
+    pub(crate) fn fail_closed(&mut self, what: &'static str) {
+        let rule = broken_rule();
+        self.errors.push(DecisionError { rule: rule.id.clone(), message: EvalError::Internal(what).to_string() });
+        self.forbids.push(rule);
+    }
+}
+
+/// The forbid that stands for a broken invariant in an outcome (see [`Outcome::fail_closed`]).
+fn broken_rule() -> &'static Rule {
+    static BROKEN: std::sync::LazyLock<Rule> = std::sync::LazyLock::new(|| Rule {
+        id: "internal-error".into(),
+        effect: Effect::Forbid,
+        message: Some("an internal error stopped the evaluation".into()),
+        doc: None,
+        principal: EntityConstraint::Any,
+        resource: EntityConstraint::Any,
+        actions: Vec::new(),
+        bodies: Vec::new(),
+        span: crate::syntax::span::Span::default(),
+        file: "".into(),
+        line: 0,
+    });
+    &BROKEN
 }
 
 /// The values a permit grants, by obligation name.
@@ -314,11 +410,41 @@ impl<'p> Grant<'p> {
 /// The interpreter over one checked policy set.
 pub struct Interpreter<'p> {
     policy: &'p PolicySet,
+    fuel: u64,
 }
 
 impl<'p> Interpreter<'p> {
+    /// An interpreter with the default evaluation budget ([`crate::ir::DEFAULT_FUEL`]).
     pub fn new(policy: &'p PolicySet) -> Self {
-        Interpreter { policy }
+        Interpreter::with_fuel(policy, crate::ir::DEFAULT_FUEL)
+    }
+
+    /// An interpreter whose decisions may spend at most `fuel` units of evaluation (see
+    /// [`crate::ir::DEFAULT_FUEL`] for what a unit is). A rule that runs out fails closed.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::from_sources(&[(
+    ///     "p.writ",
+    ///     r#"schema { entity Agent  entity Tool  action call: Agent -> Tool { tags: Set<String> } }
+    ///        @id("p") permit Agent to call on Tool when all t in context.tags: t != "x";"#,
+    /// )]).map_err(|e| e.to_string())?;
+    /// let engine = writ::Engine::interpreted(&policies);
+    /// let entities = engine.entities_from_json(r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}]"#)?;
+    /// let request = engine.request_from_json(
+    ///     r#"{"principal": {"type": "Agent", "id": "a"}, "action": "call",
+    ///         "resource": {"type": "Tool", "id": "t"}, "context": {"tags": ["a", "b", "c"]}}"#,
+    ///     &entities,
+    /// )?;
+    /// // One unit per element the quantifier looks at: three are enough, two are not.
+    /// let interp = writ::interp::Interpreter::with_fuel(policies.ir(), 3);
+    /// assert_eq!(interp.decide(request.host(), entities.store(), None).decision, writ::Verdict::Allow);
+    /// let starved = writ::interp::Interpreter::with_fuel(policies.ir(), 2);
+    /// let d = starved.decide(request.host(), entities.store(), None);
+    /// assert_eq!((d.decision, d.errors.len()), (writ::Verdict::Deny, 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_fuel(policy: &'p PolicySet, fuel: u64) -> Self {
+        Interpreter { policy, fuel }
     }
 
     fn matches(&self, c: &EntityConstraint, uid: &EntityUid, req: &Request, store: &EntityStore) -> bool {
@@ -344,36 +470,48 @@ impl<'p> Interpreter<'p> {
         BodyResult::Applies
     }
 
-    /// Every rule that applies to `principal` for this request.
-    fn outcome(&self, req: &Request, store: &EntityStore, principal: &EntityUid) -> Outcome<'p> {
+    /// Every rule that applies to `principal` for this request. `fuel` is what is left of
+    /// the decision's budget, spent and updated here.
+    fn outcome(&self, req: &Request, store: &EntityStore, principal: &EntityUid, fuel: &mut u64) -> Outcome<'p> {
         let policy = self.policy;
         let mut out = Outcome::default();
-        let mut ev = Eval { schema: &policy.schema, store, req, principal, locals: Vec::new() };
+        let mut ev = Eval { schema: &policy.schema, store, req, principal, locals: Vec::new(), fuel: *fuel };
+        // The bodies that applied or failed, in rule order. The grants of the permits among
+        // them are computed once every body has run, as the JIT does, so that both back ends
+        // spend the budget in the same order.
+        let mut hits: SmallVec<[(&'p Rule, &'p Body, Option<EvalError>); 4]> = SmallVec::new();
         for &(ri, bi) in policy.candidates(req.action, principal.ty, req.resource.ty) {
-            let Some(rule) = policy.rules.get(ri as usize) else { continue };
-            let Some(body) = rule.bodies.get(bi as usize) else { continue };
+            let found = policy.rules.get(ri as usize).and_then(|r| Some((r, r.bodies.get(bi as usize)?)));
+            let Some((rule, body)) = found else {
+                out.fail_closed("the rule index names a rule that does not exist");
+                continue;
+            };
             if !self.matches(&rule.principal, principal, req, store)
                 || !self.matches(&rule.resource, &req.resource, req, store)
             {
                 continue;
             }
-            let applies = match self.run_body(body, &mut ev) {
-                BodyResult::Applies => true,
-                BodyResult::Fails(_) => false,
-                BodyResult::Error(e) => {
-                    out.errors.push(DecisionError { rule: rule.id.clone(), message: e.to_string() });
-                    // Fail closed: an erroring forbid or escalate applies, a permit does not.
-                    rule.effect != Effect::Permit
+            match self.run_body(body, &mut ev) {
+                BodyResult::Applies => hits.push((rule, body, None)),
+                BodyResult::Fails(_) => {}
+                BodyResult::Error(e) => hits.push((rule, body, Some(e))),
+            }
+        }
+        for (rule, body, error) in hits {
+            if let Some(e) = error {
+                out.errors.push(DecisionError { rule: rule.id.clone(), message: e.to_string() });
+                // Fail closed: an erroring forbid or escalate applies, a permit does not.
+                if rule.effect == Effect::Permit {
+                    continue;
                 }
-            };
-            if !applies {
-                continue;
             }
             match rule.effect {
                 Effect::Forbid => out.forbids.push(rule),
                 Effect::Escalate => out.escalates.push(rule),
                 Effect::Permit if body.constant_grant() => out.permits.push((rule, Grant::Literal(&body.grant))),
                 Effect::Permit => {
+                    ev.locals.clear();
+                    ev.locals.resize(body.locals as usize, Value::Bool(false));
                     let mut grants = Vec::with_capacity(body.grant.len());
                     let mut failed = None;
                     for (k, e) in &body.grant {
@@ -392,6 +530,7 @@ impl<'p> Interpreter<'p> {
                 }
             }
         }
+        *fuel = ev.fuel;
         out
     }
 
@@ -399,7 +538,9 @@ impl<'p> Interpreter<'p> {
     /// the permits that came closest and what stopped them (source text from `sources`).
     pub fn decide(&self, req: &Request, store: &EntityStore, explain: Option<&SourceMap>) -> Decision {
         let asked = Asked { interp: self, req, store };
-        let mut outcome = |who: &EntityUid| self.outcome(req, store, who);
+        // One budget for the whole decision: the principal's rules, then each hop's.
+        let mut fuel = self.fuel;
+        let mut outcome = |who: &EntityUid| self.outcome(req, store, who, &mut fuel);
         match explain {
             None => assemble(self.policy, &asked, &mut outcome, None),
             Some(src) => {
@@ -591,7 +732,8 @@ impl<'p> Interpreter<'p> {
         let policy = self.policy;
         let schema = &policy.schema;
         let mut misses = Vec::new();
-        let mut ev = Eval { schema, store, req, principal: who, locals: Vec::new() };
+        // An explanation has a budget of its own.
+        let mut ev = Eval { schema, store, req, principal: who, locals: Vec::new(), fuel: self.fuel };
         for &(ri, bi) in policy.candidates(req.action, who.ty, req.resource.ty) {
             let Some(rule) = policy.rules.get(ri as usize) else { continue };
             let Some(body) = rule.bodies.get(bi as usize) else { continue };

@@ -22,6 +22,22 @@ use std::sync::Arc;
 pub use types::{FieldTy, RecordTy, Ty};
 pub use value::{EntityUid, Glob, IpNet, Value};
 
+/// The evaluation budget of one decision, in units of *fuel*, unless the engine is given
+/// another ([`crate::Engine::with_fuel`]). Both back ends spend fuel alike, so they run out
+/// at the same point of the same rule:
+///
+/// * one unit each time a quantifier (`all`, `any`) evaluates its body;
+/// * one unit per element of each set operand of `in` (on sets), `==` and `!=` between sets,
+///   and the set methods `contains`, `contains_any`, `contains_all` — charged before the
+///   operation, whatever it then looks at.
+///
+/// Rules are evaluated in rule order (for the principal, then each hop of the delegation
+/// chain), and a permit's grant after every rule body. An operation that needs more than
+/// is left empties the budget and fails its rule closed (SPEC §7: an erroring forbid or
+/// escalate applies, a permit does not); the error is listed in the decision. The default is
+/// generous: ordinary decisions spend a few units, and a million units take milliseconds.
+pub const DEFAULT_FUEL: u64 = 1_000_000;
+
 /// A typed expression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {

@@ -41,6 +41,12 @@ impl Status {
     pub const MISSING_ENTITY: i64 = 7;
     pub const INTERNAL: i64 = 8;
     pub const OVERFLOW_DATE: i64 = 9;
+    /// The decision's evaluation budget ran out (`ir::DEFAULT_FUEL`).
+    pub const FUEL: i64 = 10;
+    /// A helper panicked (caught: the rule fails closed).
+    pub const PANIC: i64 = 11;
+    /// A comparison between values of different kinds.
+    pub const MIXED_KINDS: i64 = 12;
 }
 
 /// Leave blocks that report a missing principal or resource entity: they record which
@@ -99,7 +105,7 @@ const HELPERS: &[(&str, usize)] = &[
     ("writ_ent_attrs", 2),
     ("writ_ent_in", 3),
     ("writ_ent_in_set", 3),
-    ("writ_set_has", 2),
+    ("writ_set_has", 3),
     ("writ_eq_deep", 4),
     ("writ_set_has_deep", 4),
     ("writ_make_set", 4),
@@ -107,7 +113,7 @@ const HELPERS: &[(&str, usize)] = &[
     ("writ_like", 3),
     ("writ_like_dyn", 3),
     ("writ_str", 4),
-    ("writ_ts", 2),
+    ("writ_ts", 3),
     ("writ_ip", 4),
     ("writ_builtin", 5),
 ];
@@ -126,6 +132,20 @@ fn canonical(t: &Ty) -> bool {
             | Ty::Action
             | Ty::Never
     )
+}
+
+/// Whether values of types `a` and `b` are of the same kind (as `interp::same_kind` asks of
+/// values); `Never` and `Error` fit any.
+fn same_kind(a: &Ty, b: &Ty) -> bool {
+    match (a, b) {
+        (Ty::Never | Ty::Error, _) | (_, Ty::Never | Ty::Error) => true,
+        (Ty::Set(x), Ty::Set(y)) => same_kind(x, y),
+        (Ty::Record(x), Ty::Record(y)) => {
+            x.fields.len() == y.fields.len()
+                && x.fields.iter().zip(y.fields.iter()).all(|(f, g)| same_kind(&f.ty, &g.ty))
+        }
+        _ => std::mem::discriminant(a) == std::mem::discriminant(b),
+    }
 }
 
 /// The signed comparison of an ordering operator (words of Int, Duration, Timestamp and
@@ -332,6 +352,8 @@ struct Gen<'a, 'f> {
     ctx: CV,
     locals: Vec<Variable>,
     errs: Vec<(i64, Block)>,
+    /// Where a failed helper leaves to: returns the status it recorded (its parameter).
+    failed_helper: Option<Block>,
     entry: Block,
 }
 
@@ -349,7 +371,8 @@ impl<'a, 'f> Gen<'a, 'f> {
         b.switch_to_block(entry);
         let ctx = b.block_params(entry).first().copied().unwrap_or_else(|| b.ins().iconst(I64, 0));
         let locals = (0..locals).map(|_| b.declare_var(I64)).collect::<Vec<_>>();
-        let mut g = Gen { b, helpers, refs: HashMap::new(), tables, ctx, locals, errs: Vec::new(), entry };
+        let mut g =
+            Gen { b, helpers, refs: HashMap::new(), tables, ctx, locals, errs: Vec::new(), failed_helper: None, entry };
         // Locals read before any write (impossible after checking) read zero.
         for v in g.locals.clone() {
             let z = g.b.ins().iconst(I64, 0);
@@ -380,10 +403,22 @@ impl<'a, 'f> Gen<'a, 'f> {
                     self.b.ins().store(MemFlagsData::trusted(), w, ctx, rtm::OFF_ERR_ENTITY);
                     Status::MISSING_ENTITY
                 }
+                Status::FUEL => {
+                    // Running out empties the budget: every later charge fails too.
+                    let (zero, ctx) = (self.iconst(0), self.ctx);
+                    self.b.ins().store(MemFlagsData::trusted(), zero, ctx, rtm::OFF_FUEL);
+                    Status::FUEL
+                }
                 c => c,
             };
             let c = self.b.ins().iconst(I64, code);
             self.b.ins().return_(&[c]);
+        }
+        if let Some(blk) = self.failed_helper.take() {
+            self.b.switch_to_block(blk);
+            if let Some(status) = self.b.block_params(blk).first().copied() {
+                self.b.ins().return_(&[status]);
+            }
         }
         self.b.seal_all_blocks();
         self.b.finalize(config);
@@ -427,10 +462,55 @@ impl<'a, 'f> Gen<'a, 'f> {
         self.b.switch_to_block(cont);
     }
 
-    /// After a generic helper: leave with an internal error if it reported one.
+    /// After a helper call: leave with the status it recorded if it failed (an internal
+    /// error, a caught panic).
     fn check_internal(&mut self) {
         let f = self.load_ctx(rtm::OFF_ERR_INTERNAL);
-        self.fail_if(f, Status::INTERNAL);
+        let failed = match self.failed_helper {
+            Some(b) => b,
+            None => {
+                let b = self.b.create_block();
+                self.b.append_block_param(b, I64);
+                self.failed_helper = Some(b);
+                b
+            }
+        };
+        let cont = self.b.create_block();
+        self.b.ins().brif(f, failed, &[BlockArg::Value(f)], cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// Calls helper `name` and leaves with its status if it failed.
+    fn call_checked(&mut self, name: &'static str, args: &[CV]) -> Result<CV, CodegenError> {
+        let r = self.call(name, args)?;
+        self.check_internal();
+        Ok(r)
+    }
+
+    /// Spends `n` units of the decision's budget (`ir::DEFAULT_FUEL`), or leaves with
+    /// `Status::FUEL` (which empties it) if fewer are left; as `Eval::charge` does.
+    fn charge(&mut self, n: CV) {
+        let fuel = self.load_ctx(rtm::OFF_FUEL);
+        let short = self.b.ins().icmp(IntCC::UnsignedLessThan, fuel, n);
+        self.fail_if(short, Status::FUEL);
+        let left = self.b.ins().isub(fuel, n);
+        let ctx = self.ctx;
+        self.b.ins().store(MemFlagsData::trusted(), left, ctx, rtm::OFF_FUEL);
+    }
+
+    /// The length of the set word `s` (`[len, items…]`).
+    fn set_len(&mut self, s: CV) -> CV {
+        self.b.ins().load(I64, MemFlagsData::trusted(), s, 0)
+    }
+
+    /// Leaves with `Status::MIXED_KINDS` if `a` and `b` have types of different kinds (down to
+    /// set elements and record fields): the checker never lets them meet, and the
+    /// interpreter fails closed on them too.
+    fn same_kinds(&mut self, a: &Ty, b: &Ty) {
+        if !same_kind(a, b) {
+            let yes = self.iconst(1);
+            self.fail_if(yes, Status::MIXED_KINDS);
+        }
     }
 
     fn iconst(&mut self, v: i64) -> CV {
@@ -489,6 +569,7 @@ impl<'a, 'f> Gen<'a, 'f> {
             K::Cmp(op @ (CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge), a, b) => {
                 let x = self.expr(a)?;
                 let y = self.expr(b)?;
+                self.same_kinds(&a.ty, &b.ty);
                 let c = self.b.ins().icmp(ordering(*op), x, y);
                 self.b.ins().brif(c, t, &[], f, &[]);
                 Ok(())
@@ -513,7 +594,7 @@ impl<'a, 'f> Gen<'a, 'f> {
             EntityConstraint::In(x) => {
                 let x = self.constant(&Value::Entity(x.clone()));
                 let ctx = self.ctx;
-                self.call("writ_ent_in", &[ctx, w, x])?
+                self.call_checked("writ_ent_in", &[ctx, w, x])?
             }
             EntityConstraint::IsIn(x, y) => {
                 let x = self.constant(&Value::Entity(x.clone()));
@@ -523,7 +604,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                 self.b.switch_to_block(next);
                 let y = self.constant(&Value::Entity(y.clone()));
                 let ctx = self.ctx;
-                self.call("writ_ent_in", &[ctx, w, y])?
+                self.call_checked("writ_ent_in", &[ctx, w, y])?
             }
         };
         let next = self.b.create_block();
@@ -552,7 +633,7 @@ impl<'a, 'f> Gen<'a, 'f> {
     /// Attribute words of the entity `w`; leaves with MISSING_ENTITY if there is none.
     fn attrs(&mut self, w: CV) -> Result<CV, CodegenError> {
         let ctx = self.ctx;
-        let p = self.call("writ_ent_attrs", &[ctx, w])?;
+        let p = self.call_checked("writ_ent_attrs", &[ctx, w])?;
         let null = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
         self.fail_if(null, Status::MISSING_ENTITY);
         Ok(p)
@@ -597,8 +678,11 @@ impl<'a, 'f> Gen<'a, 'f> {
     }
 
     fn set_has(&mut self, set: CV, x: CV, elem: &Ty) -> Result<CV, CodegenError> {
+        let n = self.set_len(set);
+        self.charge(n);
         if canonical(elem) {
-            return self.call("writ_set_has", &[set, x]);
+            let ctx = self.ctx;
+            return self.call_checked("writ_set_has", &[ctx, set, x]);
         }
         let ti = self.tables().ty(elem);
         let ti = self.iconst(ti);
@@ -669,7 +753,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                 let addr = self.spill(&vals);
                 let n = self.iconst(vals.len() as i64);
                 let ctx = self.ctx;
-                self.call("writ_make_record", &[ctx, addr, n])?
+                self.call_checked("writ_make_record", &[ctx, addr, n])?
             }
             K::Not(x) => {
                 let v = self.expr(x)?;
@@ -721,7 +805,13 @@ impl<'a, 'f> Gen<'a, 'f> {
             K::Cmp(op, a, b) => {
                 let x = self.expr(a)?;
                 let y = self.expr(b)?;
+                self.same_kinds(&a.ty, &b.ty);
                 let t = a.ty.join(&b.ty).unwrap_or_else(|| a.ty.clone());
+                if matches!(t, Ty::Set(_)) {
+                    let (m, n) = (self.set_len(x), self.set_len(y));
+                    let both = self.b.ins().iadd(m, n);
+                    self.charge(both);
+                }
                 match op {
                     CmpOp::Eq => self.eq(x, y, &t)?,
                     CmpOp::Ne => {
@@ -758,11 +848,13 @@ impl<'a, 'f> Gen<'a, 'f> {
                 let x = self.expr(a)?;
                 let y = self.expr(b)?;
                 let ctx = self.ctx;
-                self.call("writ_ent_in", &[ctx, x, y])?
+                self.call_checked("writ_ent_in", &[ctx, x, y])?
             }
             K::InEntitySet(a, b) => {
                 let x = self.expr(a)?;
                 let y = self.expr(b)?;
+                let n = self.set_len(y);
+                self.charge(n);
                 let ctx = self.ctx;
                 let r = self.call("writ_ent_in_set", &[ctx, x, y])?;
                 self.check_internal();
@@ -827,6 +919,8 @@ impl<'a, 'f> Gen<'a, 'f> {
                 let exhausted = self.iconst(1 - want);
                 self.b.ins().brif(end, done, &[BlockArg::Value(exhausted)], step, &[]);
                 self.b.switch_to_block(step);
+                let one = self.iconst(1);
+                self.charge(one);
                 let off = self.b.ins().ishl_imm_u(i, 3);
                 let addr = self.b.ins().iadd(s, off);
                 let item = self.b.ins().load(I64, MemFlagsData::trusted(), addr, 8);
@@ -909,7 +1003,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                     _ => 2,
                 };
                 let op = self.iconst(op);
-                self.call("writ_ts", &[op, arg(0)?])?
+                self.call_checked("writ_ts", &[ctx, op, arg(0)?])?
             }
             IpInRange | IpIsLoopback | IpIsPrivate | IpIsV4 => {
                 let op = match b {
@@ -945,6 +1039,12 @@ impl<'a, 'f> Gen<'a, 'f> {
                     .collect();
                 let site = Ty::Set(Box::new(Ty::Record(std::sync::Arc::new(RecordTy::new(fields)))));
                 let site = self.tables().ty(&site);
+                if matches!(b, SetContainsAny | SetContainsAll) {
+                    let (m, n) = (arg(0)?, arg(1)?);
+                    let (m, n) = (self.set_len(m), self.set_len(n));
+                    let both = self.b.ins().iadd(m, n);
+                    self.charge(both);
+                }
                 let addr = self.spill(&vals);
                 let code = self.iconst(code as i64);
                 let n = self.iconst(vals.len() as i64);

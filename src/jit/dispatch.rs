@@ -25,7 +25,6 @@ use cranelift_codegen::ir::{
     AbiParam, Block, BlockArg, InstBuilder, MemFlagsData, Signature, UserFuncName, Value as CV,
 };
 use cranelift_codegen::isa::TargetIsa;
-use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Module};
@@ -135,7 +134,7 @@ impl Index {
     }
 
     /// What `Ctx::index` points at.
-    pub(crate) fn view(&self) -> *const View {
+    pub(crate) fn view(&self) -> &View {
         &self.view
     }
 
@@ -217,15 +216,11 @@ pub(crate) fn generate(module: &mut JITModule, body_sig: &Signature) -> Result<F
 
 /// The host's ISA with optimization and the backtracking register allocator.
 fn optimizing_isa() -> Result<std::sync::Arc<dyn TargetIsa>, CodegenError> {
-    let mut flags = settings::builder();
-    for (k, v) in [("is_pic", "false"), ("opt_level", "speed"), ("regalloc_algorithm", "backtracking")] {
-        flags.set(k, v).map_err(|e| CodegenError(e.to_string()))?;
-    }
-    let verify = if cfg!(debug_assertions) { "true" } else { "false" };
-    flags.set("enable_verifier", verify).map_err(|e| CodegenError(e.to_string()))?;
+    let flags = super::flags(&[("opt_level", "speed"), ("regalloc_algorithm", "backtracking")])
+        .map_err(|e| CodegenError(e.to_string()))?;
     cranelift_native::builder()
         .map_err(|e| CodegenError(e.to_string()))?
-        .finish(settings::Flags::new(flags))
+        .finish(flags)
         .map_err(|e| CodegenError(e.to_string()))
 }
 

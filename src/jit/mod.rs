@@ -7,13 +7,17 @@
 //! decision is shared with the interpreter (`interp::assemble`), so the two back ends differ
 //! only in how they evaluate rules, and the differential tests compare exactly that.
 //!
-//! Every Cranelift call of the crate is in this folder.
-#![allow(unsafe_code)]
+//! Every Cranelift call of the crate is in this folder. `unsafe` is allowed only in the
+//! files that need it, each saying why at its top: `native` (calling the generated code),
+//! `runtime` (the helpers it calls) and `words` (reading words through pointers).
 
 mod codegen;
 mod decode;
 mod dispatch;
+mod native;
 mod runtime;
+#[cfg(test)]
+mod tests;
 mod words;
 
 use crate::decision::{Decision, DecisionError};
@@ -48,50 +52,22 @@ pub enum JitError {
     Codegen(String),
 }
 
-type GrantFn = unsafe extern "C" fn(*mut runtime::Ctx, *mut u64) -> i64;
-type DecideFn = unsafe extern "C" fn(*mut runtime::Ctx, *mut dispatch::Hit) -> u64;
-
-/// Hits a [`DecideFn`] call can write into a buffer on the stack; policy sets whose largest
+/// Hits a [`native::DecideFn`] call can write into a buffer on the stack; policy sets whose largest
 /// slot has more candidates use a buffer kept per thread.
 const STACK_HITS: usize = 32;
 
 thread_local! {
-    /// The hit buffer of [`DecideFn`] calls for large policy sets, kept per thread.
+    /// The hit buffer of [`native::DecideFn`] calls for large policy sets, kept per thread.
     static HITS: std::cell::Cell<Vec<dispatch::Hit>> = const { std::cell::Cell::new(Vec::new()) };
-}
-
-/// The executable memory of a compiled policy set.
-struct Code(Option<JITModule>);
-
-impl Drop for Code {
-    fn drop(&mut self) {
-        if let Some(m) = self.0.take() {
-            // SAFETY: the functions of this module are only called through the `Compiled`
-            // that owns this `Code`, which is being dropped: no pointer into it survives.
-            unsafe { m.free_memory() };
-        }
-    }
-}
-
-// SAFETY: after `finalize_definitions` the module's memory is read-only executable code and
-// immutable data; nothing mutates it until `free_memory` in `Drop`. The generated functions
-// only read their arguments and call thread-safe helpers.
-unsafe impl Send for Code {}
-// SAFETY: as above.
-unsafe impl Sync for Code {}
-
-impl std::fmt::Debug for Code {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Code")
-    }
 }
 
 /// What Rust needs of a candidate once the native code reports it (parallel to
 /// `dispatch::Index::candidates`).
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
-    /// The native function that computes the body's grant (0: the body has none).
-    grant: usize,
+    /// The native function that computes the body's grant (none for a body without a grant
+    /// or with a grant of constants).
+    grant: Option<native::GrantFn>,
     rule: u32,
     index: u32,
 }
@@ -101,8 +77,8 @@ struct Candidate {
 struct Dispatch {
     index: dispatch::Index,
     candidates: Vec<Candidate>,
-    /// The policy set's decision function: `fn(*mut Ctx, *mut Hit) -> u64`.
-    decide: usize,
+    /// The policy set's decision function.
+    decide: native::DecideFn,
 }
 
 /// The intents under which a body can apply or fail, when its first test is on the intent:
@@ -165,7 +141,7 @@ impl Drop for Spare {
 pub struct Compiled {
     id: u64,
     policy: Arc<PolicySet>,
-    _code: Code,
+    _code: native::Code,
     dispatch: Dispatch,
     consts: words::ConstTables,
     globs: Vec<Glob>,
@@ -178,19 +154,14 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Compiles a checked policy set.
 pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
-    let mut flags = settings::builder();
-    let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(|e| JitError::Codegen(e.to_string()));
-    set(&mut flags, "is_pic", "false")?;
-    set(&mut flags, "use_colocated_libcalls", "false")?;
     // Compile time is part of the product (a policy push recompiles): the functions are
     // small and call helpers, so the fast register allocator and no mid-end optimization cost
-    // little at run time (BENCHMARKS.md). The verifier runs in debug builds (the tests).
-    set(&mut flags, "opt_level", "none")?;
-    set(&mut flags, "regalloc_algorithm", "single_pass")?;
-    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    // little at run time (BENCHMARKS.md).
+    let flags = flags(&[("opt_level", "none"), ("regalloc_algorithm", "single_pass")])
+        .map_err(|e| JitError::Codegen(e.to_string()))?;
     let isa = cranelift_native::builder()
         .map_err(|e| JitError::Unsupported(e.to_string()))?
-        .finish(settings::Flags::new(flags))
+        .finish(flags)
         .map_err(|e| JitError::Unsupported(e.to_string()))?;
     let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
     for (name, ptr) in runtime::symbols() {
@@ -204,18 +175,43 @@ pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
     }
     let generated = codegen::generate(&mut module, &policy, &mut tables).map_err(|e| JitError::Codegen(e.0))?;
     module.finalize_definitions().map_err(|e| JitError::Codegen(e.to_string()))?;
-    let dispatch = dispatch(&policy, &module, &generated)?;
+    let dispatch = dispatch(&policy, &module, &generated);
+    let code = native::Code::new(module);
+    let dispatch = dispatch?;
     let envelopes = envelopes(&policy, &mut tables.consts);
     Ok(Compiled {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         policy,
-        _code: Code(Some(module)),
+        _code: code,
         dispatch,
         consts: tables.consts,
         globs: tables.globs,
         types: tables.types,
         envelopes,
     })
+}
+
+/// The Cranelift flags of every function the JIT generates: `extra` over the common ones.
+///
+/// Stack probes are on, inline: a rule body's frame grows with the policy (a set literal of
+/// 10,000 elements is 80 KB of stack), and a frame larger than the guard page could
+/// otherwise step over it into other memory; probed, it touches every page on the way
+/// down, so an overflow hits the guard page and stops the process cleanly instead of
+/// corrupting memory. The verifier runs in debug builds (the tests).
+pub(crate) fn flags(extra: &[(&str, &str)]) -> Result<settings::Flags, settings::SetError> {
+    let mut flags = settings::builder();
+    let verify = if cfg!(debug_assertions) { "true" } else { "false" };
+    let common = [
+        ("is_pic", "false"),
+        ("use_colocated_libcalls", "false"),
+        ("enable_probestack", "true"),
+        ("probestack_strategy", "inline"),
+        ("enable_verifier", verify),
+    ];
+    for (k, v) in common.iter().chain(extra) {
+        flags.set(k, v)?;
+    }
+    Ok(settings::Flags::new(flags))
 }
 
 /// The rule index over the finalized functions.
@@ -256,7 +252,10 @@ fn dispatch(policy: &PolicySet, module: &JITModule, generated: &codegen::Generat
                 None if codegen::always_applies(r, b) => 0,
                 None => return Err(JitError::Codegen("missing body code".into())),
             };
-            let grant = generated.grants.get(&(rule, index)).map_or(0, |g| module.get_finalized_function(*g) as usize);
+            let grant = match generated.grants.get(&(rule, index)) {
+                Some(g) => Some(native::GrantFn::new(module, *g, b.grant.len())?),
+                None => None,
+            };
             let c = (
                 dispatch::NativeCandidate { body, order: u64::from(rule) << 32 | u64::from(index) },
                 Candidate { grant, rule, index },
@@ -292,7 +291,7 @@ fn dispatch(policy: &PolicySet, module: &JITModule, generated: &codegen::Generat
         index.slots.push(slot);
     }
     index.seal();
-    let decide = module.get_finalized_function(generated.decide) as usize;
+    let decide = native::DecideFn::new(module, generated.decide, index.max_hits)?;
     Ok(Dispatch { index, candidates: details, decide })
 }
 
@@ -337,11 +336,12 @@ impl Compiled {
         Some(spare)
     }
 
-    /// Decides a request laid out by [`Compiled::decode_json`].
+    /// Decides a request laid out by [`Compiled::decode_json`], with an evaluation budget
+    /// of `fuel` units ([`crate::ir::DEFAULT_FUEL`]).
     #[inline]
-    pub fn decide_spare(&self, store: &JitStore, spare: &Spare) -> Decision {
+    pub fn decide_spare(&self, store: &JitStore, spare: &Spare, fuel: u64) -> Decision {
         match spare.0.as_deref() {
-            Some(frame) => self.decide_frame(None, store, frame),
+            Some(frame) => self.decide_frame(None, store, frame, fuel),
             None => Decision::bad_request("internal: no request layout"),
         }
     }
@@ -351,9 +351,12 @@ impl Compiled {
         self.decode_json(text, store).is_some()
     }
 
-    /// Decides a request laid out by [`Compiled::frame`].
-    pub fn decide(&self, req: &Request, hstore: &EntityStore, store: &JitStore, frame: &Frame) -> Decision {
-        self.decide_frame(Some((req, hstore)), store, frame)
+    /// Decides a request laid out by [`Compiled::frame`], with an evaluation budget of `fuel`
+    /// units ([`crate::ir::DEFAULT_FUEL`]; the interpreter's is
+    /// [`crate::interp::Interpreter::with_fuel`]). Both back ends spend fuel alike, so they run
+    /// out at the same point.
+    pub fn decide(&self, req: &Request, hstore: &EntityStore, store: &JitStore, frame: &Frame, fuel: u64) -> Decision {
+        self.decide_frame(Some((req, hstore)), store, frame, fuel)
     }
 
     /// Decides a laid-out request. `host` is the decoded request and its store, needed only
@@ -365,7 +368,13 @@ impl Compiled {
         host: Option<(&Request, &EntityStore)>,
         store: &JitStore,
         frame: &Frame,
+        fuel: u64,
     ) -> Decision {
+        // The native code trusts the words it reads: never run it on layouts made for another
+        // policy set or store.
+        if !self.owns(store, frame) {
+            return Decision::bad_request("internal: the request was laid out for another engine");
+        }
         let mut rt = runtime::Rt {
             consts: &self.consts.layer,
             store,
@@ -374,28 +383,14 @@ impl Compiled {
             globs: &self.globs,
             types: &self.types,
             scratch: None,
+            fuel,
         };
         let asked = Asked { compiled: self, store, frame, host };
         assemble(&self.policy, &asked, &mut |who| self.outcome(&mut rt, *who), None)
     }
 
     fn outcome<'p>(&'p self, rt: &mut runtime::Rt<'_>, principal: u64) -> Outcome<'p> {
-        let frame = rt.frame;
-        let mut ctx = runtime::Ctx {
-            principal,
-            resource: frame.resource,
-            context: frame.context,
-            obo: frame.obo_set,
-            intent: frame.intent,
-            action: frame.action,
-            dep_consts: rt.store.dep_consts.as_ptr(),
-            principal_attrs: rt.attrs_ptr(principal),
-            resource_attrs: rt.attrs_ptr(frame.resource),
-            err_entity: 0,
-            err_internal: 0,
-            rt: (rt as *mut runtime::Rt<'_>).cast(),
-            index: self.dispatch.index.view(),
-        };
+        let mut ctx = runtime::Ctx::new(rt, principal, self.dispatch.index.view(), rt.fuel);
         let mut o = Outcome::default();
         // The hit buffer: on the stack for the usual policy set, else kept per thread; either
         // way deciding does not allocate it.
@@ -411,22 +406,24 @@ impl Compiled {
             }
             &mut heap
         };
-        // SAFETY: `decide` is the finalized decision function of `self._code`, alive as long
-        // as `self`, with the `DecideFn` signature. `ctx` points at a live context whose `rt`,
-        // `dep_consts` and `index` outlive the call; `index` describes tables of
-        // `self.dispatch`, which never change after compiling; `hits` has room for
-        // `max_hits`, the most one call writes.
-        let n = unsafe {
-            let f: DecideFn = std::mem::transmute::<usize, DecideFn>(self.dispatch.decide);
-            f(&mut ctx, hits.as_mut_ptr())
+        let Some(hits) = self.dispatch.decide.run(&mut ctx, rt, hits) else {
+            o.fail_closed("the decision function reported more hits than it has room for");
+            return o;
         };
-        for hit in hits.get(..usize::try_from(n).unwrap_or(0)).unwrap_or(&[]) {
-            let Some(c) = self.dispatch.candidates.get(hit.candidate as usize) else { continue };
+        for hit in hits.iter() {
             let status = i64::from(hit.status);
             if status == Status::FAILS {
                 continue;
             }
-            let Some(rule) = self.policy.rules.get(c.rule as usize) else { continue };
+            let Some((c, rule)) = self
+                .dispatch
+                .candidates
+                .get(hit.candidate as usize)
+                .and_then(|c| Some((c, self.policy.rules.get(c.rule as usize)?)))
+            else {
+                o.fail_closed("the decision function reported a rule that does not exist");
+                continue;
+            };
             if status != Status::APPLIES {
                 o.errors
                     .push(DecisionError { rule: rule.id.clone(), message: self.message(rt, status, hit.err_entity) });
@@ -439,56 +436,29 @@ impl Compiled {
                 Effect::Escalate => o.escalates.push(rule),
                 Effect::Permit => {
                     let body = rule.bodies.get(c.index as usize);
-                    let grant = body.map(|b| b.grant.as_slice()).unwrap_or(&[]);
-                    if c.grant == 0 {
+                    let Some(grant) = c.grant else {
                         // No code: no grant, or a grant of constants (`Body::constant_grant`).
                         match body {
-                            Some(b) if b.constant_grant() => o.permits.push((rule, Grant::Literal(grant))),
+                            Some(b) if b.constant_grant() => o.permits.push((rule, Grant::Literal(&b.grant))),
                             _ => {
                                 let message = internal("missing grant code");
                                 o.errors.push(DecisionError { rule: rule.id.clone(), message });
                             }
                         }
                         continue;
-                    }
-                    let mut small = [0u64; 8];
-                    let mut large = Vec::new();
-                    let words = match small.get_mut(..grant.len()) {
-                        Some(w) => w,
-                        None => {
-                            large.resize(grant.len(), 0);
-                            &mut large[..]
-                        }
                     };
-                    ctx.err_internal = 0;
-                    // SAFETY: as for the body; `words` has one slot per grant entry.
-                    let status = unsafe {
-                        let f: GrantFn = std::mem::transmute::<usize, GrantFn>(c.grant);
-                        f(&mut ctx, words.as_mut_ptr())
-                    };
-                    if status != Status::APPLIES {
-                        o.errors.push(DecisionError {
+                    let entries = body.map(|b| b.grant.as_slice()).unwrap_or(&[]);
+                    match grant.run(&mut ctx, rt, entries) {
+                        Ok(values) => o.permit_computed(rule, values),
+                        Err(status) => o.errors.push(DecisionError {
                             rule: rule.id.clone(),
                             message: self.message(rt, status, ctx.err_entity),
-                        });
-                        continue;
-                    }
-                    let layers = rt.layers();
-                    let mut values = Vec::with_capacity(grant.len());
-                    for ((k, e), w) in grant.iter().zip(words.iter()) {
-                        match layers.decode(*w, &e.ty) {
-                            Some(v) => values.push((k.as_str(), v)),
-                            None => break,
-                        }
-                    }
-                    if values.len() == grant.len() {
-                        o.permit_computed(rule, values);
-                    } else {
-                        o.errors.push(DecisionError { rule: rule.id.clone(), message: internal("bad grant value") });
+                        }),
                     }
                 }
             }
         }
+        rt.fuel = ctx.fuel;
         if !heap.is_empty() {
             let _ = HITS.try_with(|h| h.set(heap));
         }
@@ -507,6 +477,9 @@ impl Compiled {
                 Some(u) => EvalError::MissingEntity(format!("{}::{:?}", self.policy.schema.entity_name(u.ty), &*u.id)),
                 None => EvalError::Internal("unknown entity number"),
             },
+            Status::FUEL => EvalError::Fuel,
+            Status::PANIC => EvalError::Internal("a helper of the native code panicked"),
+            Status::MIXED_KINDS => EvalError::Internal(crate::interp::MIXED_KINDS),
             _ => EvalError::Internal("bad arguments to a built-in"),
         };
         e.to_string()

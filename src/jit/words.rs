@@ -19,6 +19,10 @@
 //! Storage for pointed-to words lives in arenas of boxed slices owned by the compiled policy
 //! (constants), the [`JitStore`] (entities) or the [`Frame`] (one request), so addresses stay
 //! valid as the arenas grow.
+//!
+//! `unsafe` here: reading the words a pointer word points at (`set_words`, `ip_ref`,
+//! `Layers::decode`), `unsafe fn`s whose callers vouch that a word is of the type they say.
+#![allow(unsafe_code)]
 
 use crate::host::{EntityStore, Request};
 use crate::ir::Ty;
@@ -297,31 +301,41 @@ impl Layers<'_> {
     }
 
     /// The value of a word of type `ty`.
-    pub fn decode(&self, w: u64, ty: &Ty) -> Option<Value> {
+    ///
+    /// # Safety
+    /// `w` is a word of type `ty` laid out in these layers (or the constants, the store and
+    /// the frame they sit on): a set, record or Ip word points into one of their arenas.
+    pub unsafe fn decode(&self, w: u64, ty: &Ty) -> Option<Value> {
         Some(match ty {
             Ty::Bool => Value::Bool(w != 0),
             Ty::Int => Value::Int(w as i64),
             Ty::Duration => Value::Duration(w as i64),
             Ty::Timestamp => Value::Timestamp(w as i64),
             Ty::String => Value::Str(Arc::from(self.str_of(w)?)),
-            Ty::Ip => Value::Ip(*ip_ref(w)?),
+            // SAFETY: an Ip word (this function's contract).
+            Ty::Ip => Value::Ip(*unsafe { ip_ref(w) }?),
             Ty::Set(elem) => {
-                let items = set_words(w)?;
+                // SAFETY: a set word (this function's contract).
+                let items = unsafe { set_words(w) }?;
                 let mut out = Vec::with_capacity(items.len());
                 for i in items {
-                    out.push(self.decode(*i, elem)?);
+                    // SAFETY: the items of a set of `elem` are words of type `elem`.
+                    out.push(unsafe { self.decode(*i, elem) }?);
                 }
                 // Already in order: the words were stored sorted.
                 Value::Set(out.into())
             }
             Ty::Record(r) => {
                 let n = r.fields.len();
-                // SAFETY of the read: record words always hold two words per field.
-                let ws = words_at(w, 2 * n)?;
+                // SAFETY: a record word (this function's contract) points at two words per
+                // field of its type.
+                let ws = unsafe { words_at(w, 2 * n) }?;
                 let mut out = Vec::with_capacity(n);
                 for (i, f) in r.fields.iter().enumerate() {
                     let present = *ws.get(2 * i)? != 0;
-                    out.push(if present { Some(self.decode(*ws.get(2 * i + 1)?, &f.ty)?) } else { None });
+                    // SAFETY: a present field holds a word of the field's type.
+                    let field = || unsafe { self.decode(*ws.get(2 * i + 1)?, &f.ty) };
+                    out.push(if present { Some(field()?) } else { None });
                 }
                 Value::Record(out.into())
             }
@@ -339,33 +353,38 @@ impl Layers<'_> {
 }
 
 /// Words of a set: `[len, items…]`.
-pub(crate) fn set_words<'a>(w: u64) -> Option<&'a [u64]> {
+///
+/// # Safety
+/// `w` is 0 or a set word: it points at its length and that many items in an arena that
+/// outlives `'a`.
+pub(crate) unsafe fn set_words<'a>(w: u64) -> Option<&'a [u64]> {
     if w == 0 {
         return None;
     }
-    let len = words_at(w, 1)?.first().copied()?;
-    let all = words_at(w, usize::try_from(len).ok()?.checked_add(1)?)?;
+    // SAFETY: the function's contract: the length comes first.
+    let len = unsafe { words_at(w, 1) }?.first().copied()?;
+    // SAFETY: the function's contract: `len` items follow it.
+    let all = unsafe { words_at(w, usize::try_from(len).ok()?.checked_add(1)?) }?;
     all.get(1..)
 }
 
-fn words_at<'a>(w: u64, n: usize) -> Option<&'a [u64]> {
+/// # Safety
+/// `w` is 0 or points at `n` words in an arena that outlives `'a`.
+unsafe fn words_at<'a>(w: u64, n: usize) -> Option<&'a [u64]> {
     if w == 0 {
         return None;
     }
-    // SAFETY: every non-null set or record word the JIT handles points into an arena box of
-    // at least `n` words (sets store their length first; records have two words per field of
-    // their checked type), and arenas outlive the decision that reads them.
-    #[allow(unsafe_code)]
+    // SAFETY: the function's contract.
     Some(unsafe { std::slice::from_raw_parts(w as *const u64, n) })
 }
 
-pub(crate) fn ip_ref<'a>(w: u64) -> Option<&'a IpNet> {
+/// # Safety
+/// `w` is 0 or an Ip word: it points at a boxed `IpNet` in an arena that outlives `'a`.
+pub(crate) unsafe fn ip_ref<'a>(w: u64) -> Option<&'a IpNet> {
     if w == 0 {
         return None;
     }
-    // SAFETY: an Ip word always points to a boxed `IpNet` in an arena that outlives the
-    // decision.
-    #[allow(unsafe_code)]
+    // SAFETY: the function's contract.
     Some(unsafe { &*(w as *const IpNet) })
 }
 

@@ -86,6 +86,9 @@ pub struct Case {
     pub files: Vec<(String, String)>,
     pub entities: String,
     pub requests: Vec<String>,
+    /// The evaluation budget both engines decide with (`Engine::with_fuel`), when it is not
+    /// the default: small, so that running out is compared between the back ends.
+    pub fuel: Option<u64>,
 }
 
 impl Case {
@@ -167,7 +170,18 @@ pub fn generate_with(seed: u64, cfg: &Config) -> Case {
             requests.push(serde_json::to_string(&req).unwrap_or_default());
         }
     }
-    Case { seed, files, entities, requests }
+    Case { seed, files, entities, requests, fuel: small_fuel(seed) }
+}
+
+/// One case in four decides with a small evaluation budget: half of them 0 to 3 units (any
+/// quantifier or set scan of more elements runs out), half 4 to 40. Drawn from a stream of
+/// its own, so the rest of the case is what it was before budgets existed.
+fn small_fuel(seed: u64) -> Option<u64> {
+    let mut r = Rng::new(seed ^ 0xF0E1_F0E1_F0E1_F0E1);
+    if !r.chance(25) {
+        return None;
+    }
+    Some(if r.chance(50) { r.below(4) } else { 4 + r.below(37) } as u64)
 }
 
 // ------------------------------------------------------------------------------ pools
