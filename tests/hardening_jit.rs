@@ -135,7 +135,8 @@ fn the_budget_is_shared_by_the_principal_and_the_delegation_chain() {
            @id("humans") permit Human to call on Tool when all t in context.tags: t != "q";"#,
     );
     let json = request(&["a", "b", "c"], true);
-    assert_eq!(summary(&decide(&p, &json, 6)), (Verdict::Allow, vec!["agents".into()], vec![]));
+    // An allow lists the permits of the principal, then those of each hop.
+    assert_eq!(summary(&decide(&p, &json, 6)), (Verdict::Allow, vec!["agents".into(), "humans".into()], vec![]));
     let d = decide(&p, &json, 5);
     assert_eq!((d.decision, summary(&d).2), (Verdict::Deny, vec![out_of_fuel("humans")]));
     assert!(d.reasons[0].on_behalf_of.is_some(), "{d:?}");
@@ -236,4 +237,23 @@ fn a_large_native_frame_on_a_small_stack_overflows_cleanly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the child decided on a 256 KiB stack: {stderr}");
     assert!(stderr.contains("has overflowed its stack"), "not a clean stack overflow: {:?}\n{stderr}", out.status);
+}
+
+/// A set written in the policy costs no fuel as the right operand of `in`: the JIT skips a
+/// body whose first test is `intent in [..]` for another intent without running it, so
+/// charging the interpreter for that test made the two disagree once the budget was spent
+/// (differential seed 96010929176592).
+#[test]
+fn in_over_a_set_written_in_the_policy_costs_nothing() {
+    let schema = SCHEMA.replace("action call:", "action read: Agent -> Tool\n  action call:");
+    let text = format!(
+        r#"{schema}
+        intent triage "Triage" {{ call on Tool }}
+        intent audit "Audit" {{ call on Tool }}
+        @id("guarded") permit Agent to call on Tool when intent in [audit, none];
+        @id("plain") permit Agent to call on Tool when context.n in [1, 2, 3];"#
+    );
+    let p = PolicySet::from_sources(&[("t.writ", text.as_str())]).unwrap_or_else(|e| panic!("{}", e.render()));
+    let json = request(&[], false).replace(r#""action": "call","#, r#""action": "call", "intent": "triage","#);
+    assert_eq!(summary(&decide(&p, &json, 0)), (Verdict::Allow, vec!["plain".into()], vec![]));
 }

@@ -29,7 +29,10 @@ pub use value::{EntityUid, Glob, IpNet, Value};
 /// * one unit each time a quantifier (`all`, `any`) evaluates its body;
 /// * one unit per element of each set operand of `in` (on sets), `==` and `!=` between sets,
 ///   and the set methods `contains`, `contains_any`, `contains_all` — charged before the
-///   operation, whatever it then looks at.
+///   operation, whatever it then looks at. A set written in the policy itself as the right
+///   operand of `in` (`intent in [triage, audit]`) costs nothing: its size is bounded by the
+///   policy, and the JIT skips a body whose first test is such an `intent in` without
+///   running it (see [`constant_set`]).
 ///
 /// Rules are evaluated in rule order (for the principal, then each hop of the delegation
 /// chain), and a permit's grant after every rule body. An operation that needs more than
@@ -37,6 +40,16 @@ pub use value::{EntityUid, Glob, IpNet, Value};
 /// escalate applies, a permit does not); the error is listed in the decision. The default is
 /// generous: ordinary decisions spend a few units, and a million units take milliseconds.
 pub const DEFAULT_FUEL: u64 = 1_000_000;
+
+/// Whether a set operand is written in the policy (a folded set constant, or a set of
+/// literals): `in` over it costs no fuel in either back end.
+pub(crate) fn constant_set(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Lit(Value::Set(_)) => true,
+        ExprKind::Set(items) => items.iter().all(|x| matches!(x.kind, ExprKind::Lit(_))),
+        _ => false,
+    }
+}
 
 /// A typed expression.
 #[derive(Clone, Debug, PartialEq)]

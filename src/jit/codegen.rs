@@ -677,9 +677,13 @@ impl<'a, 'f> Gen<'a, 'f> {
         Ok(r)
     }
 
-    fn set_has(&mut self, set: CV, x: CV, elem: &Ty) -> Result<CV, CodegenError> {
-        let n = self.set_len(set);
-        self.charge(n);
+    /// Whether `set` holds `x`; `charged`: the set's length is charged to the fuel (not for
+    /// a set written in the policy, [`crate::ir::constant_set`]).
+    fn set_has(&mut self, set: CV, x: CV, elem: &Ty, charged: bool) -> Result<CV, CodegenError> {
+        if charged {
+            let n = self.set_len(set);
+            self.charge(n);
+        }
         if canonical(elem) {
             let ctx = self.ctx;
             return self.call_checked("writ_set_has", &[ctx, set, x]);
@@ -867,7 +871,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                     Ty::Set(t) if **t != Ty::Never => (**t).clone(),
                     _ => a.ty.clone(),
                 };
-                self.set_has(y, x, &elem)?
+                self.set_has(y, x, &elem, !crate::ir::constant_set(b))?
             }
             K::Is(x, t) => {
                 let v = self.expr(x)?;
@@ -973,7 +977,7 @@ impl<'a, 'f> Gen<'a, 'f> {
                     _ => args.get(1).map_or(Ty::Never, |a| a.ty.clone()),
                 };
                 let (s, x) = (arg(0)?, arg(1)?);
-                self.set_has(s, x, &elem)?
+                self.set_has(s, x, &elem, true)?
             }
             SetLen => self.b.ins().load(I64, MemFlagsData::trusted(), arg(0)?, 0),
             SetIsEmpty => {
