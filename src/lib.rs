@@ -15,5 +15,5 @@ pub mod sema;
 pub mod syntax;
 
 pub use decision::{Decision, Obligations, Reasons, Verdict};
-pub use engine::{Backend, CompileError, Engine, Entities, PolicySet, Request};
+pub use engine::{Backend, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request};
 pub use jit::JitError;

@@ -77,8 +77,22 @@ fn parse_dotted_quad(b: &[u8]) -> Option<u32> {
     rest.is_empty().then_some(addr)
 }
 
+/// A prefix length: 1–3 decimal digits, no sign, no leading zero (`0` itself is fine).
+fn parse_prefix(p: &str) -> Option<u8> {
+    let b = p.as_bytes();
+    if b.is_empty() || b.len() > 3 || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b.first() == Some(&b'0')) {
+        return None;
+    }
+    p.parse().ok()
+}
+
 impl IpNet {
     /// Parses `10.1.2.3`, `10.0.0.0/8`, `::1`, `fd00::/8`. Host bits of a range are masked.
+    /// Strict: no surrounding whitespace, and a prefix length is plain decimal digits
+    /// (`/8`, not `/+8` or `/08`). An IPv4-mapped IPv6 address (`::ffff:203.0.113.5`,
+    /// `::ffff:cb00:7105`) is the IPv4 address itself, and a range inside `::ffff:0:0/96`
+    /// the IPv4 range, so equality, `in_range`, `is_private` and `is_loopback` see one
+    /// address however it is written.
     pub fn parse(text: &str) -> Result<IpNet, String> {
         if let Some(a) = parse_dotted_quad(text.as_bytes()) {
             return Ok(IpNet::V4 { addr: a, prefix: 32 });
@@ -87,12 +101,12 @@ impl IpNet {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         };
-        let addr: IpAddr = addr.trim().parse().map_err(|_| format!("`{text}` is not an IP address or CIDR range"))?;
+        let addr: IpAddr = addr.parse().map_err(|_| format!("`{text}` is not an IP address or CIDR range"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => match p.parse::<u8>() {
-                Ok(p) if p <= max => p,
+            Some(p) => match parse_prefix(p) {
+                Some(p) if p <= max => p,
                 _ => return Err(format!("`{text}`: prefix length must be 0..={max}")),
             },
         };
@@ -103,9 +117,29 @@ impl IpNet {
             }
             IpAddr::V6(a) => {
                 let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
-                IpNet::V6 { addr: u128::from(a) & mask, prefix }
+                IpNet::V6 { addr: u128::from(a) & mask, prefix }.unmapped()
             }
         })
+    }
+
+    /// Parses one address (`10.1.2.3`, `::1`, `::ffff:10.1.2.3`), never a range: what host
+    /// data holds (a request says where it comes from, one address). Otherwise as [`IpNet::parse`].
+    pub fn parse_addr(text: &str) -> Result<IpNet, String> {
+        if text.contains('/') {
+            return Err(format!("`{text}` is a range; expected one IP address (no `/prefix`)"));
+        }
+        IpNet::parse(text).map_err(|_| format!("`{text}` is not an IP address"))
+    }
+
+    /// An IPv4-mapped IPv6 address or range (`::ffff:a.b.c.d`, prefix at least 96) as the
+    /// IPv4 one; anything else unchanged.
+    fn unmapped(self) -> IpNet {
+        match self {
+            IpNet::V6 { addr, prefix } if prefix >= 96 && addr >> 32 == 0xffff => {
+                IpNet::V4 { addr: (addr & 0xffff_ffff) as u32, prefix: prefix - 96 }
+            }
+            other => other,
+        }
     }
 
     /// True when every address of `self` lies in `range`.
@@ -118,6 +152,11 @@ impl IpNet {
             (IpNet::V6 { addr, prefix }, IpNet::V6 { addr: r, prefix: rp }) => {
                 let mask = if rp == 0 { 0 } else { u128::MAX << (128 - u32::from(rp)) };
                 prefix >= rp && addr & mask == r
+            }
+            // An IPv4 address is its mapped IPv6 form `::ffff:a.b.c.d` too: in `::/0`,
+            // `::ffff:0:0/96`, …
+            (IpNet::V4 { addr, prefix }, IpNet::V6 { .. }) => {
+                IpNet::V6 { addr: 0xffff << 32 | u128::from(addr), prefix: prefix + 96 }.in_range(range)
             }
             _ => false,
         }
