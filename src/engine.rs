@@ -18,8 +18,8 @@
 
 use crate::decision::Decision;
 use crate::diag::{self, Diagnostic};
-use crate::host::{DecodeError, DecodeOptions, EntityStore, Request as HostRequest};
 pub use crate::host::Limits;
+use crate::host::{DecodeError, DecodeOptions, EntityStore, Request as HostRequest};
 use crate::interp::Interpreter;
 use crate::ir;
 use crate::jit::{self, Compiled, Frame, JitError, JitStore};
@@ -492,7 +492,8 @@ impl Engine {
         if self.foreign(entities.schema) {
             return Err(DecodeError::new("", STALE_ENTITIES));
         }
-        let inner = HostRequest::from_json_with(&self.policy.ir.schema, json, entities.store(), &self.decode_options())?;
+        let inner =
+            HostRequest::from_json_with(&self.policy.ir.schema, json, entities.store(), &self.decode_options())?;
         let frame = match (&self.jit, &entities.jit) {
             (Some(c), Some(s)) => Some(Arc::new(c.frame(s, &inner))),
             _ => None,
@@ -687,7 +688,8 @@ mod tests {
 
     #[test]
     fn schema_fingerprints_ignore_docs_and_rules_but_not_layout() {
-        let fp = |src: &str| PolicySet::from_sources(&[("p.writ", src)]).map(|p| p.fingerprint).map_err(|e| e.to_string());
+        let fp =
+            |src: &str| PolicySet::from_sources(&[("p.writ", src)]).map(|p| p.fingerprint).map_err(|e| e.to_string());
         let a = fp("schema { entity A { x: Bool }  entity T  action go: A -> T }  permit A to go on T;");
         let b = fp("schema { /// doc\n entity A { x: Bool }  entity T  action go: A -> T }  forbid A to go on T;");
         let c = fp("schema { entity A { w: Bool, x: Bool }  entity T  action go: A -> T }");

@@ -299,14 +299,8 @@ fn malformed_timestamps_ips_durations_and_enums() {
         (r#"{"context": {"now": "2026-11-23T24:00:00Z"}}"#, &ts("2026-11-23T24:00:00Z")),
         (r#"{"context": {"now": "2026-11-23T10:15:00"}}"#, &ts("2026-11-23T10:15:00")),
         (r#"{"context": {"now": "2026-11-23"}}"#, &ts("2026-11-23")),
-        (
-            r#"{"context": {"source_ip": "10.1.2.300"}}"#,
-            "context.source_ip: `10.1.2.300` is not an IP address",
-        ),
-        (
-            r#"{"context": {"source_ip": "localhost"}}"#,
-            "context.source_ip: `localhost` is not an IP address",
-        ),
+        (r#"{"context": {"source_ip": "10.1.2.300"}}"#, "context.source_ip: `10.1.2.300` is not an IP address"),
+        (r#"{"context": {"source_ip": "localhost"}}"#, "context.source_ip: `localhost` is not an IP address"),
         // requests carry addresses, never ranges; no whitespace around them
         (
             r#"{"context": {"source_ip": "10.0.0.0/33"}}"#,
@@ -728,7 +722,10 @@ fn duplicate_keys_in_requests_are_bad_requests() {
     check_rejected_texts(&[
         (&format!(r#"{{{r}, "context": {{{ctx}}}, "action": "call_tool"}}"#), &format!("action: {dup}")),
         (&format!(r#"{{{r}, "context": {{{ctx}, "risk": 99}}}}"#), &format!("context.risk: {dup}")),
-        (&format!(r#"{{{r}, "context": {{{ctx}, "approved": null, "approved": true}}}}"#), &format!("context.approved: {dup}")),
+        (
+            &format!(r#"{{{r}, "context": {{{ctx}, "approved": null, "approved": true}}}}"#),
+            &format!("context.approved: {dup}"),
+        ),
         (
             &format!(r#"{{{r}, "context": {{{ctx}, "args": {{"query": "a", "query": "b"}}}}}}"#),
             &format!("context.args.query: {dup}"),
@@ -814,7 +811,9 @@ fn inline_entities_cannot_replace_stored_ones_by_default() {
             1,
         ))
         .unwrap();
-    let text = patched(r#"{"entities": [{"type": "ToolGroup", "id": "label", "parents": [{"type": "ToolGroup", "id": "b"}]}]}"#);
+    let text = patched(
+        r#"{"entities": [{"type": "ToolGroup", "id": "label", "parents": [{"type": "ToolGroup", "id": "b"}]}]}"#,
+    );
     assert_eq!(
         engine.request_from_json(&text, &labelled).map(|_| ()).unwrap_err().to_string(),
         msg(0, r#"ToolGroup::"label""#)
@@ -838,9 +837,14 @@ fn limits_are_enforced_with_the_json_path() {
         &engine,
         &entities,
         &[
-            (&patched(r#"{"context": {"tags": ["a", "b", "c", "d"]}}"#), "context.tags: a set of 4 items; the limit is 3"),
             (
-                &patched(r#"{"entities": [{"type": "Team", "id": "x"}, {"type": "Team", "id": "y"}, {"type": "Team", "id": "z"}]}"#),
+                &patched(r#"{"context": {"tags": ["a", "b", "c", "d"]}}"#),
+                "context.tags: a set of 4 items; the limit is 3",
+            ),
+            (
+                &patched(
+                    r#"{"entities": [{"type": "Team", "id": "x"}, {"type": "Team", "id": "y"}, {"type": "Team", "id": "z"}]}"#,
+                ),
                 "entities: 3 inline entities; the limit is 2",
             ),
             (&big, &too_big),

@@ -305,7 +305,10 @@ fn chain(prefix: &str, agent: &str, n: usize) -> String {
             format!(r#"{{"type": "G", "id": "{prefix}{i}", "parents": [{parents}]}}"#)
         })
         .collect();
-    items.push(format!(r#"{{"type": "Agent", "id": "{agent}", "parents": [{{"type": "G", "id": "{prefix}{}"}}]}}"#, n - 1));
+    items.push(format!(
+        r#"{{"type": "Agent", "id": "{agent}", "parents": [{{"type": "G", "id": "{prefix}{}"}}]}}"#,
+        n - 1
+    ));
     items.join(",\n")
 }
 
@@ -387,7 +390,9 @@ fn cycles_count_all_their_members_toward_the_depth() {
     let e = Engine::interpreted_with(&p, EngineOptions { limits, ..Default::default() });
     let cycle = |n: usize| {
         let items: Vec<String> = (0..n)
-            .map(|i| format!(r#"{{"type": "G", "id": "c{i}", "parents": [{{"type": "G", "id": "c{}"}}]}}"#, (i + 1) % n))
+            .map(|i| {
+                format!(r#"{{"type": "G", "id": "c{i}", "parents": [{{"type": "G", "id": "c{}"}}]}}"#, (i + 1) % n)
+            })
             .collect();
         format!("[{}]", items.join(","))
     };
@@ -413,8 +418,9 @@ fn ancestors_agree_with_a_plain_search_on_random_graphs() {
     };
     for round in 0..40 {
         let n = 2 + next(30);
-        let parents: Vec<Vec<u64>> =
-            (0..n).map(|_| (0..next(4)).map(|_| next(n + 3)).collect::<BTreeSet<u64>>().into_iter().collect()).collect();
+        let parents: Vec<Vec<u64>> = (0..n)
+            .map(|_| (0..next(4)).map(|_| next(n + 3)).collect::<BTreeSet<u64>>().into_iter().collect())
+            .collect();
         let items: Vec<String> = parents
             .iter()
             .enumerate()

@@ -149,8 +149,10 @@ impl EntityStore {
         // reach, so parents before children.
         const NEW: usize = usize::MAX;
         let (mut num, mut low, mut on_stack) = (vec![NEW; n], vec![0; n], vec![false; n]);
-        let (mut stack, mut calls, mut comps): (Vec<usize>, Vec<(usize, usize)>, Vec<Vec<usize>>) =
-            (Vec::new(), Vec::new(), Vec::new());
+        // The search stack, the call stack (node, next edge), the components found.
+        let mut stack: Vec<usize> = Vec::new();
+        let mut calls: Vec<(usize, usize)> = Vec::new();
+        let mut comps: Vec<Vec<usize>> = Vec::new();
         let mut next = 0;
         for root in 0..n {
             if num[root] != NEW {

@@ -45,10 +45,14 @@ impl<'a> Object<'a> {
         }
         let mut sorted: Vec<(&str, usize)> = keys().zip(0..).collect();
         sorted.sort_unstable();
-        sorted.windows(2).filter_map(|w| match w {
-            [(a, _), (b, i)] if a == b => Some((*i, *b)),
-            _ => None,
-        }).min().map(|(_, k)| k)
+        sorted
+            .windows(2)
+            .filter_map(|w| match w {
+                [(a, _), (b, i)] if a == b => Some((*i, *b)),
+                _ => None,
+            })
+            .min()
+            .map(|(_, k)| k)
     }
 
     /// The members whose key is one of `keys` (the last of each repeated key).

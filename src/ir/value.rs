@@ -604,6 +604,34 @@ mod tests {
     }
 
     #[test]
+    fn mapped_ipv4_is_ipv4_and_parsing_is_strict() {
+        let v4 = IpNet::parse("203.0.113.5").unwrap();
+        for mapped in ["::ffff:203.0.113.5", "::ffff:cb00:7105", "::FFFF:CB00:7105", "0:0:0:0:0:ffff:cb00:7105"] {
+            assert_eq!(IpNet::parse(mapped), Ok(v4), "{mapped}");
+            assert_eq!(IpNet::parse_addr(mapped), Ok(v4), "{mapped}");
+        }
+        assert_eq!(IpNet::parse("::ffff:10.0.0.0/104"), IpNet::parse("10.0.0.0/8"));
+        assert!(IpNet::parse("::ffff:127.0.0.1").unwrap().is_loopback());
+        assert!(IpNet::parse("::ffff:192.168.1.1").unwrap().is_private());
+        // not mapped: IPv4-compatible, NAT64, a range wider than the mapped block
+        assert!(matches!(IpNet::parse("::203.0.113.5"), Ok(IpNet::V6 { .. })));
+        assert!(matches!(IpNet::parse("64:ff9b::cb00:7105"), Ok(IpNet::V6 { .. })));
+        assert!(matches!(IpNet::parse("::ffff:0:0/95"), Ok(IpNet::V6 { .. })));
+        // an IPv4 address is in the IPv6 ranges that hold its mapped form
+        assert!(v4.in_range(IpNet::parse("::/0").unwrap()));
+        assert!(v4.in_range(IpNet::parse("::ffff:0:0/95").unwrap()));
+        assert!(!v4.in_range(IpNet::parse("fc00::/7").unwrap()));
+        for bad in
+            [" 10.1.2.3", "10.1.2.3 ", "10.0.0.0/+8", "10.0.0.0/08", "10.0.0.0/", "10.0.0.0/ 8", "::1%eth0", "::1 "]
+        {
+            assert!(IpNet::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(IpNet::parse("10.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
+        assert!(IpNet::parse_addr("10.0.0.0/32").is_err());
+        assert!(IpNet::parse_addr("203.0.113.5/0").is_err());
+    }
+
+    #[test]
     fn globs() {
         let g = Glob::parse("spiffe://prod.acme/*").unwrap();
         assert!(g.matches("spiffe://prod.acme/ns/x"));
