@@ -165,8 +165,11 @@ fn run_case(case: &Case, stats: &mut Stats, failures: &mut Failures) {
     if !policies.warnings().is_empty() {
         stats.sets_with_warnings += 1;
     }
-    let interp = Engine::interpreted(&policies);
-    let compiled = match no_panic(|| Engine::compile(&policies)) {
+    // Generated requests replace stored entities inline: both back ends must agree on the
+    // overlay's semantics too.
+    let options = writ::EngineOptions { allow_inline_override: true, ..Default::default() };
+    let interp = Engine::interpreted_with(&policies, options);
+    let compiled = match no_panic(|| Engine::compile_with(&policies, options)) {
         Ok(c) => c,
         Err(msg) => {
             failures.add(format!(
