@@ -219,6 +219,11 @@ pub struct EngineOptions {
     /// it names). Default `false`: such a request is bad input, denied. When allowed, the
     /// inline entity wins for that request, attributes and parents.
     pub allow_inline_override: bool,
+    /// Whether an `Ip` value in a request (its context and inline entities) may be a range
+    /// like `"10.0.0.0/8"`. Default `false`: a request's IPs are addresses, and a range is
+    /// bad input, so that no request can widen an address past a range check
+    /// (`"203.0.113.5/0"` is `0.0.0.0/0`). The entity store may always hold ranges.
+    pub allow_request_ip_ranges: bool,
     /// Bounds on requests and entities (see [`Limits`] for the defaults).
     pub limits: Limits,
 }
@@ -393,7 +398,11 @@ impl Engine {
     }
 
     fn decode_options(&self) -> DecodeOptions {
-        DecodeOptions { allow_inline_override: self.options.allow_inline_override, limits: self.options.limits }
+        DecodeOptions {
+            allow_inline_override: self.options.allow_inline_override,
+            allow_ip_ranges: self.options.allow_request_ip_ranges,
+            limits: self.options.limits,
+        }
     }
 
     /// Host data decoded with another schema than this engine's is never read: its

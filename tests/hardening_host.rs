@@ -112,6 +112,15 @@ fn a_request_ip_is_an_address_never_a_range() {
         let want = format!("deny [bad-request] !context.ip: `{shown}` {why}");
         assert_eq!(decide(&e, IP_ENTITIES, &ip_request(ip)), want, "{ip}");
     }
+    // A host whose requests carry networks on purpose may allow ranges (then a `/0`
+    // is all addresses, and not in 10.0.0.0/8).
+    let lenient = engines(&p, EngineOptions { allow_request_ip_ranges: true, ..Default::default() });
+    assert_eq!(decide(&lenient, IP_ENTITIES, &ip_request("10.0.0.0/8")), "escalate [private] !");
+    assert_eq!(decide(&lenient, IP_ENTITIES, &ip_request("203.0.113.5/0")), "deny [no-permit] !");
+    assert_eq!(
+        decide(&lenient, IP_ENTITIES, &ip_request("10.0.0.0/+8")).split('`').next(),
+        Some("deny [bad-request] !context.ip: ")
+    );
 }
 
 #[test]

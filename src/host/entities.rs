@@ -76,17 +76,20 @@ impl EntityStore {
     /// entities of this store.
     pub fn from_json_with(schema: &Schema, text: &str, limits: &Limits) -> Result<EntityStore, DecodeError> {
         let v = super::parse_json(text, "the entities file")?;
-        EntityStore::from_value(schema, &v, "", None, limits)
+        EntityStore::from_value(schema, &v, "", None, limits, true)
     }
 
     /// Decodes entities from a JSON array at `path`; `base` is the store they overlay
     /// (for the inline entities of a request: references may also name its entities).
+    /// `ip_ranges`: whether an `Ip` attribute may hold a range (the store's, written by the
+    /// host) or only an address (a request's, unless the host allows ranges there).
     pub fn from_value(
         schema: &Schema,
         v: &Json,
         path: &str,
         base: Option<&EntityStore>,
         limits: &Limits,
+        ip_ranges: bool,
     ) -> Result<EntityStore, DecodeError> {
         let Json::Array(items) = v else {
             let p = if path.is_empty() { "(entities)" } else { path };
@@ -95,9 +98,7 @@ impl EntityStore {
         let mut store = EntityStore::new();
         let mut refs = Vec::new();
         let mut order = Vec::with_capacity(items.len());
-        // The store's entities come from the host and may hold IP ranges; a request's
-        // inline entities only addresses, as the rest of a request.
-        let rules = super::Rules { limits, ip_ranges: base.is_none() };
+        let rules = super::Rules { limits, ip_ranges };
         for (i, item) in items.iter().enumerate() {
             let ipath = format!("{path}[{i}]");
             let e = decode_entity(schema, item, &ipath, &mut refs, &rules)?;

@@ -33,6 +33,8 @@ pub struct Request {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DecodeOptions {
     pub allow_inline_override: bool,
+    /// Whether an `Ip` in the request may be a range (by default only an address).
+    pub allow_ip_ranges: bool,
     pub limits: Limits,
 }
 
@@ -97,7 +99,7 @@ impl Request {
                     format!("{} inline entities; the limit is {}", items.len(), limits.max_inline_entities),
                 ));
             }
-            Some(e) => EntityStore::from_value(schema, e, "entities", Some(store), limits)?,
+            Some(e) => EntityStore::from_value(schema, e, "entities", Some(store), limits, opts.allow_ip_ranges)?,
         };
         let mut overrides_store = false;
         if let Some(Json::Array(items)) = o.get("entities") {
@@ -166,7 +168,7 @@ impl Request {
             &super::Path::At("context"),
             &mut refs,
             1,
-            &super::Rules { limits, ip_ranges: false },
+            &super::Rules { limits, ip_ranges: opts.allow_ip_ranges },
         )?;
         for (uid, p) in &refs {
             if !exists(uid) {
