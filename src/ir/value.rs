@@ -153,11 +153,6 @@ impl IpNet {
                 let mask = if rp == 0 { 0 } else { u128::MAX << (128 - u32::from(rp)) };
                 prefix >= rp && addr & mask == r
             }
-            // An IPv4 address is its mapped IPv6 form `::ffff:a.b.c.d` too: in `::/0`,
-            // `::ffff:0:0/96`, …
-            (IpNet::V4 { addr, prefix }, IpNet::V6 { .. }) => {
-                IpNet::V6 { addr: 0xffff << 32 | u128::from(addr), prefix: prefix + 96 }.in_range(range)
-            }
             _ => false,
         }
     }
@@ -617,10 +612,9 @@ mod tests {
         assert!(matches!(IpNet::parse("::203.0.113.5"), Ok(IpNet::V6 { .. })));
         assert!(matches!(IpNet::parse("64:ff9b::cb00:7105"), Ok(IpNet::V6 { .. })));
         assert!(matches!(IpNet::parse("::ffff:0:0/95"), Ok(IpNet::V6 { .. })));
-        // an IPv4 address is in the IPv6 ranges that hold its mapped form
-        assert!(v4.in_range(IpNet::parse("::/0").unwrap()));
-        assert!(v4.in_range(IpNet::parse("::ffff:0:0/95").unwrap()));
-        assert!(!v4.in_range(IpNet::parse("fc00::/7").unwrap()));
+        // the families stay apart: no IPv4 address (mapped ones included) is in an IPv6 range
+        assert!(!v4.in_range(IpNet::parse("::/0").unwrap()));
+        assert!(!IpNet::parse("::ffff:203.0.113.5").unwrap().in_range(IpNet::parse("::/0").unwrap()));
         for bad in
             [" 10.1.2.3", "10.1.2.3 ", "10.0.0.0/+8", "10.0.0.0/08", "10.0.0.0/", "10.0.0.0/ 8", "::1%eth0", "::1 "]
         {
