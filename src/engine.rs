@@ -18,7 +18,8 @@
 
 use crate::decision::Decision;
 use crate::diag::{self, Diagnostic};
-use crate::host::{DecodeError, EntityStore, Request as HostRequest};
+pub use crate::host::Limits;
+use crate::host::{DecodeError, DecodeOptions, EntityStore, Request as HostRequest};
 use crate::interp::Interpreter;
 use crate::ir;
 use crate::jit::{self, Compiled, Frame, JitError, JitStore};
@@ -74,6 +75,8 @@ pub struct PolicySet {
     ir: Arc<ir::PolicySet>,
     sources: Arc<SourceMap>,
     warnings: Vec<Diagnostic>,
+    /// What host data decoded for this schema looks like (see [`schema_fingerprint`]).
+    fingerprint: u64,
 }
 
 impl PolicySet {
@@ -117,7 +120,8 @@ impl PolicySet {
     ) -> Result<PolicySet, CompileError> {
         match policy {
             Some(p) if !diag::has_errors(&diagnostics) => {
-                Ok(PolicySet { ir: Arc::new(p), sources: Arc::new(sources), warnings: diagnostics })
+                let fingerprint = schema_fingerprint(&p.schema);
+                Ok(PolicySet { ir: Arc::new(p), sources: Arc::new(sources), warnings: diagnostics, fingerprint })
             }
             _ => Err(CompileError { diagnostics, sources }),
         }
@@ -161,6 +165,69 @@ impl PolicySet {
     }
 }
 
+/// A hash of everything in a schema that decides how host data is laid out: entity types
+/// (names, parents, attribute types in slot order), enums (variants in order), actions
+/// (principal and resource types, context shape) and intent names. Entities and requests
+/// carry the fingerprint of the schema that decoded them, so an engine of another schema
+/// never reads them with the wrong slots. Documentation comments do not count.
+fn schema_fingerprint(schema: &ir::schema::Schema) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for e in &schema.entities {
+        (&e.name, &e.parents, format!("{:?}", e.attrs)).hash(&mut h);
+    }
+    for e in &schema.enums {
+        (&e.name, &e.variants).hash(&mut h);
+    }
+    for a in &schema.actions {
+        (&a.name, &a.principals, &a.resources, format!("{:?}", a.context)).hash(&mut h);
+    }
+    for i in &schema.intents {
+        i.name.hash(&mut h);
+    }
+    (schema.entities.len(), schema.enums.len(), schema.actions.len(), schema.intents.len()).hash(&mut h);
+    h.finish()
+}
+
+/// How an [`Engine`] treats host data: whether a request's inline entities may replace
+/// stored ones, and the [`Limits`] on requests and entities. `EngineOptions::default()` is
+/// what [`Engine::interpreted`] and [`Engine::compile`] use.
+///
+/// ```
+/// let policies = writ::PolicySet::from_sources(&[(
+///     "p.writ",
+///     r#"schema { entity Agent  entity Tool { risky: Bool }  action call: Agent -> Tool }
+///        @id("p") permit Agent to call on Tool unless resource.risky;"#,
+/// )]).map_err(|e| e.to_string())?;
+/// let request = r#"{"principal": {"type": "Agent", "id": "a"}, "action": "call", "resource": {"type": "Tool", "id": "t"},
+///                   "entities": [{"type": "Tool", "id": "t", "attrs": {"risky": false}}]}"#;
+/// let stored = r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t", "attrs": {"risky": true}}]"#;
+/// // By default a request cannot replace a stored entity …
+/// let strict = writ::Engine::interpreted(&policies);
+/// let d = strict.decide_json(request, &strict.entities_from_json(stored)?);
+/// assert_eq!(d.decision, writ::Verdict::Deny);
+/// assert!(d.errors[0].message.starts_with("entities[0]: entity Tool::\"t\" is in the entity store"));
+/// // … unless the host allows it.
+/// let options = writ::EngineOptions { allow_inline_override: true, ..Default::default() };
+/// let lenient = writ::Engine::interpreted_with(&policies, options);
+/// assert_eq!(lenient.decide_json(request, &lenient.entities_from_json(stored)?).decision, writ::Verdict::Allow);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Whether a request's inline entities may replace entities the store holds (or parents
+    /// it names). Default `false`: such a request is bad input, denied. When allowed, the
+    /// inline entity wins for that request, attributes and parents.
+    pub allow_inline_override: bool,
+    /// Whether an `Ip` value in a request (its context and inline entities) may be a range
+    /// like `"10.0.0.0/8"`. Default `false`: a request's IPs are addresses, and a range is
+    /// bad input, so that no request can widen an address past a range check
+    /// (`"203.0.113.5/0"` is `0.0.0.0/0`). The entity store may always hold ranges.
+    pub allow_request_ip_ranges: bool,
+    /// Bounds on requests and entities (see [`Limits`] for the defaults).
+    pub limits: Limits,
+}
+
 /// The entity store, shared cheaply between requests and threads. Decoded by a JIT engine,
 /// it also holds the store laid out for that engine's native code (see
 /// [`Engine::empty_entities`] for a request that needs no store).
@@ -168,6 +235,9 @@ impl PolicySet {
 pub struct Entities {
     store: Arc<EntityStore>,
     jit: Option<Arc<JitStore>>,
+    /// The fingerprint of the schema that decoded the store; `None` for
+    /// `Entities::default()`, which holds nothing to misread.
+    schema: Option<u64>,
 }
 
 impl Entities {
@@ -194,6 +264,8 @@ pub struct Request {
     inner: HostRequest,
     entities: Entities,
     frame: Option<Arc<Frame>>,
+    /// The fingerprint of the schema that decoded it.
+    schema: u64,
 }
 
 impl Request {
@@ -241,8 +313,7 @@ pub struct Engine {
     policy: PolicySet,
     backend: Backend,
     jit: Option<Arc<Compiled>>,
-    /// The evaluation budget of each decision ([`ir::DEFAULT_FUEL`]).
-    fuel: u64,
+    options: EngineOptions,
 }
 
 impl Engine {
@@ -261,7 +332,12 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn interpreted(policies: &PolicySet) -> Engine {
-        Engine { policy: policies.clone(), backend: Backend::Interpreter, jit: None, fuel: ir::DEFAULT_FUEL }
+        Engine::interpreted_with(policies, EngineOptions::default())
+    }
+
+    /// [`Engine::interpreted`] with options (see [`EngineOptions`]).
+    pub fn interpreted_with(policies: &PolicySet, options: EngineOptions) -> Engine {
+        Engine { policy: policies.clone(), backend: Backend::Interpreter, jit: None, options }
     }
 
     /// An engine that runs the policy set as native code (Cranelift). Where Cranelift does not
@@ -284,23 +360,71 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compile(policies: &PolicySet) -> Result<Engine, JitError> {
+        Engine::compile_with(policies, EngineOptions::default())
+    }
+
+    /// [`Engine::compile`] with options (see [`EngineOptions`]).
+    pub fn compile_with(policies: &PolicySet, options: EngineOptions) -> Result<Engine, JitError> {
         match jit::compile(policies.ir.clone()) {
-            Ok(c) => Ok(Engine {
-                policy: policies.clone(),
-                backend: Backend::Jit,
-                jit: Some(Arc::new(c)),
-                fuel: ir::DEFAULT_FUEL,
-            }),
-            Err(JitError::Unsupported(_)) => Ok(Engine::interpreted(policies)),
+            Ok(c) => Ok(Engine { policy: policies.clone(), backend: Backend::Jit, jit: Some(Arc::new(c)), options }),
+            Err(JitError::Unsupported(_)) => Ok(Engine::interpreted_with(policies, options)),
             Err(e) => Err(e),
         }
     }
 
     /// The same engine with an evaluation budget of `fuel` units per decision instead of
-    /// [`ir::DEFAULT_FUEL`] (which says what a unit is). A rule that runs out fails closed.
+    /// [`ir::DEFAULT_FUEL`] (which says what a unit is); the same as setting
+    /// `options.limits.max_fuel`. A rule that runs out fails closed.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// let engine = writ::Engine::interpreted(&policies);
+    /// assert_eq!(engine.options().limits.max_fuel, writ::DEFAULT_FUEL);
+    /// assert_eq!(engine.with_fuel(10).options().limits.max_fuel, 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_fuel(mut self, fuel: u64) -> Engine {
-        self.fuel = fuel;
+        self.options.limits.max_fuel = fuel;
         self
+    }
+
+    /// The options this engine was made with.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// assert_eq!(writ::Engine::interpreted(&policies).options().limits.max_hierarchy_depth, 256);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// The same engine (sharing its compiled code) with other options. Entities it decoded
+    /// stay usable with the new one.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// let engine = writ::Engine::compile(&policies)?;
+    /// let lenient = engine.with_options(writ::EngineOptions { allow_inline_override: true, ..*engine.options() });
+    /// assert!(lenient.options().allow_inline_override && !engine.options().allow_inline_override);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_options(&self, options: EngineOptions) -> Engine {
+        Engine { options, ..self.clone() }
+    }
+
+    fn decode_options(&self) -> DecodeOptions {
+        DecodeOptions {
+            allow_inline_override: self.options.allow_inline_override,
+            allow_ip_ranges: self.options.allow_request_ip_ranges,
+            limits: self.options.limits,
+        }
+    }
+
+    /// Host data decoded with another schema than this engine's is never read: its
+    /// attribute slots, enum and intent numbers may mean something else here.
+    fn foreign(&self, schema: Option<u64>) -> bool {
+        schema.is_some_and(|s| s != self.policy.fingerprint)
     }
 
     /// The back end this engine runs.
@@ -345,7 +469,7 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn entities_from_json(&self, json: &str) -> Result<Entities, DecodeError> {
-        Ok(self.entities(EntityStore::from_json(&self.policy.ir.schema, json)?))
+        Ok(self.entities(EntityStore::from_json_with(&self.policy.ir.schema, json, &self.options.limits)?))
     }
 
     /// No entities, laid out for this engine: for requests that bring what they need inline,
@@ -372,7 +496,7 @@ impl Engine {
 
     fn entities(&self, store: EntityStore) -> Entities {
         let jit = self.jit.as_ref().map(|c| Arc::new(c.store(&store)));
-        Entities { store: Arc::new(store), jit }
+        Entities { store: Arc::new(store), jit, schema: Some(self.policy.fingerprint) }
     }
 
     /// Decodes a request from JSON against the entities, once; decide it as often as needed.
@@ -390,12 +514,16 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn request_from_json(&self, json: &str, entities: &Entities) -> Result<Request, DecodeError> {
-        let inner = HostRequest::from_json(&self.policy.ir.schema, json, entities.store())?;
+        if self.foreign(entities.schema) {
+            return Err(DecodeError::new("", STALE_ENTITIES));
+        }
+        let inner =
+            HostRequest::from_json_with(&self.policy.ir.schema, json, entities.store(), &self.decode_options())?;
         let frame = match (&self.jit, &entities.jit) {
             (Some(c), Some(s)) => Some(Arc::new(c.frame(s, &inner))),
             _ => None,
         };
-        Ok(Request { inner, entities: entities.clone(), frame })
+        Ok(Request { inner, entities: entities.clone(), frame, schema: self.policy.fingerprint })
     }
 
     /// Whether [`Engine::decide`] runs native code for this request: a JIT engine does when
@@ -451,6 +579,9 @@ impl Engine {
     pub fn candidate_rules(&self, request: &Request) -> Vec<Arc<str>> {
         let ir = &self.policy.ir;
         let r = &request.inner;
+        if self.foreign(Some(request.schema)) {
+            return Vec::new();
+        }
         let rules: Vec<u32> = match self.native(request) {
             Some((c, _, f)) => c.candidate_rules(f).collect(),
             None => ir.candidates(r.action, r.principal.ty, r.resource.ty).iter().map(|(ri, _)| *ri).collect(),
@@ -481,10 +612,17 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide(&self, request: &Request) -> Decision {
-        if let Some((c, s, f)) = self.native(request) {
-            return c.decide(&request.inner, request.entities.store(), s, f, self.fuel);
+        if self.foreign(Some(request.schema)) {
+            return Decision::bad_request(STALE_REQUEST);
         }
-        Interpreter::with_fuel(&self.policy.ir, self.fuel).decide(&request.inner, request.entities.store(), None)
+        if let Some((c, s, f)) = self.native(request) {
+            return c.decide(&request.inner, request.entities.store(), s, f, self.options.limits.max_fuel);
+        }
+        Interpreter::with_fuel(&self.policy.ir, self.options.limits.max_fuel).decide(
+            &request.inner,
+            request.entities.store(),
+            None,
+        )
     }
 
     /// Decides, and for a deny or escalate explains which permits came closest (always by
@@ -503,7 +641,10 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide_explained(&self, request: &Request) -> Decision {
-        Interpreter::with_fuel(&self.policy.ir, self.fuel).decide(
+        if self.foreign(Some(request.schema)) {
+            return Decision::bad_request(STALE_REQUEST);
+        }
+        Interpreter::with_fuel(&self.policy.ir, self.options.limits.max_fuel).decide(
             &request.inner,
             request.entities.store(),
             Some(&self.policy.sources),
@@ -524,9 +665,12 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide_json(&self, json: &str, entities: &Entities) -> Decision {
-        if let (Some(c), Some(s)) = (&self.jit, &entities.jit) {
+        if json.len() > self.options.limits.max_request_bytes {
+            return Decision::bad_request(crate::host::request::too_long(json.len(), &self.options.limits).to_string());
+        }
+        if let (Some(c), Some(s), true) = (&self.jit, &entities.jit, self.fast_json()) {
             if let Some(request) = c.decode_json(json, s) {
-                return c.decide_spare(s, &request, self.fuel);
+                return c.decide_spare(s, &request, self.options.limits.max_fuel);
             }
         }
         match self.request_from_json(json, entities) {
@@ -543,11 +687,24 @@ impl Engine {
     #[doc(hidden)]
     pub fn decides_json_natively(&self, json: &str, entities: &Entities) -> bool {
         match (&self.jit, &entities.jit) {
-            (Some(c), Some(s)) => c.decodes_json(json, s),
+            (Some(c), Some(s)) => {
+                json.len() <= self.options.limits.max_request_bytes && self.fast_json() && c.decodes_json(json, s)
+            }
             _ => false,
         }
     }
+
+    /// Whether the fast JSON decoder may run: it takes sets only up to a fixed length, so a
+    /// host limit below that length leaves every request to the ordinary decoder.
+    fn fast_json(&self) -> bool {
+        self.options.limits.max_set_len >= crate::host::FAST_MAX_SET
+    }
 }
+
+const STALE_ENTITIES: &str = "the entities were decoded by an engine with another schema; decode them again with \
+                              this engine";
+const STALE_REQUEST: &str = "the request was decoded by an engine with another schema; decode it again with this \
+                             engine";
 
 #[cfg(test)]
 mod tests {
@@ -560,5 +717,16 @@ mod tests {
         assert_send_sync::<Engine>();
         assert_send_sync::<Request>();
         assert_send_sync::<Entities>();
+    }
+
+    #[test]
+    fn schema_fingerprints_ignore_docs_and_rules_but_not_layout() {
+        let fp =
+            |src: &str| PolicySet::from_sources(&[("p.writ", src)]).map(|p| p.fingerprint).map_err(|e| e.to_string());
+        let a = fp("schema { entity A { x: Bool }  entity T  action go: A -> T }  permit A to go on T;");
+        let b = fp("schema { /// doc\n entity A { x: Bool }  entity T  action go: A -> T }  forbid A to go on T;");
+        let c = fp("schema { entity A { w: Bool, x: Bool }  entity T  action go: A -> T }");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
     }
 }

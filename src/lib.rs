@@ -15,6 +15,6 @@ pub mod sema;
 pub mod syntax;
 
 pub use decision::{Decision, Obligations, Reasons, Verdict};
-pub use engine::{Backend, CompileError, Engine, Entities, PolicySet, Request};
+pub use engine::{Backend, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request};
 pub use ir::DEFAULT_FUEL;
 pub use jit::JitError;

@@ -7,7 +7,7 @@ use serde_json::{Value as Json, json};
 use std::sync::mpsc;
 use std::time::Duration;
 use writ::decision::DecisionError;
-use writ::{Engine, Entities, PolicySet, Verdict};
+use writ::{Engine, EngineOptions, Entities, PolicySet, Verdict};
 
 // ------------------------------------------------------------------------------ fixtures
 
@@ -55,6 +55,15 @@ const ENTITIES: &str = r#"[
 fn engine() -> Engine {
     match PolicySet::from_sources(&[("policy.writ", POLICY)]) {
         Ok(p) => Engine::interpreted(&p),
+        Err(e) => panic!("{}", e.render()),
+    }
+}
+
+/// An engine that lets inline entities replace stored ones.
+fn lenient_engine() -> Engine {
+    let options = EngineOptions { allow_inline_override: true, ..Default::default() };
+    match PolicySet::from_sources(&[("policy.writ", POLICY)]) {
+        Ok(p) => Engine::interpreted_with(&p, options),
         Err(e) => panic!("{}", e.render()),
     }
 }
@@ -167,7 +176,7 @@ fn the_valid_request_is_allowed() {
         r#"{"context": {"approved": null, "args": {"query": null}}}"#,
         r#"{"context": {"risk": -9223372036854775808}}"#,
         r#"{"context": {"now": "2026-11-23T12:15:00.250+02:00", "source_ip": "2001:db8::1"}}"#,
-        r#"{"context": {"source_ip": "10.0.0.0/8"}}"#,
+        r#"{"context": {"source_ip": "::ffff:10.1.2.3"}}"#,
         r#"{"on_behalf_of": [{"type": "Human", "id": "alice"}, {"type": "Agent", "id": "bot"}]}"#,
         r#"{"principal": {"type": "Human", "id": "alice"}}"#,
         r#"{"context": {"reviewer": {"type": "Human", "id": "alice"}}}"#,
@@ -294,18 +303,19 @@ fn malformed_timestamps_ips_durations_and_enums() {
         (r#"{"context": {"now": "2026-11-23T24:00:00Z"}}"#, &ts("2026-11-23T24:00:00Z")),
         (r#"{"context": {"now": "2026-11-23T10:15:00"}}"#, &ts("2026-11-23T10:15:00")),
         (r#"{"context": {"now": "2026-11-23"}}"#, &ts("2026-11-23")),
-        (
-            r#"{"context": {"source_ip": "10.1.2.300"}}"#,
-            "context.source_ip: `10.1.2.300` is not an IP address or CIDR range",
-        ),
-        (
-            r#"{"context": {"source_ip": "localhost"}}"#,
-            "context.source_ip: `localhost` is not an IP address or CIDR range",
-        ),
+        (r#"{"context": {"source_ip": "10.1.2.300"}}"#, "context.source_ip: `10.1.2.300` is not an IP address"),
+        (r#"{"context": {"source_ip": "localhost"}}"#, "context.source_ip: `localhost` is not an IP address"),
+        // requests carry addresses, never ranges; no whitespace around them
         (
             r#"{"context": {"source_ip": "10.0.0.0/33"}}"#,
-            "context.source_ip: `10.0.0.0/33`: prefix length must be 0..=32",
+            "context.source_ip: `10.0.0.0/33` is a range; expected one IP address (no `/prefix`)",
         ),
+        (
+            r#"{"context": {"source_ip": "203.0.113.5/0"}}"#,
+            "context.source_ip: `203.0.113.5/0` is a range; expected one IP address (no `/prefix`)",
+        ),
+        (r#"{"context": {"source_ip": " 10.1.2.3"}}"#, "context.source_ip: ` 10.1.2.3` is not an IP address"),
+        (r#"{"context": {"source_ip": "::1 "}}"#, "context.source_ip: `::1 ` is not an IP address"),
         (
             r#"{"context": {"budget": "15 minutes"}}"#,
             r#"context.budget: expected a Duration like "15m", got "15 minutes": unknown unit: use `ms`, `s`, `m`, `h` or `d`"#,
@@ -475,7 +485,7 @@ fn deeply_nested_json_is_rejected_cleanly() {
 
 #[test]
 fn inline_entities_win_over_the_store() {
-    let engine = engine();
+    let engine = lenient_engine();
     let entities = store(&engine);
     let inline = |e: Json| json!({ "entities": [e] }).to_string();
     let secret_tool = inline(json!({"type": "Tool", "id": "jira.comment", "attrs": {"sensitivity": "secret"}}));
@@ -513,7 +523,7 @@ fn inline_entities_win_over_the_store() {
 /// docs/testing.md): a parent named only by reference still counts for `in`.
 #[test]
 fn parents_need_not_exist() {
-    let engine = engine();
+    let engine = lenient_engine();
     let entities = store(&engine);
     let text = patched(
         &json!({"entities": [{"type": "Tool", "id": "jira.comment", "attrs": {"sensitivity": "secret"},
@@ -527,7 +537,7 @@ fn parents_need_not_exist() {
 fn inline_parents_override_the_stored_hierarchy() {
     // The store says jira.comment ∈ ticketing; the request says ticketing ∈ b. Inline wins,
     // so for this request jira.comment ∈ b, transitively.
-    let engine = engine();
+    let engine = lenient_engine();
     let entities = store(&engine);
     let both = json!({"entities": [
         {"type": "ToolGroup", "id": "b"},
@@ -672,7 +682,7 @@ fn in_follows_transitive_parents_computed_at_load() {
 #[test]
 fn parent_cycles_do_not_hang() {
     let (t, u, v) = bounded(|| {
-        let engine = engine();
+        let engine = lenient_engine();
         let entities = engine
             .entities_from_json(
                 r#"[
@@ -702,4 +712,152 @@ fn parent_cycles_do_not_hang() {
     assert_eq!(t, "escalate [in-b]");
     assert_eq!(u, "deny [no-permit]");
     assert_eq!(v, "escalate [in-b]");
+}
+
+// ------------------------------------------------------------------------------ duplicate keys
+
+/// A key written twice is bad input wherever it is: the last one winning (as serde_json
+/// reads it) would let a host that reads the first and Writ disagree about what was asked.
+#[test]
+fn duplicate_keys_in_requests_are_bad_requests() {
+    let r = r#""principal": {"type": "Agent", "id": "bot"}, "action": "call_tool", "resource": {"type": "Tool", "id": "jira.comment"}"#;
+    let ctx = r#""now": "2026-11-23T10:15:00Z", "risk": 12, "source_ip": "10.1.2.3""#;
+    let dup = "duplicate key (a key may appear only once)";
+    check_rejected_texts(&[
+        (&format!(r#"{{{r}, "context": {{{ctx}}}, "action": "call_tool"}}"#), &format!("action: {dup}")),
+        (&format!(r#"{{{r}, "context": {{{ctx}, "risk": 99}}}}"#), &format!("context.risk: {dup}")),
+        (
+            &format!(r#"{{{r}, "context": {{{ctx}, "approved": null, "approved": true}}}}"#),
+            &format!("context.approved: {dup}"),
+        ),
+        (
+            &format!(r#"{{{r}, "context": {{{ctx}, "args": {{"query": "a", "query": "b"}}}}}}"#),
+            &format!("context.args.query: {dup}"),
+        ),
+        (
+            &format!(r#"{{{r}, "context": {{{ctx}, "reviewer": {{"type": "Human", "id": "alice", "id": "bob"}}}}}}"#),
+            &format!("context.reviewer.id: {dup}"),
+        ),
+        (
+            &format!(
+                r#"{{"principal": {{"type": "Agent", "id": "bot", "type": "Human"}}, "action": "call_tool",
+                   "resource": {{"type": "Tool", "id": "jira.comment"}}, "context": {{{ctx}}}}}"#
+            ),
+            &format!("principal.type: {dup}"),
+        ),
+        (
+            &format!(r#"{{{r}, "context": {{{ctx}}}, "entities": [{{"type": "Team", "id": "new", "id": "other"}}]}}"#),
+            &format!("entities[0].id: {dup}"),
+        ),
+        (
+            &format!(
+                r#"{{{r}, "context": {{{ctx}}}, "entities": [{{"type": "Team", "id": "new", "parents": [], "parents": []}}]}}"#
+            ),
+            &format!("entities[0].parents: {dup}"),
+        ),
+    ]);
+}
+
+#[test]
+fn duplicate_keys_in_entity_files_are_errors() {
+    let dup = "duplicate key (a key may appear only once)";
+    check_entities(&[
+        (r#"[{"type": "Team", "id": "t", "id": "u"}]"#, &format!("[0].id: {dup}")),
+        (
+            r#"[{"type": "Human", "id": "alice", "attrs": {"clearance": "public", "clearance": "secret"}}]"#,
+            &format!("[0].attrs.clearance: {dup}"),
+        ),
+        (
+            r#"[{"type": "Human", "id": "a", "attrs": {"clearance": "secret"}},
+                {"type": "Agent", "id": "bot", "attrs": {"owner": {"type": "Human", "id": "a", "id": "b"}, "env": "prod"}}]"#,
+            &format!("[1].attrs.owner.id: {dup}"),
+        ),
+    ]);
+}
+
+/// An object with many members: duplicates are still found (by sorting, not pairwise).
+#[test]
+fn duplicate_keys_in_large_objects_are_found() {
+    let mut members: Vec<String> = (0..40).map(|i| format!(r#""k{i}": {i}"#)).collect();
+    members.push(r#""k7": 0"#.to_string());
+    let text = format!(r#"[{{"type": "Team", "id": "t", "attrs": {{{}}}}}]"#, members.join(", "));
+    let err = engine().entities_from_json(&text).unwrap_err().to_string();
+    assert_eq!(err, "[0].attrs.k7: duplicate key (a key may appear only once)");
+}
+
+// ------------------------------------------------------------------------------ inline overrides
+
+#[test]
+fn inline_entities_cannot_replace_stored_ones_by_default() {
+    let engine = engine();
+    let entities = store(&engine);
+    let msg = |i: usize, e: &str| {
+        format!(
+            "entities[{i}]: entity {e} is in the entity store; a request may add entities but not replace stored \
+             ones (this engine does not allow inline overrides)"
+        )
+    };
+    check_rejected_texts(&[
+        (
+            &patched(r#"{"entities": [{"type": "Tool", "id": "jira.comment", "attrs": {"sensitivity": "public"}}]}"#),
+            &msg(0, r#"Tool::"jira.comment""#),
+        ),
+        (
+            &patched(r#"{"entities": [{"type": "Team", "id": "new"}, {"type": "Team", "id": "support"}]}"#),
+            &msg(1, r#"Team::"support""#),
+        ),
+    ]);
+    // A parent the store names without holding it is a stored fact too (it has no parents).
+    let labelled = engine
+        .entities_from_json(&ENTITIES.replacen(
+            '[',
+            r#"[{"type": "ToolGroup", "id": "g", "parents": [{"type": "ToolGroup", "id": "label"}]},"#,
+            1,
+        ))
+        .unwrap();
+    let text = patched(
+        r#"{"entities": [{"type": "ToolGroup", "id": "label", "parents": [{"type": "ToolGroup", "id": "b"}]}]}"#,
+    );
+    assert_eq!(
+        engine.request_from_json(&text, &labelled).map(|_| ()).unwrap_err().to_string(),
+        msg(0, r#"ToolGroup::"label""#)
+    );
+    // New entities are fine.
+    let new = patched(r#"{"entities": [{"type": "Team", "id": "new"}, {"type": "ToolGroup", "id": "b"}]}"#);
+    assert_eq!(decide(&engine, &entities, &new), "allow [ok]");
+}
+
+// ------------------------------------------------------------------------------ limits
+
+#[test]
+fn limits_are_enforced_with_the_json_path() {
+    let policies = PolicySet::from_sources(&[("policy.writ", POLICY)]).unwrap();
+    let limits = writ::Limits { max_set_len: 3, max_inline_entities: 2, max_request_bytes: 600, ..Default::default() };
+    let engine = Engine::interpreted_with(&policies, EngineOptions { limits, ..Default::default() });
+    let entities = store(&engine);
+    let big = patched(&format!(r#"{{"context": {{"args": {{"query": "{}"}}}}}}"#, "q".repeat(600)));
+    let too_big = format!("the request is {} bytes; the limit is 600", big.len());
+    check_rejected_texts_with(
+        &engine,
+        &entities,
+        &[
+            (
+                &patched(r#"{"context": {"tags": ["a", "b", "c", "d"]}}"#),
+                "context.tags: a set of 4 items; the limit is 3",
+            ),
+            (
+                &patched(
+                    r#"{"entities": [{"type": "Team", "id": "x"}, {"type": "Team", "id": "y"}, {"type": "Team", "id": "z"}]}"#,
+                ),
+                "entities: 3 inline entities; the limit is 2",
+            ),
+            (&big, &too_big),
+        ],
+    );
+    assert_eq!(decide(&engine, &entities, r#"{"context": {"tags": ["a", "b", "c"]}}"#), "allow [ok]");
+}
+
+fn check_rejected_texts_with(engine: &Engine, entities: &Entities, rows: &[(&str, &str)]) {
+    let failures: Vec<String> = rows.iter().filter_map(|(t, e)| rejected(engine, entities, t, e)).collect();
+    assert!(failures.is_empty(), "{} of {} rows failed:\n{}", failures.len(), rows.len(), failures.join("\n"));
 }

@@ -1822,3 +1822,72 @@ fn random_byte_mutations_decide_the_same() {
     });
     t.finish("random_byte_mutations_decide_the_same", started, 1000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13: what the fast path must leave to the ordinary decoder.
+
+const HARD_SCHEMA: &str = r#"
+schema { entity Agent  entity Tool  context { ip: Ip, tags: Set<String>?, args: { q: String? }? }  action call: Agent -> Tool }
+@id("internal") permit Agent to call on Tool when context.ip.in_range(ip("10.0.0.0/8"));
+"#;
+const HARD_ENTITIES: &str = r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}]"#;
+
+fn hard_request(ctx: &str) -> String {
+    format!(
+        r#"{{"principal": {{"type": "Agent", "id": "a"}}, "action": "call", "resource": {{"type": "Tool", "id": "t"}}, "context": {ctx}}}"#
+    )
+}
+
+/// Duplicate keys, IP ranges and over-long sets are never taken by the fast path: the
+/// ordinary decoder denies them with the JSON path. Mapped IPv4 addresses are taken, and
+/// decided as the IPv4 address.
+#[test]
+fn duplicates_ranges_and_long_sets_are_left_to_the_ordinary_decoder() {
+    let ps = PolicySet::from_sources(&[("p.writ", HARD_SCHEMA)]).unwrap_or_else(|e| panic!("{}", e.render()));
+    let jit = Engine::compile(&ps).unwrap();
+    let ents = jit.entities_from_json(HARD_ENTITIES).unwrap();
+    let dup = "duplicate key (a key may appear only once)";
+    let long_set: Vec<String> = (0..1_001).map(|i| format!("\"t{i}\"")).collect();
+    let long_set = hard_request(&format!(r#"{{"ip": "10.1.2.3", "tags": [{}]}}"#, long_set.join(",")));
+    let rows: Vec<(String, Option<String>)> = vec![
+        (hard_request(r#"{"ip": "10.1.2.3", "ip": "8.8.8.8"}"#), Some(format!("context.ip: {dup}"))),
+        (hard_request(r#"{"ip": "10.1.2.3", "args": {"q": null, "q": "x"}}"#), Some(format!("context.args.q: {dup}"))),
+        (
+            hard_request(r#"{"ip": "10.1.2.3"}"#).replacen(r#""id": "a""#, r#""id": "a", "id": "b""#, 1),
+            Some(format!("principal.id: {dup}")),
+        ),
+        (
+            hard_request(r#"{"ip": "10.1.2.3"}"#).replacen('{', r#"{"action": "call", "#, 1),
+            Some(format!("action: {dup}")),
+        ),
+        (
+            hard_request(r#"{"ip": "203.0.113.5/0"}"#),
+            Some("context.ip: `203.0.113.5/0` is a range; expected one IP address (no `/prefix`)".into()),
+        ),
+        (
+            hard_request(r#"{"ip": "10.0.0.0/8"}"#),
+            Some("context.ip: `10.0.0.0/8` is a range; expected one IP address (no `/prefix`)".into()),
+        ),
+        (long_set, None),
+    ];
+    for (text, error) in &rows {
+        assert!(!jit.decides_json_natively(text, &ents), "the fast path took {}", shorten(text));
+        let d = jit.decide_json(text, &ents);
+        match error {
+            Some(e) => assert_eq!(d.errors.first().map(|x| x.message.as_str()), Some(e.as_str()), "{}", shorten(text)),
+            None => assert_eq!(d.decision, writ::Verdict::Allow, "{}", d.to_json()),
+        }
+    }
+    for ip in ["::ffff:10.1.2.3", "::ffff:a01:203"] {
+        let text = hard_request(&format!(r#"{{"ip": "{ip}"}}"#));
+        assert!(jit.decides_json_natively(&text, &ents), "{ip}");
+        assert_eq!(jit.decide_json(&text, &ents).decision, writ::Verdict::Allow, "{ip}");
+    }
+    // A host limit on sets below what the fast path takes turns the fast path off.
+    let limits = writ::Limits { max_set_len: 2, ..Default::default() };
+    let strict = jit.with_options(writ::EngineOptions { limits, ..Default::default() });
+    let three = hard_request(r#"{"ip": "10.1.2.3", "tags": ["a", "b", "c"]}"#);
+    assert!(!strict.decides_json_natively(&three, &ents));
+    let d = strict.decide_json(&three, &ents);
+    assert_eq!(d.errors[0].message, "context.tags: a set of 3 items; the limit is 2");
+}

@@ -138,9 +138,13 @@ fn merge(base: &mut Json, patch: Json) {
 }
 
 /// The policy set of the shared schema and `rules` (in `rules.writ`).
+/// The probe action's context carries network ranges (`nets`): requests may hold IP ranges.
+const OPTIONS: writ::EngineOptions =
+    writ::EngineOptions { allow_inline_override: false, allow_request_ip_ranges: true, limits: writ::Limits::DEFAULT };
+
 fn engine(rules: &str) -> Engine {
     match PolicySet::from_sources(&[("schema.writ", SCHEMA), ("rules.writ", rules)]) {
-        Ok(p) => Engine::interpreted(&p),
+        Ok(p) => Engine::interpreted_with(&p, OPTIONS),
         Err(e) => panic!("the rules do not check:\n{rules}\n{}", e.render()),
     }
 }
@@ -159,7 +163,7 @@ impl Bench {
     fn decide(&mut self, rules: &str, base: Json, patch: &str, explain: bool) -> Decision {
         let pair = self.engines.entry(rules.to_string()).or_insert_with(|| {
             let interp = engine(rules);
-            let jit = Engine::compile(interp.policy()).unwrap();
+            let jit = Engine::compile_with(interp.policy(), OPTIONS).unwrap();
             let (ie, je) = (interp.entities_from_json(ENTITIES).unwrap(), jit.entities_from_json(ENTITIES).unwrap());
             [(interp, ie), (jit, je)]
         });

@@ -45,6 +45,10 @@ pub enum Command {
         /// For a deny or escalate, list the permits that came closest and what stopped them.
         #[arg(long)]
         explain: bool,
+        /// Let the request's inline entities replace entities of the store (by default such
+        /// a request is bad input, denied).
+        #[arg(long)]
+        allow_inline_override: bool,
     },
     /// Measure compile time and ns per decision on both back ends (JIT and interpreter) for
     /// one request. Exit 1 if the back ends disagree on its decision.
@@ -67,6 +71,10 @@ pub enum Command {
         /// files the tests).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Let requests' inline entities replace entities of the store (by default such a
+        /// request is bad input, denied).
+        #[arg(long)]
+        allow_inline_override: bool,
     },
     /// Print the long explanation of a diagnostic code, e.g. `writ explain P0001`.
     Explain {
@@ -115,10 +123,13 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     let (text, code) = match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::Eval { input: RequestInput { paths, request, entities }, engine, explain } => {
-            eval(&paths, &request, entities.as_deref(), engine, explain, color)
+        Command::Eval { input: RequestInput { paths, request, entities }, engine, explain, allow_inline_override } => {
+            let options = crate::EngineOptions { allow_inline_override, ..Default::default() };
+            eval(&paths, &request, entities.as_deref(), engine, options, explain, color)
         }
-        Command::Test { paths } => test(&paths, color),
+        Command::Test { paths, allow_inline_override } => {
+            test(&paths, crate::EngineOptions { allow_inline_override, ..Default::default() }, color)
+        }
         Command::Bench { input: RequestInput { paths, request, entities }, iterations, time, format } => {
             let budget = iterations.map_or(bench::Budget::Seconds(time), bench::Budget::Iterations);
             bench::run(&bench::Options { paths, request, entities, budget, format }, color)
@@ -177,11 +188,16 @@ fn load_policies(paths: &[PathBuf], color: bool) -> Result<crate::PolicySet, Str
 }
 
 /// Compiles the policies for the back end, or renders why not.
-fn engine_for(paths: &[PathBuf], kind: EngineKind, color: bool) -> Result<crate::Engine, String> {
+fn engine_for(
+    paths: &[PathBuf],
+    kind: EngineKind,
+    options: crate::EngineOptions,
+    color: bool,
+) -> Result<crate::Engine, String> {
     let p = load_policies(paths, color)?;
     match kind {
-        EngineKind::Interp => Ok(crate::Engine::interpreted(&p)),
-        EngineKind::Jit => crate::Engine::compile(&p).map_err(|e| format!("{e}\n")),
+        EngineKind::Interp => Ok(crate::Engine::interpreted_with(&p, options)),
+        EngineKind::Jit => crate::Engine::compile_with(&p, options).map_err(|e| format!("{e}\n")),
     }
 }
 
@@ -190,10 +206,11 @@ fn eval(
     request: &std::path::Path,
     entities: Option<&std::path::Path>,
     kind: EngineKind,
+    options: crate::EngineOptions,
     explain: bool,
     color: bool,
 ) -> (String, ExitCode) {
-    let engine = match engine_for(paths, kind, color) {
+    let engine = match engine_for(paths, kind, options, color) {
         Ok(e) => e,
         Err(s) => return (s, ExitCode::FAILURE),
     };
@@ -221,12 +238,12 @@ fn eval(
     (format!("{}\n", decision.to_json()), ExitCode::SUCCESS)
 }
 
-fn test(paths: &[PathBuf], color: bool) -> (String, ExitCode) {
-    let jit = match engine_for(&testrun::policy_paths(paths), EngineKind::Jit, color) {
+fn test(paths: &[PathBuf], options: crate::EngineOptions, color: bool) -> (String, ExitCode) {
+    let jit = match engine_for(&testrun::policy_paths(paths), EngineKind::Jit, options, color) {
         Ok(e) => e,
         Err(s) => return (s, ExitCode::FAILURE),
     };
-    let reference = crate::Engine::interpreted(jit.policy());
+    let reference = crate::Engine::interpreted_with(jit.policy(), options);
     let files = testrun::find_test_files(paths);
     if files.is_empty() {
         return ("no `*.test.toml` files found\n".into(), ExitCode::FAILURE);

@@ -3,6 +3,7 @@
 //!
 //! ```toml
 //! entities = "entities.json"            # default entities for every case (optional)
+//! allow_inline_override = true          # requests may replace stored entities (optional)
 //!
 //! [[case]]
 //! name = "support bot comments on a ticket"
@@ -17,7 +18,7 @@
 //! request = { principal = { type = "Agent", id = "support-bot" }, action = "call_tool", … }
 //! ```
 
-use crate::engine::{Engine, Entities};
+use crate::engine::{Engine, EngineOptions, Entities};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 
@@ -91,6 +92,18 @@ fn run_file(engines: &[Engine], path: &Path, out: &mut Vec<CaseResult>) {
         Err(e) => return out.push(fail(&fname, "(file)", format!("not a valid test file: {e}"))),
     };
     let base = path.parent().unwrap_or_else(|| Path::new("."));
+    let overriding: Vec<Engine>;
+    let engines = match doc.get("allow_inline_override") {
+        None | Some(Json::Bool(false)) => engines,
+        Some(Json::Bool(true)) => {
+            overriding = engines
+                .iter()
+                .map(|e| e.with_options(EngineOptions { allow_inline_override: true, ..*e.options() }))
+                .collect();
+            &overriding
+        }
+        Some(_) => return out.push(fail(&fname, "(file)", "`allow_inline_override` is true or false".into())),
+    };
     let default_entities: Vec<Result<Entities, String>> = engines
         .iter()
         .map(|engine| match doc.get("entities") {

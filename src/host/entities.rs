@@ -1,12 +1,15 @@
 //! The entity store: entities with typed attributes and parents, their transitive
-//! ancestors precomputed so `in` is a binary search.
+//! ancestors precomputed so `in` is a binary search. The ancestors are computed once per
+//! strongly connected component of the parent graph, in topological order (Tarjan), so the
+//! work is linear in the size of the result; the hierarchy's depth is bounded
+//! ([`Limits::max_hierarchy_depth`]), which bounds that result.
 
 use super::Json;
 use super::json::Object;
-use super::{DecodeError, decode_record, decode_uid, got, join};
+use super::{DecodeError, Limits, decode_record, decode_uid, got, join};
 use crate::ir::schema::Schema;
 use crate::ir::value::{EntityUid, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// One entity.
@@ -18,6 +21,8 @@ pub struct Entity {
     pub parents: Vec<EntityUid>,
     /// Every entity this one is (transitively) in, itself excluded. Sorted.
     pub ancestors: Vec<EntityUid>,
+    /// Parent steps along its longest chain of parents (see [`Limits::max_hierarchy_depth`]).
+    pub depth: usize,
 }
 
 impl Entity {
@@ -31,6 +36,8 @@ impl Entity {
 #[derive(Clone, Debug, Default)]
 pub struct EntityStore {
     map: HashMap<EntityUid, Entity>,
+    /// Parents that entities name but that are not entities here (labels of the hierarchy).
+    labels: HashSet<EntityUid>,
 }
 
 impl EntityStore {
@@ -40,6 +47,12 @@ impl EntityStore {
 
     pub fn get(&self, uid: &EntityUid) -> Option<&Entity> {
         self.map.get(uid)
+    }
+
+    /// Whether the store holds facts about `uid`: it is an entity here, or a parent that
+    /// some entity here names (a label without attributes or parents of its own).
+    pub fn knows(&self, uid: &EntityUid) -> bool {
+        self.map.contains_key(uid) || self.labels.contains(uid)
     }
 
     pub fn len(&self) -> usize {
@@ -54,19 +67,29 @@ impl EntityStore {
         self.map.values()
     }
 
-    /// Decodes a JSON array of entities. Entity references in attributes must name
-    /// entities of this store (or of `base`, for inline entities of a request).
+    /// Decodes a JSON array of entities with the default [`Limits`].
     pub fn from_json(schema: &Schema, text: &str) -> Result<EntityStore, DecodeError> {
-        let v = super::parse_json(text, "the entities file")?;
-        EntityStore::from_value(schema, &v, "", None)
+        EntityStore::from_json_with(schema, text, &Limits::DEFAULT)
     }
 
-    /// Decodes entities from a JSON array at `path`; `base` is the store they overlay.
+    /// Decodes a JSON array of entities. Entity references in attributes must name
+    /// entities of this store.
+    pub fn from_json_with(schema: &Schema, text: &str, limits: &Limits) -> Result<EntityStore, DecodeError> {
+        let v = super::parse_json(text, "the entities file")?;
+        EntityStore::from_value(schema, &v, "", None, limits, true)
+    }
+
+    /// Decodes entities from a JSON array at `path`; `base` is the store they overlay
+    /// (for the inline entities of a request: references may also name its entities).
+    /// `ip_ranges`: whether an `Ip` attribute may hold a range (the store's, written by the
+    /// host) or only an address (a request's, unless the host allows ranges there).
     pub fn from_value(
         schema: &Schema,
         v: &Json,
         path: &str,
         base: Option<&EntityStore>,
+        limits: &Limits,
+        ip_ranges: bool,
     ) -> Result<EntityStore, DecodeError> {
         let Json::Array(items) = v else {
             let p = if path.is_empty() { "(entities)" } else { path };
@@ -74,15 +97,18 @@ impl EntityStore {
         };
         let mut store = EntityStore::new();
         let mut refs = Vec::new();
+        let mut order = Vec::with_capacity(items.len());
+        let rules = super::Rules { limits, ip_ranges };
         for (i, item) in items.iter().enumerate() {
             let ipath = format!("{path}[{i}]");
-            let e = decode_entity(schema, item, &ipath, &mut refs)?;
+            let e = decode_entity(schema, item, &ipath, &mut refs, &rules)?;
             if store.map.contains_key(&e.uid) {
                 return Err(DecodeError::new(
                     ipath,
                     format!("entity {}::{:?} appears twice", schema.entity_name(e.uid.ty), &*e.uid.id),
                 ));
             }
+            order.push(e.uid.clone());
             store.map.insert(e.uid.clone(), e);
         }
         for (uid, p) in refs {
@@ -90,41 +116,152 @@ impl EntityStore {
                 return Err(unknown_entity(schema, &p, &uid));
             }
         }
-        store.compute_ancestors(base);
+        if let Err((uid, depth)) = store.compute_ancestors(base, limits.max_hierarchy_depth) {
+            let i = order.iter().position(|u| *u == uid).unwrap_or(0);
+            return Err(DecodeError::new(
+                format!("{path}[{i}]"),
+                format!(
+                    "entity {}::{:?} is {depth} parent steps deep; the hierarchy depth limit is {}",
+                    schema.entity_name(uid.ty),
+                    &*uid.id,
+                    limits.max_hierarchy_depth
+                ),
+            ));
+        }
         Ok(store)
     }
 
-    /// Computes every entity's transitive ancestors (cycle-safe), following parents through
-    /// this store first and then `base`.
-    fn compute_ancestors(&mut self, base: Option<&EntityStore>) {
-        let parents_of = |store: &EntityStore, uid: &EntityUid| -> Vec<EntityUid> {
-            store
-                .map
-                .get(uid)
-                .or_else(|| base.and_then(|b| b.map.get(uid)))
-                .map(|e| e.parents.clone())
-                .unwrap_or_default()
-        };
+    /// Computes every entity's transitive ancestors and depth (cycle-safe), following parents
+    /// through this store first and then `base` (whose ancestors are taken as computed: the
+    /// caller walks the hierarchy instead when this store changes what `base` knows). Each
+    /// strongly connected component is done once, after every component above it, from its
+    /// parents' results. An entity deeper than `max_depth`: its uid and depth.
+    #[expect(clippy::indexing_slicing, reason = "every index is below the node count it indexes, by construction")]
+    fn compute_ancestors(&mut self, base: Option<&EntityStore>, max_depth: usize) -> Result<(), (EntityUid, usize)> {
         let uids: Vec<EntityUid> = self.map.keys().cloned().collect();
-        let mut result = Vec::with_capacity(uids.len());
-        for uid in uids {
-            let mut seen: std::collections::HashSet<EntityUid> = std::collections::HashSet::new();
-            let mut stack = parents_of(self, &uid);
-            while let Some(p) = stack.pop() {
-                if p == uid || !seen.insert(p.clone()) {
+        let n = uids.len();
+        let index: HashMap<&EntityUid, usize> = uids.iter().zip(0..).collect();
+        let parents: Vec<&[EntityUid]> =
+            uids.iter().map(|u| self.map.get(u).map_or(&[][..], |e| e.parents.as_slice())).collect();
+        let edges: Vec<Vec<usize>> =
+            parents.iter().map(|ps| ps.iter().filter_map(|p| index.get(p).copied()).collect()).collect();
+
+        // Tarjan's algorithm, iteratively: components come out after every component they
+        // reach, so parents before children.
+        const NEW: usize = usize::MAX;
+        let (mut num, mut low, mut on_stack) = (vec![NEW; n], vec![0; n], vec![false; n]);
+        // The search stack, the call stack (node, next edge), the components found.
+        let mut stack: Vec<usize> = Vec::new();
+        let mut calls: Vec<(usize, usize)> = Vec::new();
+        let mut comps: Vec<Vec<usize>> = Vec::new();
+        let mut next = 0;
+        for root in 0..n {
+            if num[root] != NEW {
+                continue;
+            }
+            num[root] = next;
+            low[root] = next;
+            next += 1;
+            stack.push(root);
+            on_stack[root] = true;
+            calls.push((root, 0));
+            while let Some((v, e)) = calls.last().copied() {
+                if let Some(&w) = edges[v].get(e) {
+                    if let Some(c) = calls.last_mut() {
+                        c.1 += 1;
+                    }
+                    if num[w] == NEW {
+                        num[w] = next;
+                        low[w] = next;
+                        next += 1;
+                        stack.push(w);
+                        on_stack[w] = true;
+                        calls.push((w, 0));
+                    } else if on_stack[w] {
+                        low[v] = low[v].min(num[w]);
+                    }
                     continue;
                 }
-                stack.extend(parents_of(self, &p));
+                calls.pop();
+                if let Some(&(u, _)) = calls.last() {
+                    low[u] = low[u].min(low[v]);
+                }
+                if low[v] == num[v] {
+                    let mut comp = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        comp.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    comps.push(comp);
+                }
             }
-            let mut anc: Vec<EntityUid> = seen.into_iter().collect();
-            anc.sort();
-            result.push((uid, anc));
         }
-        for (uid, anc) in result {
-            if let Some(e) = self.map.get_mut(&uid) {
-                e.ancestors = anc;
+
+        let mut comp_of = vec![0; n];
+        for (c, members) in comps.iter().enumerate() {
+            for &m in members {
+                comp_of[m] = c;
             }
         }
+        let mut labels = HashSet::new();
+        let mut comp_anc: Vec<Vec<EntityUid>> = Vec::with_capacity(comps.len());
+        let mut comp_depth: Vec<usize> = Vec::with_capacity(comps.len());
+        for (c, members) in comps.iter().enumerate() {
+            let mut anc: Vec<EntityUid> = Vec::new();
+            let mut depth = 0;
+            for &m in members {
+                for p in parents[m] {
+                    anc.push(p.clone());
+                    match index.get(p) {
+                        Some(&pi) if comp_of[pi] == c => {}
+                        Some(&pi) => {
+                            let pc = comp_of[pi];
+                            anc.extend(comp_anc[pc].iter().cloned());
+                            depth = depth.max(comp_depth[pc] + 1);
+                        }
+                        None => match base.and_then(|b| b.get(p)) {
+                            Some(e) => {
+                                anc.extend(e.ancestors.iter().cloned());
+                                depth = depth.max(e.depth + 1);
+                            }
+                            None => {
+                                if base.is_none() {
+                                    labels.insert(p.clone());
+                                }
+                                depth = depth.max(1);
+                            }
+                        },
+                    }
+                }
+            }
+            depth += members.len().saturating_sub(1);
+            if depth > max_depth {
+                if let Some(first) = members.iter().map(|&m| &uids[m]).min() {
+                    return Err((first.clone(), depth));
+                }
+            }
+            anc.sort_unstable();
+            anc.dedup();
+            comp_anc.push(anc);
+            comp_depth.push(depth);
+        }
+        for (c, members) in comps.iter().enumerate() {
+            let mut anc = std::mem::take(&mut comp_anc[c]);
+            let (depth, last) = (comp_depth[c], members.len().saturating_sub(1));
+            for (k, &m) in members.iter().enumerate() {
+                if let Some(e) = self.map.get_mut(&uids[m]) {
+                    // The last member takes the list; the others of a cycle copy it.
+                    e.ancestors = if k == last { std::mem::take(&mut anc) } else { anc.clone() };
+                    e.ancestors.retain(|a| *a != e.uid);
+                    e.depth = depth;
+                }
+            }
+        }
+        self.labels = labels;
+        Ok(())
     }
 }
 
@@ -137,10 +274,12 @@ fn decode_entity(
     v: &Json,
     path: &str,
     refs: &mut Vec<(EntityUid, String)>,
+    rules: &super::Rules<'_>,
 ) -> Result<Entity, DecodeError> {
     let Json::Object(o) = v else {
         return Err(DecodeError::new(path, format!("expected an entity object, got {}", got(v))));
     };
+    super::no_duplicate(o, path)?;
     if let Some(k) = o.first_unknown(|k| matches!(k, "type" | "id" | "attrs" | "parents")) {
         return Err(DecodeError::new(
             join(path, k),
@@ -154,7 +293,7 @@ fn decode_entity(
     let empty = Json::Object(Object::default());
     let attrs_json = o.get("attrs").unwrap_or(&empty);
     let apath = join(path, "attrs");
-    let attrs = match decode_record(schema, attrs_json, &ety.attrs, &super::Path::At(&apath), refs, 1)? {
+    let attrs = match decode_record(schema, attrs_json, &ety.attrs, &super::Path::At(&apath), refs, 1, rules)? {
         Value::Record(fields) => fields,
         _ => Arc::from(Vec::new()),
     };
@@ -184,5 +323,5 @@ fn decode_entity(
             return Err(DecodeError::new(join(path, "parents"), format!("expected an array, got {}", got(other))));
         }
     }
-    Ok(Entity { uid, attrs, parents, ancestors: Vec::new() })
+    Ok(Entity { uid, attrs, parents, ancestors: Vec::new(), depth: 0 })
 }

@@ -35,6 +35,26 @@ impl<'a> Object<'a> {
         self.0.iter().map(|(k, _)| k.as_ref()).filter(|k| !known(k)).min()
     }
 
+    /// A key written more than once (its second occurrence, in document order), if any.
+    /// Host data never has one: if the last member won, as in serde_json, a host that reads
+    /// the first and Writ would disagree about what was asked.
+    pub fn duplicate_key(&self) -> Option<&str> {
+        let keys = || self.0.iter().map(|(k, _)| k.as_ref());
+        if self.0.len() <= 16 {
+            return keys().enumerate().find(|(i, k)| keys().take(*i).any(|x| x == *k)).map(|(_, k)| k);
+        }
+        let mut sorted: Vec<(&str, usize)> = keys().zip(0..).collect();
+        sorted.sort_unstable();
+        sorted
+            .windows(2)
+            .filter_map(|w| match w {
+                [(a, _), (b, i)] if a == b => Some((*i, *b)),
+                _ => None,
+            })
+            .min()
+            .map(|(_, k)| k)
+    }
+
     /// The members whose key is one of `keys` (the last of each repeated key).
     pub fn only(&self, keys: &[&str]) -> Object<'a> {
         Object(keys.iter().filter_map(|k| Some((Cow::Owned(k.to_string()), self.get(k)?.clone()))).collect())

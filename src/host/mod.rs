@@ -16,7 +16,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use entities::{Entity, EntityStore};
-pub use request::Request;
+pub use request::{DecodeOptions, Request};
 
 /// Bad host data: where (a JSON path) and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,6 +38,60 @@ impl fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
+
+/// Bounds on host data, so that decoding and deciding cost time and memory linear in the
+/// size of the data, and a host can cap that size. Every bound is checked while decoding;
+/// data beyond one is bad input (a [`DecodeError`] naming the JSON path), never truncated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of one request's JSON text. Default 1 MiB.
+    pub max_request_bytes: usize,
+    /// Items of one JSON array decoded as a set, in requests and in entity attributes.
+    /// Default 10,000.
+    pub max_set_len: usize,
+    /// Parent steps from an entity to the top of the hierarchy along its longest chain of
+    /// parents (an entity without parents is at depth 0; a cycle counts as a chain through
+    /// all its members). Checked for the entity store, and for a request's inline entities
+    /// over it. Default 256.
+    pub max_hierarchy_depth: usize,
+    /// Inline entities in one request. Default 1,000.
+    pub max_inline_entities: usize,
+    /// The evaluation budget of one decision, in the units [`crate::ir::DEFAULT_FUEL`]
+    /// defines (quantifier steps and set elements scanned). A rule that runs out fails
+    /// closed. Default [`crate::ir::DEFAULT_FUEL`].
+    pub max_fuel: u64,
+}
+
+impl Limits {
+    /// The default limits (see each field).
+    pub const DEFAULT: Limits = Limits {
+        max_request_bytes: 1 << 20,
+        max_set_len: 10_000,
+        max_hierarchy_depth: 256,
+        max_inline_entities: 1_000,
+        max_fuel: crate::ir::DEFAULT_FUEL,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::DEFAULT
+    }
+}
+
+/// What the value decoders check besides types: the host's limits, and whether an `Ip` may
+/// be a range (in the entity store, written by the host) or only an address (in requests
+/// and their inline entities, written by the caller).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rules<'l> {
+    pub limits: &'l Limits,
+    pub ip_ranges: bool,
+}
+
+/// The JIT's fast JSON decoder takes sets of up to this many items and leaves longer ones
+/// to the ordinary decoder, which applies [`Limits::max_set_len`]; an engine whose limit is
+/// lower does not use the fast decoder at all.
+pub(crate) const FAST_MAX_SET: usize = 1_000;
 
 /// How deeply host JSON may nest (serde_json's own limit is 128; values deeper than the
 /// schema's types are rejected anyway).
@@ -92,6 +146,14 @@ impl fmt::Display for Path<'_> {
     }
 }
 
+/// Rejects an object with a key written twice, naming the key's path.
+pub(crate) fn no_duplicate(o: &json::Object<'_>, path: &(impl fmt::Display + ?Sized)) -> Result<(), DecodeError> {
+    match o.duplicate_key() {
+        Some(k) => Err(DecodeError::new(join(path, k), "duplicate key (a key may appear only once)")),
+        None => Ok(()),
+    }
+}
+
 /// Decodes `{"type": "Agent", "id": "bot"}` into an entity reference.
 pub(crate) fn decode_uid(
     schema: &Schema,
@@ -104,6 +166,7 @@ pub(crate) fn decode_uid(
             format!("expected an entity reference {{\"type\", \"id\"}}, got {}", got(v)),
         ));
     };
+    no_duplicate(o, path)?;
     if let Some(k) = o.first_unknown(|k| k == "type" || k == "id") {
         return Err(DecodeError::new(join(path, k), "unknown field in an entity reference (it has `type` and `id`)"));
     }
@@ -138,6 +201,7 @@ pub(crate) fn decode_value(
     path: &Path<'_>,
     refs: &mut Vec<(EntityUid, String)>,
     depth: usize,
+    rules: &Rules<'_>,
 ) -> Result<Value, DecodeError> {
     if depth > MAX_JSON_DEPTH {
         return Err(DecodeError::new(path.to_string(), "value nests too deeply"));
@@ -153,15 +217,24 @@ pub(crate) fn decode_value(
         (Ty::Timestamp, Json::String(s)) => {
             Value::Timestamp(value::parse_timestamp(s).map_err(|e| DecodeError::new(path.to_string(), e))?)
         }
-        (Ty::Ip, Json::String(s)) => Value::Ip(IpNet::parse(s).map_err(|e| DecodeError::new(path.to_string(), e))?),
+        (Ty::Ip, Json::String(s)) => {
+            let ip = if rules.ip_ranges { IpNet::parse(s) } else { IpNet::parse_addr(s) };
+            Value::Ip(ip.map_err(|e| DecodeError::new(path.to_string(), e))?)
+        }
         (Ty::Set(elem), Json::Array(items)) => {
+            if items.len() > rules.limits.max_set_len {
+                return Err(DecodeError::new(
+                    path.to_string(),
+                    format!("a set of {} items; the limit is {}", items.len(), rules.limits.max_set_len),
+                ));
+            }
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(decode_value(schema, item, elem, &Path::Index(path, i), refs, depth + 1)?);
+                out.push(decode_value(schema, item, elem, &Path::Index(path, i), refs, depth + 1, rules)?);
             }
             Value::set(out)
         }
-        (Ty::Record(r), Json::Object(_)) => decode_record(schema, v, r, path, refs, depth + 1)?,
+        (Ty::Record(r), Json::Object(_)) => decode_record(schema, v, r, path, refs, depth + 1, rules)?,
         (Ty::Entity(types), Json::Object(_)) => {
             let uid = decode_uid(schema, v, path)?;
             if !types.contains(&uid.ty) {
@@ -220,10 +293,12 @@ pub(crate) fn decode_record(
     path: &Path<'_>,
     refs: &mut Vec<(EntityUid, String)>,
     depth: usize,
+    rules: &Rules<'_>,
 ) -> Result<Value, DecodeError> {
     let Json::Object(o) = v else {
         return Err(DecodeError::new(path.to_string(), format!("expected an object, got {}", got(v))));
     };
+    no_duplicate(o, path)?;
     if let Some(k) = o.first_unknown(|k| r.field(k).is_some()) {
         let hint =
             crate::diag::did_you_mean(k, r.names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
@@ -240,7 +315,7 @@ pub(crate) fn decode_record(
                     format!("missing required field ({})", schema.ty_name(&f.ty)),
                 ));
             }
-            Some(x) => fields.push(Some(decode_value(schema, x, &f.ty, &fpath, refs, depth)?)),
+            Some(x) => fields.push(Some(decode_value(schema, x, &f.ty, &fpath, refs, depth, rules)?)),
         }
     }
     Ok(Value::Record(fields.into()))

@@ -3,7 +3,7 @@
 use super::Json;
 use super::entities::unknown_entity;
 use super::json::Object;
-use super::{DecodeError, EntityStore, decode_record, decode_uid, got, join};
+use super::{DecodeError, EntityStore, Limits, decode_record, decode_uid, got, join};
 use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use crate::ir::value::{EntityUid, Value};
 
@@ -20,24 +20,58 @@ pub struct Request {
     pub on_behalf_of: Vec<EntityUid>,
     /// Inline entities; they win over the store's.
     pub entities: EntityStore,
-    /// Some inline entity replaces one of the store: the store's precomputed ancestors may
-    /// be stale for this request, so membership is walked through the overlay instead.
+    /// Some inline entity is one the store knows (an entity, or a parent it names), which
+    /// only an engine that allows inline overrides accepts: the store's precomputed ancestors
+    /// may be stale for this request, so membership is walked through the overlay instead.
+    /// Otherwise every inline entity is new to the store, so no stored entity's ancestors
+    /// change and the precomputed ones answer.
     pub overrides_store: bool,
+}
+
+/// How a request is decoded: the host's limits, and whether its inline entities may
+/// replace what the store knows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeOptions {
+    pub allow_inline_override: bool,
+    /// Whether an `Ip` in the request may be a range (by default only an address).
+    pub allow_ip_ranges: bool,
+    pub limits: Limits,
 }
 
 const FIELDS: &[&str] = &["principal", "action", "resource", "intent", "context", "on_behalf_of", "entities"];
 
 impl Request {
-    /// Decodes request JSON text against the schema and the entity store.
+    /// Decodes request JSON text against the schema and the entity store, with the default
+    /// options (no inline overrides, the default [`Limits`]).
     pub fn from_json(schema: &Schema, text: &str, store: &EntityStore) -> Result<Request, DecodeError> {
-        let v = super::parse_json(text, "the request")?;
-        Request::from_value(schema, &v, store)
+        Request::from_json_with(schema, text, store, &DecodeOptions::default())
     }
 
-    pub fn from_value(schema: &Schema, v: &Json, store: &EntityStore) -> Result<Request, DecodeError> {
+    /// Decodes request JSON text against the schema and the entity store.
+    pub fn from_json_with(
+        schema: &Schema,
+        text: &str,
+        store: &EntityStore,
+        opts: &DecodeOptions,
+    ) -> Result<Request, DecodeError> {
+        if text.len() > opts.limits.max_request_bytes {
+            return Err(too_long(text.len(), &opts.limits));
+        }
+        let v = super::parse_json(text, "the request")?;
+        Request::from_value(schema, &v, store, opts)
+    }
+
+    pub fn from_value(
+        schema: &Schema,
+        v: &Json,
+        store: &EntityStore,
+        opts: &DecodeOptions,
+    ) -> Result<Request, DecodeError> {
+        let limits = &opts.limits;
         let Json::Object(o) = v else {
             return Err(DecodeError::new("", format!("a request is a JSON object, got {}", got(v))));
         };
+        super::no_duplicate(o, "")?;
         if let Some(k) = o.first_unknown(|k| FIELDS.contains(&k)) {
             let hint = crate::diag::did_you_mean(k, FIELDS.iter().copied())
                 .map(|s| format!(" (did you mean `{s}`?)"))
@@ -59,8 +93,36 @@ impl Request {
         let Some(act) = schema.action(action) else { return Err(DecodeError::new("action", "unknown action")) };
         let entities = match o.get("entities") {
             None | Some(Json::Null) => EntityStore::new(),
-            Some(e) => EntityStore::from_value(schema, e, "entities", Some(store))?,
+            Some(Json::Array(items)) if items.len() > limits.max_inline_entities => {
+                return Err(DecodeError::new(
+                    "entities",
+                    format!("{} inline entities; the limit is {}", items.len(), limits.max_inline_entities),
+                ));
+            }
+            Some(e) => EntityStore::from_value(schema, e, "entities", Some(store), limits, opts.allow_ip_ranges)?,
         };
+        let mut overrides_store = false;
+        if let Some(Json::Array(items)) = o.get("entities") {
+            for (i, item) in items.iter().enumerate() {
+                // Decoded above, so each item is an entity with a known type and id.
+                let Ok(uid) = decode_uid(schema, &only_uid(item), "") else { continue };
+                if !store.knows(&uid) {
+                    continue;
+                }
+                if !opts.allow_inline_override {
+                    return Err(DecodeError::new(
+                        format!("entities[{i}]"),
+                        format!(
+                            "entity {}::{:?} is in the entity store; a request may add entities but not replace \
+                             stored ones (this engine does not allow inline overrides)",
+                            schema.entity_name(uid.ty),
+                            &*uid.id
+                        ),
+                    ));
+                }
+                overrides_store = true;
+            }
+        }
         let exists = |uid: &EntityUid| entities.get(uid).is_some() || store.get(uid).is_some();
         let role = |name: &str, allowed: &[EntityTypeId]| -> Result<EntityUid, DecodeError> {
             let Some(x) = o.get(name) else { return Err(DecodeError::new(name, "missing")) };
@@ -106,6 +168,7 @@ impl Request {
             &super::Path::At("context"),
             &mut refs,
             1,
+            &super::Rules { limits, ip_ranges: opts.allow_ip_ranges },
         )?;
         for (uid, p) in &refs {
             if !exists(uid) {
@@ -144,7 +207,6 @@ impl Request {
                 ));
             }
         }
-        let overrides_store = entities.iter().any(|e| store.get(&e.uid).is_some());
         Ok(Request { principal, action, resource, intent, context, on_behalf_of, entities, overrides_store })
     }
 
@@ -175,4 +237,16 @@ impl Request {
     pub fn entity<'a>(&'a self, store: &'a EntityStore, uid: &EntityUid) -> Option<&'a super::Entity> {
         self.entities.get(uid).or_else(|| store.get(uid))
     }
+}
+
+/// The `type` and `id` members of an entity object (an empty object for anything else).
+fn only_uid<'a>(item: &Json<'a>) -> Json<'a> {
+    match item {
+        Json::Object(o) => Json::Object(o.only(&["type", "id"])),
+        _ => Json::Object(Object::default()),
+    }
+}
+
+pub(crate) fn too_long(len: usize, limits: &Limits) -> DecodeError {
+    DecodeError::new("", format!("the request is {len} bytes; the limit is {}", limits.max_request_bytes))
 }

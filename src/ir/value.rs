@@ -77,8 +77,22 @@ fn parse_dotted_quad(b: &[u8]) -> Option<u32> {
     rest.is_empty().then_some(addr)
 }
 
+/// A prefix length: 1–3 decimal digits, no sign, no leading zero (`0` itself is fine).
+fn parse_prefix(p: &str) -> Option<u8> {
+    let b = p.as_bytes();
+    if b.is_empty() || b.len() > 3 || !b.iter().all(u8::is_ascii_digit) || (b.len() > 1 && b.first() == Some(&b'0')) {
+        return None;
+    }
+    p.parse().ok()
+}
+
 impl IpNet {
     /// Parses `10.1.2.3`, `10.0.0.0/8`, `::1`, `fd00::/8`. Host bits of a range are masked.
+    /// Strict: no surrounding whitespace, and a prefix length is plain decimal digits
+    /// (`/8`, not `/+8` or `/08`). An IPv4-mapped IPv6 address (`::ffff:203.0.113.5`,
+    /// `::ffff:cb00:7105`) is the IPv4 address itself, and a range inside `::ffff:0:0/96`
+    /// the IPv4 range, so equality, `in_range`, `is_private` and `is_loopback` see one
+    /// address however it is written.
     pub fn parse(text: &str) -> Result<IpNet, String> {
         if let Some(a) = parse_dotted_quad(text.as_bytes()) {
             return Ok(IpNet::V4 { addr: a, prefix: 32 });
@@ -87,12 +101,12 @@ impl IpNet {
             Some((a, p)) => (a, Some(p)),
             None => (text, None),
         };
-        let addr: IpAddr = addr.trim().parse().map_err(|_| format!("`{text}` is not an IP address or CIDR range"))?;
+        let addr: IpAddr = addr.parse().map_err(|_| format!("`{text}` is not an IP address or CIDR range"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => max,
-            Some(p) => match p.parse::<u8>() {
-                Ok(p) if p <= max => p,
+            Some(p) => match parse_prefix(p) {
+                Some(p) if p <= max => p,
                 _ => return Err(format!("`{text}`: prefix length must be 0..={max}")),
             },
         };
@@ -103,9 +117,29 @@ impl IpNet {
             }
             IpAddr::V6(a) => {
                 let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
-                IpNet::V6 { addr: u128::from(a) & mask, prefix }
+                IpNet::V6 { addr: u128::from(a) & mask, prefix }.unmapped()
             }
         })
+    }
+
+    /// Parses one address (`10.1.2.3`, `::1`, `::ffff:10.1.2.3`), never a range: what host
+    /// data holds (a request says where it comes from, one address). Otherwise as [`IpNet::parse`].
+    pub fn parse_addr(text: &str) -> Result<IpNet, String> {
+        if text.contains('/') {
+            return Err(format!("`{text}` is a range; expected one IP address (no `/prefix`)"));
+        }
+        IpNet::parse(text).map_err(|_| format!("`{text}` is not an IP address"))
+    }
+
+    /// An IPv4-mapped IPv6 address or range (`::ffff:a.b.c.d`, prefix at least 96) as the
+    /// IPv4 one; anything else unchanged.
+    fn unmapped(self) -> IpNet {
+        match self {
+            IpNet::V6 { addr, prefix } if prefix >= 96 && addr >> 32 == 0xffff => {
+                IpNet::V4 { addr: (addr & 0xffff_ffff) as u32, prefix: prefix - 96 }
+            }
+            other => other,
+        }
     }
 
     /// True when every address of `self` lies in `range`.
@@ -562,6 +596,33 @@ mod tests {
         assert!(IpNet::parse("300.1.1.1").is_err());
         assert!(IpNet::parse("10.0.0.0/33").is_err());
         assert_eq!(IpNet::parse("10.9.9.9/8").unwrap().to_string(), "10.0.0.0/8");
+    }
+
+    #[test]
+    fn mapped_ipv4_is_ipv4_and_parsing_is_strict() {
+        let v4 = IpNet::parse("203.0.113.5").unwrap();
+        for mapped in ["::ffff:203.0.113.5", "::ffff:cb00:7105", "::FFFF:CB00:7105", "0:0:0:0:0:ffff:cb00:7105"] {
+            assert_eq!(IpNet::parse(mapped), Ok(v4), "{mapped}");
+            assert_eq!(IpNet::parse_addr(mapped), Ok(v4), "{mapped}");
+        }
+        assert_eq!(IpNet::parse("::ffff:10.0.0.0/104"), IpNet::parse("10.0.0.0/8"));
+        assert!(IpNet::parse("::ffff:127.0.0.1").unwrap().is_loopback());
+        assert!(IpNet::parse("::ffff:192.168.1.1").unwrap().is_private());
+        // not mapped: IPv4-compatible, NAT64, a range wider than the mapped block
+        assert!(matches!(IpNet::parse("::203.0.113.5"), Ok(IpNet::V6 { .. })));
+        assert!(matches!(IpNet::parse("64:ff9b::cb00:7105"), Ok(IpNet::V6 { .. })));
+        assert!(matches!(IpNet::parse("::ffff:0:0/95"), Ok(IpNet::V6 { .. })));
+        // the families stay apart: no IPv4 address (mapped ones included) is in an IPv6 range
+        assert!(!v4.in_range(IpNet::parse("::/0").unwrap()));
+        assert!(!IpNet::parse("::ffff:203.0.113.5").unwrap().in_range(IpNet::parse("::/0").unwrap()));
+        for bad in
+            [" 10.1.2.3", "10.1.2.3 ", "10.0.0.0/+8", "10.0.0.0/08", "10.0.0.0/", "10.0.0.0/ 8", "::1%eth0", "::1 "]
+        {
+            assert!(IpNet::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(IpNet::parse("10.0.0.0/0").unwrap().to_string(), "0.0.0.0/0");
+        assert!(IpNet::parse_addr("10.0.0.0/32").is_err());
+        assert!(IpNet::parse_addr("203.0.113.5/0").is_err());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! The decoder only takes the common shape of a well-formed request and gives up (`None`)
 //! on everything else: any error at all, escapes in strings, numbers that are not plain
-//! integers, duplicate keys, inline entities, a `context` before the `action`. The caller
+//! integers, duplicate keys, inline entities, a `context` before the `action`, sets of more
+//! than [`FAST_MAX_SET`] items, IP ranges where host data holds addresses. The caller
 //! then decodes the ordinary way (`host::Request`), which names the JSON path of an error and
 //! handles the rest. So this decoder never decides what is an error: it must only accept no
 //! request that the ordinary decoder rejects, and lay out the ones it accepts exactly as
@@ -11,7 +12,7 @@
 
 use super::Compiled;
 use super::words::{Frame, JitStore, Layer, Layers, NONE_INTENT, TYPE_SHIFT};
-use crate::host::MAX_JSON_DEPTH;
+use crate::host::{FAST_MAX_SET, MAX_JSON_DEPTH};
 use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use crate::ir::value::{IpNet, parse_timestamp};
 use crate::ir::{RecordTy, Ty};
@@ -493,7 +494,7 @@ impl<'a> Decoder<'_, '_> {
                 (Key::Int(ms), ms as u64)
             }
             Ty::Ip => {
-                let ip = IpNet::parse(s).ok()?;
+                let ip = IpNet::parse_addr(s).ok()?;
                 (Key::Ip(ip), self.frame.layer.push_ip(ip))
             }
             Ty::Enum(e) => {
@@ -525,6 +526,9 @@ impl<'a> Decoder<'_, '_> {
                 Ty::Int => sc.int().map(|n| (Key::Int(n), n as u64))?,
                 _ => self.scalar(sc, elem)?,
             };
+            if items.len() >= FAST_MAX_SET {
+                return None;
+            }
             items.push(item);
             Some(())
         })?;

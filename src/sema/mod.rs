@@ -1418,7 +1418,8 @@ const ANNOTATIONS: &[&str] = &["id"];
 /// Rule ids that name built-in steps of a decision (`Reason::builtin` in `interp/` and
 /// `decision.rs`): a rule may not take them, compared ignoring ASCII case (E0214).
 /// `tests/checker.rs` checks that every built-in reason in the sources is covered.
-pub const RESERVED_RULE_IDS: &[&str] = &["bad-request", "no-permit", "delegation-too-long", "outside-intent", "internal-error"];
+pub const RESERVED_RULE_IDS: &[&str] =
+    &["bad-request", "no-permit", "delegation-too-long", "outside-intent", "internal-error"];
 
 /// Prefixes of built-in reasons that carry a name (`outside-intent:NAME`) (E0214).
 pub const RESERVED_RULE_ID_PREFIXES: &[&str] = &["outside-intent:"];

@@ -322,6 +322,21 @@ const TIMESTAMPS: &[&str] = &[
     "2024-02-29T09:00:00-05:30",
     "2026-11-23T17:00:00Z",
 ];
+/// Host data holds addresses (a range in a request is bad input), IPv4-mapped IPv6 among them.
+const HOST_IPS: &[&str] = &[
+    "10.1.2.3",
+    "10.200.0.1",
+    "192.168.1.10",
+    "172.16.5.4",
+    "8.8.8.8",
+    "127.0.0.1",
+    "::1",
+    "fd00::1",
+    "2001:db8::1",
+    "::ffff:10.1.2.3",
+    "::ffff:7f00:1",
+    "::ffff:808:808",
+];
 const IPS: &[&str] = &[
     "10.1.2.3",
     "10.0.0.0/8",
@@ -2319,7 +2334,7 @@ impl Gen {
             Ty::Str => Json::String(self.r.pick(STRS).to_string()),
             Ty::Dur => Json::String(self.r.pick(DURS).to_string()),
             Ty::Ts => Json::String(self.r.pick(TIMESTAMPS).to_string()),
-            Ty::Ip => Json::String(self.r.pick(IPS).to_string()),
+            Ty::Ip => Json::String(self.r.pick(HOST_IPS).to_string()),
             Ty::Enum(e) => Json::String(self.r.pick(m.enums[*e].1).to_string()),
             Ty::Set(x) => {
                 let n = if self.r.chance(4) {
