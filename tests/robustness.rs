@@ -673,3 +673,34 @@ fn eight_thousand_errors_render_in_both_formats() {
     assert_eq!(items.len(), 8_000);
     assert_eq!(items[7_999]["range"]["start"]["line"].as_u64(), Some(u64::from(last_line) - 1));
 }
+
+// ------------------------------------------------------------------- fuzz reproducers
+
+/// Inputs the `fuzz/` targets found (docs/fuzzing.md), replayed as the `parse` target does:
+/// the bytes as text (invalid UTF-8 replaced), split at NUL bytes into up to four files,
+/// checked, and the diagnostics rendered both ways. None may panic.
+#[test]
+fn parse_fuzz_reproducers_never_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions/parse");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let names = ["a.writ", "b.writ", "c/d.writ", "e.writ"];
+        let parts: Vec<&str> = text.splitn(names.len(), '\0').collect();
+        let files: Vec<(&str, &str)> = names.iter().copied().zip(parts.iter().copied()).collect();
+        match writ::PolicySet::from_sources(&files) {
+            Ok(policies) => {
+                let _ = writ::Engine::interpreted(&policies);
+                let _ = writ::Engine::compile(&policies);
+            }
+            Err(e) => {
+                assert!(!e.render().is_empty(), "{}", path.display());
+                let _ = e.to_string();
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen > 0, "no reproducers in {}", dir.display());
+}

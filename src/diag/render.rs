@@ -104,10 +104,19 @@ fn write_one<'s>(d: &Diagnostic, sources: &'s SourceMap, color: bool, cache: &mu
         Severity::Warning => ReportKind::Warning,
         Severity::Info => ReportKind::Advice,
     };
+    // Spans are clamped to their file and widened to whole characters: ariadne slices the
+    // text at them, and a span that ends inside a character must not panic it.
     let at = |span: Span| {
-        let len = sources.get(span.file).map_or(0, |f| f.text.len());
-        let start = (span.start as usize).min(len);
-        (Id(span.file, sources), start..(span.end as usize).clamp(start, len))
+        let text = sources.get(span.file).map_or("", |f| f.text.as_str());
+        let mut start = (span.start as usize).min(text.len());
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = (span.end as usize).clamp(start, text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        (Id(span.file, sources), start..end)
     };
     let config = Config::default().with_index_type(IndexType::Byte).with_color(color);
     let mut report =
@@ -117,17 +126,34 @@ fn write_one<'s>(d: &Diagnostic, sources: &'s SourceMap, color: bool, cache: &mu
         primary = primary.with_message(&d.primary.message);
     }
     report = report.with_label(primary);
+    // A label in another file than the primary one is a note unless the text before it is
+    // ASCII: ariadne 0.6 locates such a group by a character offset used as a byte offset,
+    // which misplaces it after non-ASCII text and can slice inside a character (found by the
+    // `parse` fuzz target).
+    let mut elsewhere = Vec::new();
     for l in &d.labels {
-        report = report.with_label(Label::new(at(l.span)).with_message(&l.message));
+        let ascii_before =
+            || sources.get(l.span.file).and_then(|f| f.text.get(..l.span.start as usize)).is_some_and(str::is_ascii);
+        if l.span.file == d.primary.span.file || ascii_before() {
+            report = report.with_label(Label::new(at(l.span)).with_message(&l.message));
+        } else {
+            let lc = sources.get(l.span.file).map(|f| f.line_col(l.span.start));
+            let (line, col) = lc.map_or((0, 0), |lc| (lc.line + 1, lc.chars + 1));
+            elsewhere.push(format!("{}:{line}:{col}: {}", sources.name(l.span.file), l.message));
+        }
     }
-    for n in &d.notes {
+    for n in elsewhere.iter().chain(&d.notes) {
         report = report.with_note(n);
     }
     if let Some(h) = &d.help {
         report = report.with_help(h);
     }
     let mut buf = Vec::new();
-    if report.finish().write(&mut *cache, &mut buf).is_err() {
+    // A renderer's bug must not take the host down: a panic inside ariadne falls back to the
+    // plain rendering, like a write error.
+    let written =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| report.finish().write(&mut *cache, &mut buf)));
+    if !matches!(written, Ok(Ok(()))) {
         out.push_str(&plain(d, sources));
         return;
     }
