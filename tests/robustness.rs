@@ -704,3 +704,17 @@ fn parse_fuzz_reproducers_never_panic() {
     }
     assert!(seen > 0, "no reproducers in {}", dir.display());
 }
+
+/// The minimized shape of the `parse` reproducer: a label in another file than the primary
+/// one, after non-ASCII text. ariadne 0.6 located it by a character offset used as a byte
+/// offset and sliced inside a character; now such a label is a note naming its position.
+#[test]
+fn a_label_in_another_file_after_non_ascii_text_renders() {
+    for n in 1..12 {
+        let first = format!("// {}\nschema {{ entity A }}\n", "€".repeat(n));
+        let files = [("a.writ", first.as_str()), ("b.writ", "schema { entity A }\n")];
+        let err = writ::PolicySet::from_sources(&files).unwrap_err();
+        let text = err.render();
+        assert!(text.contains("a.writ:2:17"), "n = {n}: the first declaration is named by position\n{text}");
+    }
+}
