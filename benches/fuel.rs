@@ -36,8 +36,14 @@ fn bench(c: &mut Criterion) {
     let json = request();
     let mut g = c.benchmark_group("fuel");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
-    let engines =
-        [("interp", writ::Engine::interpreted(&policies)), ("jit", writ::Engine::compile(&policies).unwrap())];
+    // A 30,000-item set is over the default set limit (10,000): the host raises it, and the
+    // budget is what bounds the decision.
+    let limits = writ::Limits { max_set_len: ELEMENTS, ..Default::default() };
+    let options = writ::EngineOptions { limits, ..Default::default() };
+    let engines = [
+        ("interp", writ::Engine::interpreted_with(&policies, options)),
+        ("jit", writ::Engine::compile_with(&policies, options).unwrap()),
+    ];
     for (name, engine) in engines {
         let entities =
             engine.entities_from_json(r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}]"#).unwrap();

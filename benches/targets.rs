@@ -182,6 +182,7 @@ fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStor
         }
     }
     let mut hop_escalates = Reasons::default();
+    let mut hop_permits = Reasons::default();
     for hop in &req.on_behalf_of {
         let (f, e, p) = rules_for(s, req, store, hop);
         let on_behalf_of = || Some(EntityRef { ty: schema.entity_name(hop.ty).into(), id: hop.id.to_string() });
@@ -191,9 +192,8 @@ fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStor
                 Reasons::from_iter([Reason { on_behalf_of: on_behalf_of(), ..s.risk_ceiling.clone() }]),
             );
         }
-        if e {
-            hop_escalates.push(Reason { on_behalf_of: on_behalf_of(), ..s.destructive.clone() });
-        } else if !p {
+        // An escalate asks only where a permit applies: a hop without one is denied.
+        if !p {
             let name = schema.entity_name(hop.ty);
             let mut r = Reason::builtin(
                 "no-permit",
@@ -202,21 +202,24 @@ fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStor
             r.on_behalf_of = on_behalf_of();
             return done(Verdict::Deny, Reasons::from_iter([r]));
         }
-    }
-    if escalate {
-        let mut reasons = Reasons::from_iter([s.destructive.clone()]);
-        reasons.append(hop_escalates);
-        return done(Verdict::Escalate, reasons);
+        if e {
+            hop_escalates.push(Reason { on_behalf_of: on_behalf_of(), ..s.destructive.clone() });
+        } else {
+            let permit = if hop.ty == s.agent { &s.agent_tools } else { &s.humans };
+            hop_permits.push(Reason { on_behalf_of: on_behalf_of(), ..permit.clone() });
+        }
     }
     if permit {
-        if !hop_escalates.is_empty() {
-            return done(Verdict::Escalate, hop_escalates);
+        if escalate || !hop_escalates.is_empty() {
+            let mut reasons = if escalate { Reasons::from_iter([s.destructive.clone()]) } else { Reasons::default() };
+            reasons.append(hop_escalates);
+            return done(Verdict::Escalate, reasons);
         }
-        let mut d = done(
-            Verdict::Allow,
-            Reasons::from_iter([if req.principal.ty == s.agent { &s.agent_tools } else { &s.humans }.clone()]),
-        );
-        if req.principal.ty == s.agent {
+        let mut reasons =
+            Reasons::from_iter([if req.principal.ty == s.agent { &s.agent_tools } else { &s.humans }.clone()]);
+        reasons.append(hop_permits);
+        let mut d = done(Verdict::Allow, reasons);
+        if req.principal.ty == s.agent || req.on_behalf_of.iter().any(|h| h.ty == s.agent) {
             d.obligations = Obligations::with_ttl(15 * 60_000);
         }
         return d;

@@ -144,7 +144,7 @@ pub struct Decision {
     pub explain: Option<Box<Explanation>>,
 }
 
-/// The reasons of a decision, in order; a slice to read (one is held without allocating).
+/// The reasons of a decision, in order; a slice to read (two are held without allocating: the principal's and one hop's).
 ///
 /// ```
 /// let d = writ::Decision::bad_request("bad");
@@ -153,7 +153,7 @@ pub struct Decision {
 /// assert!(d.reasons.iter().all(|r| r.effect == "deny"));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Reasons(SmallVec<[Reason; 1]>);
+pub struct Reasons(SmallVec<[Reason; 2]>);
 
 impl Reasons {
     /// Adds a reason at the end.

@@ -89,7 +89,7 @@ pub struct RequestInput {
     /// Policy files or directories.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// The request, as JSON (SPEC §8).
+    /// The request, as JSON (see docs/host-data.md).
     #[arg(long)]
     request: PathBuf,
     /// The entity store, as a JSON array of entities.
