@@ -19,7 +19,7 @@
 use crate::decision::Decision;
 use crate::diag::{self, Diagnostic};
 pub use crate::host::Limits;
-use crate::host::{DecodeError, DecodeOptions, EntityStore, Request as HostRequest};
+use crate::host::{DecodeError, DecodeErrorKind, DecodeOptions, EntityStore, Request as HostRequest};
 use crate::interp::Interpreter;
 use crate::ir;
 use crate::jit::{self, Compiled, Frame, JitError, JitStore};
@@ -515,7 +515,7 @@ impl Engine {
     /// ```
     pub fn request_from_json(&self, json: &str, entities: &Entities) -> Result<Request, DecodeError> {
         if self.foreign(entities.schema) {
-            return Err(DecodeError::new("", STALE_ENTITIES));
+            return Err(DecodeError::of(DecodeErrorKind::StaleSchema, "", STALE_ENTITIES));
         }
         let inner =
             HostRequest::from_json_with(&self.policy.ir.schema, json, entities.store(), &self.decode_options())?;

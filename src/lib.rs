@@ -16,5 +16,6 @@ pub mod syntax;
 
 pub use decision::{Decision, Obligations, Reasons, Verdict};
 pub use engine::{Backend, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request};
+pub use host::{DecodeError, DecodeErrorKind};
 pub use ir::DEFAULT_FUEL;
 pub use jit::JitError;

@@ -1,0 +1,199 @@
+//! The typed embedding API (issue 14, item 4): decode errors with a kind and a JSON path,
+//! the policy set's version on every decision, reason effects as an enum, and requests
+//! from `serde_json::Value` and from a builder. On both back ends.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use serde_json::{Value as Json, json};
+use writ::{DecodeError, DecodeErrorKind as K, Engine, EngineOptions, Entities, Limits, PolicySet};
+
+const POLICY: &str = r#"
+schema {
+  enum Level { public, internal, secret }
+
+  entity Team
+  entity Human in Team { clearance: Level }
+  entity Agent in Team { owner: Human, env: String }
+  entity ToolGroup in ToolGroup
+  entity Tool in ToolGroup { sensitivity: Level }
+
+  context { risk: Int, since: Duration? }
+
+  action call_tool: Agent | Human -> Tool { tags: Set<String>?, reviewer: Human? }
+  action read: Human -> Team
+}
+
+intent triage_ticket "Read and comment on support tickets" {
+  call_tool on ToolGroup::"ticketing"
+}
+
+@id("ok") permit * to call_tool on * when resource.sensitivity <= internal;
+@id("no-secret") forbid * to call_tool on * when resource.sensitivity == secret;
+@id("risky") escalate * to call_tool on * when context.risk > 50;
+"#;
+
+const ENTITIES: &str = r#"[
+  {"type": "Team", "id": "support"},
+  {"type": "Human", "id": "alice", "attrs": {"clearance": "secret"}, "parents": [{"type": "Team", "id": "support"}]},
+  {"type": "Agent", "id": "bot", "attrs": {"owner": {"type": "Human", "id": "alice"}, "env": "prod"},
+   "parents": [{"type": "Team", "id": "support"}]},
+  {"type": "ToolGroup", "id": "ticketing"},
+  {"type": "Tool", "id": "jira", "attrs": {"sensitivity": "internal"},
+   "parents": [{"type": "ToolGroup", "id": "ticketing"}]},
+  {"type": "Tool", "id": "vault", "attrs": {"sensitivity": "secret"}}
+]"#;
+
+fn policies() -> PolicySet {
+    PolicySet::from_sources(&[("policy.writ", POLICY)]).unwrap_or_else(|e| panic!("{}", e.render()))
+}
+
+/// The interpreter and the JIT, each with `options`.
+fn engines_with(options: EngineOptions) -> Vec<Engine> {
+    let p = policies();
+    vec![Engine::interpreted_with(&p, options), Engine::compile_with(&p, options).unwrap()]
+}
+
+fn engines() -> Vec<Engine> {
+    engines_with(EngineOptions::default())
+}
+
+fn base() -> Json {
+    json!({
+        "principal": {"type": "Agent", "id": "bot"},
+        "action": "call_tool",
+        "resource": {"type": "Tool", "id": "jira"},
+        "intent": "triage_ticket",
+        "context": {"risk": 10}
+    })
+}
+
+/// `base()` with `f` applied.
+fn req(f: impl FnOnce(&mut Json)) -> String {
+    let mut v = base();
+    f(&mut v);
+    v.to_string()
+}
+
+fn request_err(engine: &Engine, entities: &Entities, text: &str) -> DecodeError {
+    match engine.request_from_json(text, entities) {
+        Ok(_) => panic!("decoded: {text}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn request_errors_have_a_kind_and_a_path() {
+    let cases: Vec<(String, K, &str)> = vec![
+        ("{\"principal\": ".to_string(), K::MalformedJson, ""),
+        ("[1]".to_string(), K::WrongType, ""),
+        (req(|v| drop(v.as_object_mut().unwrap().remove("principal"))), K::MissingField, "principal"),
+        (req(|v| drop(v.as_object_mut().unwrap().remove("action"))), K::MissingField, "action"),
+        (req(|v| v["context"] = json!({})), K::MissingField, "context.risk"),
+        (req(|v| v["principal"] = json!({"type": "Agent"})), K::MissingField, "principal"),
+        (req(|v| v["contxt"] = json!({})), K::UnknownField, "contxt"),
+        (req(|v| v["context"]["colour"] = json!(1)), K::UnknownField, "context.colour"),
+        (req(|v| v["resource"]["name"] = json!("x")), K::UnknownField, "resource.name"),
+        (req(|v| v["context"]["risk"] = json!("high")), K::WrongType, "context.risk"),
+        (req(|v| v["action"] = json!(7)), K::WrongType, "action"),
+        (req(|v| v["context"]["tags"] = json!("a")), K::WrongType, "context.tags"),
+        (
+            req(|v| v["context"]["reviewer"] = json!({"type": "Agent", "id": "bot"})),
+            K::WrongType,
+            "context.reviewer.type",
+        ),
+        (req(|v| v["resource"] = json!({"type": "Team", "id": "support"})), K::WrongType, "resource"),
+        (req(|v| v["context"]["since"] = json!("15 parsecs")), K::InvalidValue, "context.since"),
+        (
+            r#"{"principal": {"type": "Agent", "id": "bot"}, "principal": {"type": "Agent", "id": "bot"}}"#.to_string(),
+            K::DuplicateKey,
+            "principal",
+        ),
+        (req(|v| v["principal"]["id"] = json!("nobody")), K::UnknownEntity, "principal"),
+        (
+            req(|v| v["context"]["reviewer"] = json!({"type": "Human", "id": "bob"})),
+            K::UnknownEntity,
+            "context.reviewer",
+        ),
+        (req(|v| v["principal"]["type"] = json!("Robot")), K::UnknownType, "principal.type"),
+        (req(|v| v["action"] = json!("call_toll")), K::UnknownAction, "action"),
+        (req(|v| v["intent"] = json!("triage")), K::UnknownIntent, "intent"),
+        (
+            req(|v| v["entities"] = json!([{"type": "Tool", "id": "jira", "attrs": {"sensitivity": "public"}}])),
+            K::InlineOverride,
+            "entities[0]",
+        ),
+        (
+            req(|v| {
+                v["entities"] = json!([{"type": "Tool", "id": "t1", "attrs": {"sensitivity": "public"}},
+                                       {"type": "Tool", "id": "t1", "attrs": {"sensitivity": "public"}}])
+            }),
+            K::DuplicateEntity,
+            "entities[1]",
+        ),
+        (req(|v| v["context"]["tags"] = json!(["a", "b", "c", "d"])), K::Limit, "context.tags"),
+    ];
+    let options = EngineOptions { limits: Limits { max_set_len: 3, ..Limits::DEFAULT }, ..Default::default() };
+    for engine in engines_with(options) {
+        let entities = engine.entities_from_json(ENTITIES).unwrap();
+        assert!(engine.request_from_json(&base().to_string(), &entities).is_ok());
+        for (text, kind, path) in &cases {
+            let e = request_err(&engine, &entities, text);
+            assert_eq!((e.kind(), e.path()), (*kind, *path), "{:?}: {text} gave `{e}`", engine.backend());
+            // Display is unchanged: `path: message`.
+            let shown = if path.is_empty() { e.message().to_string() } else { format!("{path}: {}", e.message()) };
+            assert_eq!(e.to_string(), shown);
+        }
+    }
+}
+
+#[test]
+fn request_size_and_schema_errors_have_kinds() {
+    let options = EngineOptions { limits: Limits { max_request_bytes: 64, ..Limits::DEFAULT }, ..Default::default() };
+    for engine in engines_with(options) {
+        let entities = engine.entities_from_json(ENTITIES).unwrap();
+        let e = request_err(&engine, &entities, &base().to_string());
+        assert_eq!((e.kind(), e.path()), (K::Limit, ""));
+    }
+    let other = PolicySet::from_sources(&[("o.writ", "schema { entity A  entity T  action go: A -> T }")]).unwrap();
+    for engine in engines() {
+        let foreign = Engine::interpreted(&other).entities_from_json("[]").unwrap();
+        let e = request_err(&engine, &foreign, &base().to_string());
+        assert_eq!((e.kind(), e.path()), (K::StaleSchema, ""));
+    }
+}
+
+#[test]
+fn entity_errors_have_a_kind_and_a_path() {
+    let cases: &[(&str, K, &str)] = &[
+        ("[{", K::MalformedJson, ""),
+        (r#"{"type": "Team"}"#, K::WrongType, "(entities)"),
+        ("[7]", K::WrongType, "[0]"),
+        (r#"[{"type": "Team", "id": "a", "colour": 1}]"#, K::UnknownField, "[0].colour"),
+        (r#"[{"type": "Human", "id": "a", "attrs": {"clearance": "top"}}]"#, K::InvalidValue, "[0].attrs.clearance"),
+        (r#"[{"type": "Human", "id": "a"}]"#, K::MissingField, "[0].attrs.clearance"),
+        (r#"[{"type": "Team", "id": "a", "id": "b"}]"#, K::DuplicateKey, "[0].id"),
+        (r#"[{"type": "Team", "id": "a"}, {"type": "Team", "id": "a"}]"#, K::DuplicateEntity, "[1]"),
+        (
+            r#"[{"type": "Agent", "id": "b", "attrs": {"owner": {"type": "Human", "id": "x"}, "env": "e"}}]"#,
+            K::UnknownEntity,
+            "[0].attrs.owner",
+        ),
+        (r#"[{"type": "Robot", "id": "a"}]"#, K::UnknownType, "[0].type"),
+        (r#"[{"type": "Team", "id": "a", "parents": [{"type": "Team", "id": "b"}]}]"#, K::WrongType, "[0].parents[0]"),
+        (
+            r#"[{"type": "ToolGroup", "id": "a", "parents": [{"type": "ToolGroup", "id": "b"}]},
+                {"type": "ToolGroup", "id": "b", "parents": [{"type": "ToolGroup", "id": "c"}]}]"#,
+            K::Limit,
+            "[0]",
+        ),
+    ];
+    let options = EngineOptions { limits: Limits { max_hierarchy_depth: 1, ..Limits::DEFAULT }, ..Default::default() };
+    for engine in engines_with(options) {
+        for (text, kind, path) in cases {
+            let e = match engine.entities_from_json(text) {
+                Ok(_) => panic!("decoded: {text}"),
+                Err(e) => e,
+            };
+            assert_eq!((e.kind(), e.path()), (*kind, *path), "{:?}: {text} gave `{e}`", engine.backend());
+        }
+    }
+}
