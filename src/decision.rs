@@ -142,6 +142,12 @@ pub struct Decision {
     pub errors: Vec<DecisionError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Box<Explanation>>,
+    /// The version of the policy set that decided ([`crate::PolicySet::version`]); set by
+    /// every [`crate::Engine`] method that returns a decision, bad requests included. Not
+    /// part of the decision JSON of SPEC §8 ([`Decision::to_json`]); see
+    /// [`Decision::to_json_versioned`].
+    #[serde(skip)]
+    pub policy_version: Option<Arc<str>>,
 }
 
 /// The reasons of a decision, in order; a slice to read (one is held without allocating).
@@ -324,6 +330,7 @@ impl Decision {
             obligations: Obligations::default(),
             errors: vec![DecisionError { rule: "bad-request".into(), message }],
             explain: None,
+            policy_version: None,
         }
     }
 
@@ -338,6 +345,48 @@ impl Decision {
     /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{\"decision\": \"deny\"}".into())
+    }
+
+    /// The version of the policy set that made this decision, if an engine made it.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::from_sources(&[("p.writ", "schema { entity A  entity T  action go: A -> T }")])
+    ///     .map_err(|e| e.to_string())?;
+    /// let engine = writ::Engine::interpreted(&policies);
+    /// let d = engine.decide_json("{not json", &engine.empty_entities());
+    /// assert_eq!(d.policy_version(), Some(policies.version()));
+    /// assert_eq!(writ::Decision::bad_request("x").policy_version(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn policy_version(&self) -> Option<&str> {
+        self.policy_version.as_deref()
+    }
+
+    /// The decision JSON of [`Decision::to_json`] with a `"policy_version"` member (when
+    /// the decision has one), pretty-printed: what a server or a log shows.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::from_sources(&[("p.writ", "schema { entity A  entity T  action go: A -> T }")])
+    ///     .map_err(|e| e.to_string())?;
+    /// let engine = writ::Engine::interpreted(&policies);
+    /// let d = engine.decide_json("{}", &engine.empty_entities());
+    /// let v: serde_json::Value = serde_json::from_str(&d.to_json_versioned())?;
+    /// assert_eq!(v["policy_version"], policies.version());
+    /// assert_eq!(v["decision"], "deny");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_json_versioned(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or_else(|_| serde_json::json!({"decision": "deny"}));
+        if let (serde_json::Value::Object(o), Some(ver)) = (&mut v, &self.policy_version) {
+            o.insert("policy_version".into(), serde_json::Value::String(ver.to_string()));
+        }
+        serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{\"decision\": \"deny\"}".into())
+    }
+
+    /// This decision, stamped with a policy set's version.
+    pub(crate) fn versioned(mut self, version: &Arc<str>) -> Decision {
+        self.policy_version = Some(version.clone());
+        self
     }
 }
 

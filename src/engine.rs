@@ -77,6 +77,8 @@ pub struct PolicySet {
     warnings: Vec<Diagnostic>,
     /// What host data decoded for this schema looks like (see [`schema_fingerprint`]).
     fingerprint: u64,
+    /// A content hash of the sources (see [`PolicySet::version`]).
+    version: Arc<str>,
 }
 
 impl PolicySet {
@@ -121,7 +123,14 @@ impl PolicySet {
         match policy {
             Some(p) if !diag::has_errors(&diagnostics) => {
                 let fingerprint = schema_fingerprint(&p.schema);
-                Ok(PolicySet { ir: Arc::new(p), sources: Arc::new(sources), warnings: diagnostics, fingerprint })
+                let version = sources_version(&sources);
+                Ok(PolicySet {
+                    ir: Arc::new(p),
+                    sources: Arc::new(sources),
+                    warnings: diagnostics,
+                    fingerprint,
+                    version,
+                })
             }
             _ => Err(CompileError { diagnostics, sources }),
         }
@@ -163,6 +172,45 @@ impl PolicySet {
     pub fn sources(&self) -> &SourceMap {
         &self.sources
     }
+
+    /// The policy set's version: a content hash (32 hex digits, FNV-1a 128) of every source
+    /// file's name and text, the standard-library modules it imports included, taken in
+    /// order of file name, so loading the same files in any order gives the same version.
+    /// Every decision an [`Engine`] makes carries it ([`Decision::policy_version`]).
+    ///
+    /// ```
+    /// let a = writ::PolicySet::from_sources(&[("a.writ", "schema { entity A  entity T  action go: A -> T }"), ("b.writ", "permit A to go on T;")])
+    ///     .map_err(|e| e.to_string())?;
+    /// let b = writ::PolicySet::from_sources(&[("b.writ", "permit A to go on T;"), ("a.writ", "schema { entity A  entity T  action go: A -> T }")])
+    ///     .map_err(|e| e.to_string())?;
+    /// assert_eq!(a.version(), b.version());
+    /// assert_eq!(a.version().len(), 32);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+}
+
+/// FNV-1a (128 bits) over the (name, text) of every source file in order of name, each
+/// length-prefixed; as hex. Stable across builds and platforms.
+fn sources_version(sources: &SourceMap) -> Arc<str> {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    let mut files: Vec<(&str, &str)> = sources.files().map(|(_, f)| (f.name.as_str(), f.text.as_str())).collect();
+    files.sort_unstable();
+    let mut h = OFFSET;
+    let mut eat = |bytes: &[u8]| {
+        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
+            h ^= u128::from(*b);
+            h = h.wrapping_mul(PRIME);
+        }
+    };
+    for (name, text) in files {
+        eat(name.as_bytes());
+        eat(text.as_bytes());
+    }
+    Arc::from(format!("{h:032x}"))
 }
 
 /// A hash of everything in a schema that decides how host data is laid out: entity types
@@ -612,6 +660,10 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide(&self, request: &Request) -> Decision {
+        self.decide_unversioned(request).versioned(&self.policy.version)
+    }
+
+    fn decide_unversioned(&self, request: &Request) -> Decision {
         if self.foreign(Some(request.schema)) {
             return Decision::bad_request(STALE_REQUEST);
         }
@@ -641,6 +693,10 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide_explained(&self, request: &Request) -> Decision {
+        self.decide_explained_unversioned(request).versioned(&self.policy.version)
+    }
+
+    fn decide_explained_unversioned(&self, request: &Request) -> Decision {
         if self.foreign(Some(request.schema)) {
             return Decision::bad_request(STALE_REQUEST);
         }
@@ -665,6 +721,10 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide_json(&self, json: &str, entities: &Entities) -> Decision {
+        self.decide_json_unversioned(json, entities).versioned(&self.policy.version)
+    }
+
+    fn decide_json_unversioned(&self, json: &str, entities: &Entities) -> Decision {
         if json.len() > self.options.limits.max_request_bytes {
             return Decision::bad_request(crate::host::request::too_long(json.len(), &self.options.limits).to_string());
         }
@@ -674,7 +734,7 @@ impl Engine {
             }
         }
         match self.request_from_json(json, entities) {
-            Ok(r) => self.decide(&r),
+            Ok(r) => self.decide_unversioned(&r),
             Err(e) => Decision::bad_request(e.to_string()),
         }
     }

@@ -197,3 +197,68 @@ fn entity_errors_have_a_kind_and_a_path() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------ versions
+
+#[test]
+fn every_decision_carries_the_policy_version() {
+    let p = policies();
+    let version = p.version().to_string();
+    assert_eq!(version.len(), 32);
+    assert!(version.chars().all(|c| c.is_ascii_hexdigit()));
+    for engine in engines() {
+        let entities = engine.entities_from_json(ENTITIES).unwrap();
+        let text = base().to_string();
+        let r = engine.request_from_json(&text, &entities).unwrap();
+        let decisions = [
+            engine.decide(&r),
+            engine.decide_explained(&r),
+            engine.decide_json(&text, &entities),
+            engine.decide_json("{not json", &entities),
+            engine.decide_json(&req(|v| v["context"]["risk"] = json!("x")), &entities),
+        ];
+        for d in &decisions {
+            assert_eq!(d.policy_version(), Some(version.as_str()), "{:?}: {d:?}", engine.backend());
+            let v: Json = serde_json::from_str(&d.to_json_versioned()).unwrap();
+            assert_eq!(v["policy_version"], json!(version));
+            // The SPEC §8 decision JSON is unchanged.
+            let plain: Json = serde_json::from_str(&d.to_json()).unwrap();
+            assert!(plain.get("policy_version").is_none());
+        }
+        // A request decoded by an engine of another schema is a bad request, versioned too.
+        let other = PolicySet::from_sources(&[("o.writ", "schema { entity A  entity T  action go: A -> T }")]).unwrap();
+        let stale = Engine::interpreted(&other);
+        let ents = stale.entities_from_json(r#"[{"type": "A", "id": "a"}, {"type": "T", "id": "t"}]"#).unwrap();
+        let foreign = stale
+            .request_from_json(
+                r#"{"principal": {"type": "A", "id": "a"}, "action": "go", "resource": {"type": "T", "id": "t"}}"#,
+                &ents,
+            )
+            .unwrap();
+        assert_eq!(engine.decide(&foreign).policy_version(), Some(version.as_str()));
+        assert_ne!(other.version(), version);
+    }
+}
+
+#[test]
+fn the_version_is_a_content_hash_of_the_sources_in_any_order() {
+    let schema = ("schema.writ", "schema { entity A  entity T  action go: A -> T }");
+    let rules = ("rules.writ", "@id(\"p\") permit A to go on T;");
+    let a = PolicySet::from_sources(&[schema, rules]).unwrap();
+    let b = PolicySet::from_sources(&[rules, schema]).unwrap();
+    assert_eq!(a.version(), b.version());
+    // Another text, another name: another version.
+    let c = PolicySet::from_sources(&[schema, ("rules.writ", "@id(\"q\") permit A to go on T;")]).unwrap();
+    let d = PolicySet::from_sources(&[schema, ("other.writ", rules.1)]).unwrap();
+    assert_ne!(a.version(), c.version());
+    assert_ne!(a.version(), d.version());
+    // The stdlib modules imported count too; the same files loaded twice give one version.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/spec");
+    let x = PolicySet::load(&dir).unwrap();
+    let y = PolicySet::load(&dir).unwrap();
+    assert_eq!(x.version(), y.version());
+    let own = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "writ"));
+    assert!(x.sources().files().count() > own.count(), "the spec example imports a stdlib module");
+}

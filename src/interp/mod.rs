@@ -633,7 +633,7 @@ pub(crate) fn assemble<'p, A: Ask>(
                 (Some(why), Verdict::Deny | Verdict::Escalate) => Some(Box::new(why(who, &reasons))),
                 _ => None,
             };
-            Decision { decision: verdict, reasons, obligations, errors, explain }
+            Decision { decision: verdict, reasons, obligations, errors, explain, policy_version: None }
         };
     // 2. forbid
     if !top.forbids.is_empty() {
