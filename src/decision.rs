@@ -40,13 +40,77 @@ pub struct EntityRef {
     pub id: String,
 }
 
+/// What a [`Reason`] did: the effect of its rule, or [`Effect::Deny`] for a built-in step
+/// of the decision (`no-permit`, `bad-request`, …). The decision JSON writes it as
+/// [`Effect::as_str`] does.
+///
+/// ```
+/// use writ::decision::{Effect, Reason};
+/// assert_eq!(Reason::no_permit().effect, Effect::Deny);
+/// assert_eq!(Effect::Escalate.as_str(), "escalate");
+/// assert_eq!(serde_json::to_string(&Effect::Forbid).unwrap(), r#""forbid""#);
+/// assert!(Effect::Permit == "permit"); // compares with the JSON string too
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// A `permit` rule that applied.
+    Permit,
+    /// A `forbid` rule that applied.
+    Forbid,
+    /// An `escalate` rule that applied.
+    Escalate,
+    /// A built-in step of the decision (SPEC §7) that denied.
+    Deny,
+}
+
+impl Effect {
+    /// The effect as the decision JSON writes it: `permit`, `forbid`, `escalate`, `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Permit => "permit",
+            Effect::Forbid => "forbid",
+            Effect::Escalate => "escalate",
+            Effect::Deny => "deny",
+        }
+    }
+}
+
+impl From<crate::syntax::ast::Effect> for Effect {
+    fn from(e: crate::syntax::ast::Effect) -> Effect {
+        match e {
+            crate::syntax::ast::Effect::Permit => Effect::Permit,
+            crate::syntax::ast::Effect::Forbid => Effect::Forbid,
+            crate::syntax::ast::Effect::Escalate => Effect::Escalate,
+        }
+    }
+}
+
+impl std::fmt::Display for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for Effect {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Effect {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// Why the decision is what it is: a rule (or a built-in step, like `no-permit`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reason {
     /// The rule's `@id` (or `FILE:LINE`), or the name of a built-in step like `no-permit`.
     pub rule: Arc<str>,
     /// `permit`, `forbid`, `escalate`, or `deny` for the built-in steps.
-    pub effect: &'static str,
+    pub effect: Effect,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,7 +127,7 @@ impl Reason {
     pub fn builtin(rule: impl Into<Arc<str>>, message: impl Into<Arc<str>>) -> Reason {
         Reason {
             rule: rule.into(),
-            effect: "deny",
+            effect: Effect::Deny,
             message: Some(message.into()),
             file: None,
             line: None,
@@ -76,7 +140,7 @@ impl Reason {
     ///
     /// ```
     /// let r = writ::decision::Reason::no_permit();
-    /// assert_eq!((&*r.rule, r.effect, r.message.as_deref()), ("no-permit", "deny", Some("no permit applies")));
+    /// assert_eq!((&*r.rule, r.effect.as_str(), r.message.as_deref()), ("no-permit", "deny", Some("no permit applies")));
     /// ```
     pub fn no_permit() -> Reason {
         static STRINGS: std::sync::OnceLock<(Arc<str>, Arc<str>)> = std::sync::OnceLock::new();

@@ -14,7 +14,7 @@ pub mod load;
 pub mod sema;
 pub mod syntax;
 
-pub use decision::{Decision, Obligations, Reasons, Verdict};
+pub use decision::{Decision, Effect, Obligations, Reasons, Verdict};
 pub use engine::{Backend, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request};
 pub use host::{DecodeError, DecodeErrorKind};
 pub use ir::DEFAULT_FUEL;

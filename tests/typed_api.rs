@@ -262,3 +262,41 @@ fn the_version_is_a_content_hash_of_the_sources_in_any_order() {
         .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "writ"));
     assert!(x.sources().files().count() > own.count(), "the spec example imports a stdlib module");
 }
+
+// ------------------------------------------------------------------------------ effects
+
+#[test]
+fn reason_effects_are_an_enum_written_as_before() {
+    use writ::Effect;
+    for engine in engines() {
+        let entities = engine.entities_from_json(ENTITIES).unwrap();
+        let cases = [
+            (base().to_string(), "ok", Effect::Permit),
+            (req(|v| v["resource"]["id"] = json!("vault")), "no-secret", Effect::Forbid),
+            (req(|v| v["context"]["risk"] = json!(90)), "risky", Effect::Escalate),
+            (
+                req(|v| {
+                    v["action"] = json!("read");
+                    v["principal"] = json!({"type": "Human", "id": "alice"});
+                    v["resource"] = json!({"type": "Team", "id": "support"});
+                    v["intent"] = json!("none");
+                }),
+                "no-permit",
+                Effect::Deny,
+            ),
+            ("{not json".to_string(), "bad-request", Effect::Deny),
+        ];
+        for (text, rule, effect) in cases {
+            let d = engine.decide_json(&text, &entities);
+            let r = d.reasons.iter().find(|r| &*r.rule == rule).unwrap_or_else(|| panic!("{rule}: {d:?}"));
+            assert_eq!(r.effect, effect, "{:?} {rule}", engine.backend());
+            let v: Json = serde_json::from_str(&d.to_json()).unwrap();
+            let shown = v["reasons"].as_array().unwrap().iter().find(|x| x["rule"] == rule).unwrap();
+            assert_eq!(shown["effect"], json!(effect.as_str()));
+        }
+    }
+    assert_eq!(
+        [Effect::Permit, Effect::Forbid, Effect::Escalate, Effect::Deny].map(Effect::as_str),
+        ["permit", "forbid", "escalate", "deny"]
+    );
+}
