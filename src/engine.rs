@@ -520,6 +520,24 @@ impl Engine {
         Ok(self.entities(EntityStore::from_json_with(&self.policy.ir.schema, json, &self.options.limits)?))
     }
 
+    /// Decodes the entity store from a `serde_json::Value`, as [`Engine::entities_from_json`]
+    /// does from text: the same errors, with the same kinds and paths.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// let value = serde_json::json!([{"type": "Human", "id": "bob", "attrs": {"clearance": "secret"}}]);
+    /// let entities = engine.entities_from_value(&value)?;
+    /// assert_eq!(entities.store().len(), 1);
+    /// let err = engine.entities_from_value(&serde_json::json!([{"type": "Human", "id": "bob"}])).unwrap_err();
+    /// assert_eq!((err.kind(), err.path()), (writ::DecodeErrorKind::MissingField, "[0].attrs.clearance"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn entities_from_value(&self, value: &serde_json::Value) -> Result<Entities, DecodeError> {
+        let v = crate::host::from_serde_value(value)?;
+        Ok(self.entities(EntityStore::from_value(&self.policy.ir.schema, &v, "", None, &self.options.limits, true)?))
+    }
+
     /// No entities, laid out for this engine: for requests that bring what they need inline,
     /// or reach no entity attributes. (`Entities::default()` has no layout for native code,
     /// so a JIT engine would decide with the interpreter.)
@@ -567,11 +585,42 @@ impl Engine {
         }
         let inner =
             HostRequest::from_json_with(&self.policy.ir.schema, json, entities.store(), &self.decode_options())?;
+        Ok(self.bind(inner, entities))
+    }
+
+    /// Decodes a request from a `serde_json::Value` against the entities, as
+    /// [`Engine::request_from_json`] does from text: the same errors, with the same kinds and
+    /// paths (a `Value` cannot repeat a key; the request size limit is on text only).
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let mut value: serde_json::Value = serde_json::from_str(&json)?;
+    /// let request = engine.request_from_value(&value, &entities)?;
+    /// assert_eq!(engine.decide(&request), engine.decide_json(&json, &entities));
+    /// value["context"]["risk"] = serde_json::json!("twelve");
+    /// let err = engine.request_from_value(&value, &entities).unwrap_err();
+    /// assert_eq!((err.kind(), err.path()), (writ::DecodeErrorKind::WrongType, "context.risk"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn request_from_value(&self, value: &serde_json::Value, entities: &Entities) -> Result<Request, DecodeError> {
+        if self.foreign(entities.schema) {
+            return Err(DecodeError::of(DecodeErrorKind::StaleSchema, "", STALE_ENTITIES));
+        }
+        let v = crate::host::from_serde_value(value)?;
+        let inner = HostRequest::from_value(&self.policy.ir.schema, &v, entities.store(), &self.decode_options())?;
+        Ok(self.bind(inner, entities))
+    }
+
+    /// A decoded request with this engine's layouts, bound to its entities.
+    fn bind(&self, inner: HostRequest, entities: &Entities) -> Request {
         let frame = match (&self.jit, &entities.jit) {
             (Some(c), Some(s)) => Some(Arc::new(c.frame(s, &inner))),
             _ => None,
         };
-        Ok(Request { inner, entities: entities.clone(), frame, schema: self.policy.fingerprint })
+        Request { inner, entities: entities.clone(), frame, schema: self.policy.fingerprint }
     }
 
     /// Whether [`Engine::decide`] runs native code for this request: a JIT engine does when
@@ -758,6 +807,144 @@ impl Engine {
     /// host limit below that length leaves every request to the ordinary decoder.
     fn fast_json(&self) -> bool {
         self.options.limits.max_set_len >= crate::host::FAST_MAX_SET
+    }
+}
+
+/// A request built in code rather than written as JSON: set its parts, then
+/// [`RequestBuilder::build`] decodes it against an engine and its entities, with the errors
+/// (kinds and JSON paths) that the same request as JSON would give.
+///
+/// ```
+/// # let policies = writ::PolicySet::load("examples/spec")?;
+/// # let engine = writ::Engine::compile(&policies)?;
+/// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+/// use serde_json::json;
+/// let request = writ::RequestBuilder::new()
+///     .principal("Agent", "support-bot")
+///     .action("call_tool")
+///     .resource("Tool", "jira.comment")
+///     .intent("triage_ticket")
+///     .on_behalf_of("Human", "alice")
+///     .context("now", json!("2026-11-23T10:15:00Z"))
+///     .context("risk", json!(12))
+///     .context("source_ip", json!("10.1.2.3"))
+///     .build(&engine, &entities)?;
+/// assert_eq!(engine.decide(&request).decision, writ::Verdict::Allow);
+/// // A part the action needs and the builder lacks is the decoder's error, at its path.
+/// let err = writ::RequestBuilder::new().principal("Agent", "support-bot").resource("Tool", "jira.comment")
+///     .build(&engine, &entities).unwrap_err();
+/// assert_eq!((err.kind(), err.path()), (writ::DecodeErrorKind::MissingField, "action"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestBuilder {
+    principal: Option<serde_json::Value>,
+    action: Option<String>,
+    resource: Option<serde_json::Value>,
+    intent: Option<String>,
+    context: serde_json::Map<String, serde_json::Value>,
+    on_behalf_of: Vec<serde_json::Value>,
+    entities: Vec<serde_json::Value>,
+}
+
+fn entity_ref(ty: &str, id: &str) -> serde_json::Value {
+    serde_json::json!({"type": ty, "id": id})
+}
+
+impl RequestBuilder {
+    /// An empty request (see the type's example).
+    pub fn new() -> RequestBuilder {
+        RequestBuilder::default()
+    }
+
+    /// The principal: an entity of type `ty` with id `id`.
+    pub fn principal(mut self, ty: &str, id: &str) -> RequestBuilder {
+        self.principal = Some(entity_ref(ty, id));
+        self
+    }
+
+    /// The action, by name.
+    pub fn action(mut self, name: &str) -> RequestBuilder {
+        self.action = Some(name.to_string());
+        self
+    }
+
+    /// The resource: an entity of type `ty` with id `id`.
+    pub fn resource(mut self, ty: &str, id: &str) -> RequestBuilder {
+        self.resource = Some(entity_ref(ty, id));
+        self
+    }
+
+    /// The declared intent, by name (`"none"` or no call: no intent).
+    pub fn intent(mut self, name: &str) -> RequestBuilder {
+        self.intent = Some(name.to_string());
+        self
+    }
+
+    /// One context field, as its JSON value (`json!(12)`, `json!("15m")`, an entity
+    /// reference `json!({"type": "Human", "id": "bob"})`); setting a field again replaces it.
+    ///
+    /// ```
+    /// let b = writ::RequestBuilder::new().context("risk", serde_json::json!(1)).context("risk", serde_json::json!(2));
+    /// assert_eq!(b.to_json()["context"]["risk"], 2);
+    /// ```
+    pub fn context(mut self, field: &str, value: serde_json::Value) -> RequestBuilder {
+        self.context.insert(field.to_string(), value);
+        self
+    }
+
+    /// Adds a principal to the delegation chain (`on_behalf_of`), in order.
+    pub fn on_behalf_of(mut self, ty: &str, id: &str) -> RequestBuilder {
+        self.on_behalf_of.push(entity_ref(ty, id));
+        self
+    }
+
+    /// Adds an inline entity, as its JSON object (`{"type", "id", "attrs", "parents"}`).
+    ///
+    /// ```
+    /// let b = writ::RequestBuilder::new().entity(serde_json::json!({"type": "Tool", "id": "t"}));
+    /// assert_eq!(b.to_json()["entities"][0]["id"], "t");
+    /// ```
+    pub fn entity(mut self, entity: serde_json::Value) -> RequestBuilder {
+        self.entities.push(entity);
+        self
+    }
+
+    /// The request as JSON (what [`Engine::request_from_json`] would take): only the parts
+    /// that were set, and `context` always.
+    ///
+    /// ```
+    /// let b = writ::RequestBuilder::new().principal("Agent", "a").action("call");
+    /// assert_eq!(b.to_json(), serde_json::json!({"principal": {"type": "Agent", "id": "a"}, "action": "call", "context": {}}));
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut o = serde_json::Map::new();
+        if let Some(p) = &self.principal {
+            o.insert("principal".into(), p.clone());
+        }
+        if let Some(a) = &self.action {
+            o.insert("action".into(), serde_json::Value::String(a.clone()));
+        }
+        if let Some(r) = &self.resource {
+            o.insert("resource".into(), r.clone());
+        }
+        if let Some(i) = &self.intent {
+            o.insert("intent".into(), serde_json::Value::String(i.clone()));
+        }
+        o.insert("context".into(), serde_json::Value::Object(self.context.clone()));
+        if !self.on_behalf_of.is_empty() {
+            o.insert("on_behalf_of".into(), serde_json::Value::Array(self.on_behalf_of.clone()));
+        }
+        if !self.entities.is_empty() {
+            o.insert("entities".into(), serde_json::Value::Array(self.entities.clone()));
+        }
+        serde_json::Value::Object(o)
+    }
+
+    /// Decodes the request against `engine` and `entities` ([`Engine::request_from_value`]);
+    /// see the type's example.
+    pub fn build(&self, engine: &Engine, entities: &Entities) -> Result<Request, DecodeError> {
+        engine.request_from_value(&self.to_json(), entities)
     }
 }
 

@@ -80,9 +80,8 @@ fn request_err(engine: &Engine, entities: &Entities, text: &str) -> DecodeError 
     }
 }
 
-#[test]
-fn request_errors_have_a_kind_and_a_path() {
-    let cases: Vec<(String, K, &str)> = vec![
+fn request_cases() -> Vec<(String, K, &'static str)> {
+    vec![
         ("{\"principal\": ".to_string(), K::MalformedJson, ""),
         ("[1]".to_string(), K::WrongType, ""),
         (req(|v| drop(v.as_object_mut().unwrap().remove("principal"))), K::MissingField, "principal"),
@@ -130,9 +129,18 @@ fn request_errors_have_a_kind_and_a_path() {
             "entities[1]",
         ),
         (req(|v| v["context"]["tags"] = json!(["a", "b", "c", "d"])), K::Limit, "context.tags"),
-    ];
-    let options = EngineOptions { limits: Limits { max_set_len: 3, ..Limits::DEFAULT }, ..Default::default() };
-    for engine in engines_with(options) {
+    ]
+}
+
+/// A set limit of 3, for the `Limit` case.
+fn small_sets() -> EngineOptions {
+    EngineOptions { limits: Limits { max_set_len: 3, ..Limits::DEFAULT }, ..Default::default() }
+}
+
+#[test]
+fn request_errors_have_a_kind_and_a_path() {
+    let cases = request_cases();
+    for engine in engines_with(small_sets()) {
         let entities = engine.entities_from_json(ENTITIES).unwrap();
         assert!(engine.request_from_json(&base().to_string(), &entities).is_ok());
         for (text, kind, path) in &cases {
@@ -161,34 +169,38 @@ fn request_size_and_schema_errors_have_kinds() {
     }
 }
 
+const ENTITY_CASES: &[(&str, K, &str)] = &[
+    ("[{", K::MalformedJson, ""),
+    (r#"{"type": "Team"}"#, K::WrongType, "(entities)"),
+    ("[7]", K::WrongType, "[0]"),
+    (r#"[{"type": "Team", "id": "a", "colour": 1}]"#, K::UnknownField, "[0].colour"),
+    (r#"[{"type": "Human", "id": "a", "attrs": {"clearance": "top"}}]"#, K::InvalidValue, "[0].attrs.clearance"),
+    (r#"[{"type": "Human", "id": "a"}]"#, K::MissingField, "[0].attrs.clearance"),
+    (r#"[{"type": "Team", "id": "a", "id": "b"}]"#, K::DuplicateKey, "[0].id"),
+    (r#"[{"type": "Team", "id": "a"}, {"type": "Team", "id": "a"}]"#, K::DuplicateEntity, "[1]"),
+    (
+        r#"[{"type": "Agent", "id": "b", "attrs": {"owner": {"type": "Human", "id": "x"}, "env": "e"}}]"#,
+        K::UnknownEntity,
+        "[0].attrs.owner",
+    ),
+    (r#"[{"type": "Robot", "id": "a"}]"#, K::UnknownType, "[0].type"),
+    (r#"[{"type": "Team", "id": "a", "parents": [{"type": "Team", "id": "b"}]}]"#, K::WrongType, "[0].parents[0]"),
+    (
+        r#"[{"type": "ToolGroup", "id": "a", "parents": [{"type": "ToolGroup", "id": "b"}]},
+                {"type": "ToolGroup", "id": "b", "parents": [{"type": "ToolGroup", "id": "c"}]}]"#,
+        K::Limit,
+        "[0]",
+    ),
+];
+
+fn shallow() -> EngineOptions {
+    EngineOptions { limits: Limits { max_hierarchy_depth: 1, ..Limits::DEFAULT }, ..Default::default() }
+}
+
 #[test]
 fn entity_errors_have_a_kind_and_a_path() {
-    let cases: &[(&str, K, &str)] = &[
-        ("[{", K::MalformedJson, ""),
-        (r#"{"type": "Team"}"#, K::WrongType, "(entities)"),
-        ("[7]", K::WrongType, "[0]"),
-        (r#"[{"type": "Team", "id": "a", "colour": 1}]"#, K::UnknownField, "[0].colour"),
-        (r#"[{"type": "Human", "id": "a", "attrs": {"clearance": "top"}}]"#, K::InvalidValue, "[0].attrs.clearance"),
-        (r#"[{"type": "Human", "id": "a"}]"#, K::MissingField, "[0].attrs.clearance"),
-        (r#"[{"type": "Team", "id": "a", "id": "b"}]"#, K::DuplicateKey, "[0].id"),
-        (r#"[{"type": "Team", "id": "a"}, {"type": "Team", "id": "a"}]"#, K::DuplicateEntity, "[1]"),
-        (
-            r#"[{"type": "Agent", "id": "b", "attrs": {"owner": {"type": "Human", "id": "x"}, "env": "e"}}]"#,
-            K::UnknownEntity,
-            "[0].attrs.owner",
-        ),
-        (r#"[{"type": "Robot", "id": "a"}]"#, K::UnknownType, "[0].type"),
-        (r#"[{"type": "Team", "id": "a", "parents": [{"type": "Team", "id": "b"}]}]"#, K::WrongType, "[0].parents[0]"),
-        (
-            r#"[{"type": "ToolGroup", "id": "a", "parents": [{"type": "ToolGroup", "id": "b"}]},
-                {"type": "ToolGroup", "id": "b", "parents": [{"type": "ToolGroup", "id": "c"}]}]"#,
-            K::Limit,
-            "[0]",
-        ),
-    ];
-    let options = EngineOptions { limits: Limits { max_hierarchy_depth: 1, ..Limits::DEFAULT }, ..Default::default() };
-    for engine in engines_with(options) {
-        for (text, kind, path) in cases {
+    for engine in engines_with(shallow()) {
+        for (text, kind, path) in ENTITY_CASES {
             let e = match engine.entities_from_json(text) {
                 Ok(_) => panic!("decoded: {text}"),
                 Err(e) => e,
@@ -299,4 +311,111 @@ fn reason_effects_are_an_enum_written_as_before() {
         [Effect::Permit, Effect::Forbid, Effect::Escalate, Effect::Deny].map(Effect::as_str),
         ["permit", "forbid", "escalate", "deny"]
     );
+}
+
+// ------------------------------------------------------------------------------ values
+
+#[test]
+fn values_decode_as_their_text_does() {
+    for engine in engines_with(small_sets()) {
+        let entities = engine.entities_from_json(ENTITIES).unwrap();
+        let from_value = engine.entities_from_value(&serde_json::from_str(ENTITIES).unwrap()).unwrap();
+        assert_eq!(from_value.store().len(), entities.store().len());
+        let good = base();
+        let r = engine.request_from_value(&good, &from_value).unwrap();
+        assert_eq!(engine.decide(&r), engine.decide_json(&good.to_string(), &entities));
+        assert_eq!(engine.runs_native(&r), engine.backend() == writ::Backend::Jit);
+        let mut compared = 0;
+        for (text, kind, path) in request_cases() {
+            // Text that is not JSON, or repeats a key, has no `Value`.
+            let Ok(value) = serde_json::from_str::<Json>(&text) else { continue };
+            if kind == K::DuplicateKey {
+                continue;
+            }
+            let e = engine.request_from_value(&value, &entities).unwrap_err();
+            assert_eq!(e, request_err(&engine, &entities, &text), "{text}");
+            assert_eq!((e.kind(), e.path()), (kind, path));
+            compared += 1;
+        }
+        assert!(compared >= 20, "{compared}");
+    }
+    for engine in engines_with(shallow()) {
+        for (text, kind, path) in ENTITY_CASES {
+            let Ok(value) = serde_json::from_str::<Json>(text) else { continue };
+            if *kind == K::DuplicateKey {
+                continue;
+            }
+            let e = engine.entities_from_value(&value).err().unwrap_or_else(|| panic!("decoded: {text}"));
+            assert_eq!((e.kind(), e.path()), (*kind, *path), "{text}");
+            assert_eq!(Some(e), engine.entities_from_json(text).err());
+        }
+    }
+}
+
+#[test]
+fn values_nested_deeper_than_text_may_be_are_refused() {
+    let mut v = json!(1);
+    for _ in 0..1_000 {
+        v = json!([v]);
+    }
+    for engine in engines() {
+        let entities = engine.entities_from_json(ENTITIES).unwrap();
+        let mut r = base();
+        r["context"]["tags"] = v.clone();
+        let e = engine.request_from_value(&r, &entities).unwrap_err();
+        assert_eq!((e.kind(), e.path()), (K::Limit, ""));
+        assert_eq!(engine.entities_from_value(&v).unwrap_err().kind(), K::Limit);
+    }
+}
+
+#[test]
+fn the_builder_builds_what_the_json_says() {
+    use writ::RequestBuilder;
+    for engine in engines() {
+        let entities = engine.entities_from_json(ENTITIES).unwrap();
+        let built = RequestBuilder::new()
+            .principal("Agent", "bot")
+            .action("call_tool")
+            .resource("Tool", "jira")
+            .intent("triage_ticket")
+            .context("risk", json!(10))
+            .build(&engine, &entities)
+            .unwrap();
+        assert_eq!(engine.decide(&built), engine.decide_json(&base().to_string(), &entities));
+        assert_eq!(engine.decide(&built).decision, writ::Verdict::Allow);
+        let full = RequestBuilder::new()
+            .principal("Agent", "bot")
+            .action("call_tool")
+            .resource("Tool", "new")
+            .context("risk", json!(90))
+            .context("tags", json!(["x"]))
+            .context("reviewer", json!({"type": "Human", "id": "alice"}))
+            .on_behalf_of("Human", "alice")
+            .entity(json!({"type": "Tool", "id": "new", "attrs": {"sensitivity": "public"}}));
+        let r = full.build(&engine, &entities).unwrap();
+        assert_eq!(r.host().on_behalf_of.len(), 1);
+        assert_eq!(engine.decide(&r), engine.decide_json(&full.to_json().to_string(), &entities));
+        assert_eq!(engine.decide(&r).decision, writ::Verdict::Escalate);
+        // Errors name the JSON path the same request as text would.
+        let e = RequestBuilder::new()
+            .principal("Agent", "bot")
+            .action("call_tool")
+            .resource("Tool", "jira")
+            .context("risk", json!("high"))
+            .build(&engine, &entities)
+            .unwrap_err();
+        assert_eq!((e.kind(), e.path()), (K::WrongType, "context.risk"));
+        let e =
+            RequestBuilder::new().action("call_tool").resource("Tool", "jira").build(&engine, &entities).unwrap_err();
+        assert_eq!((e.kind(), e.path()), (K::MissingField, "principal"));
+        let e = RequestBuilder::new()
+            .principal("Agent", "bot")
+            .action("call_tool")
+            .resource("Tool", "jira")
+            .intent("triage")
+            .context("risk", json!(1))
+            .build(&engine, &entities)
+            .unwrap_err();
+        assert_eq!((e.kind(), e.path()), (K::UnknownIntent, "intent"));
+    }
 }

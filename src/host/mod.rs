@@ -221,6 +221,12 @@ pub fn parse_json<'a>(text: &'a str, what: &str) -> Result<Json<'a>, DecodeError
     })
 }
 
+/// Borrows a `serde_json::Value` for decoding; one nested deeper than serde_json's parser
+/// allows text to nest (128) is an error, as it would be as text.
+pub fn from_serde_value(v: &serde_json::Value) -> Result<Json<'_>, DecodeError> {
+    json::from_serde(v, 128).ok_or_else(|| DecodeError::of(K::Limit, "", "the value nests too deeply"))
+}
+
 /// A short rendering of a JSON value for error messages.
 pub(crate) fn got(v: &Json) -> String {
     let s = match v {
