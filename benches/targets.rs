@@ -68,7 +68,7 @@ impl Spec {
             let r = policies.ir().rules.iter().find(|r| &*r.id == id).unwrap();
             Reason {
                 rule: r.id.clone(),
-                effect: r.effect.as_str(),
+                effect: r.effect.into(),
                 message: r.message.clone(),
                 file: Some(r.file.clone()),
                 line: Some(r.line),
