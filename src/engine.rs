@@ -828,6 +828,7 @@ impl Engine {
 ///     .context("now", json!("2026-11-23T10:15:00Z"))
 ///     .context("risk", json!(12))
 ///     .context("source_ip", json!("10.1.2.3"))
+///     .context("args", json!({"query": "open P1 tickets"}))
 ///     .build(&engine, &entities)?;
 /// assert_eq!(engine.decide(&request).decision, writ::Verdict::Allow);
 /// // A part the action needs and the builder lacks is the decoder's error, at its path.
