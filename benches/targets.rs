@@ -68,7 +68,7 @@ impl Spec {
             let r = policies.ir().rules.iter().find(|r| &*r.id == id).unwrap();
             Reason {
                 rule: r.id.clone(),
-                effect: r.effect.as_str(),
+                effect: r.effect.into(),
                 message: r.message.clone(),
                 file: Some(r.file.clone()),
                 line: Some(r.line),
@@ -160,6 +160,7 @@ fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStor
         obligations: Obligations::default(),
         errors: Vec::new(),
         explain: None,
+        policy_version: None,
     };
     let (forbid, escalate, permit) = rules_for(s, req, store, &req.principal);
     if forbid {
@@ -244,7 +245,7 @@ fn spec(c: &mut Criterion) {
         if r.host().action != by_hand.call_tool {
             continue;
         }
-        let want = engine.decide(&r);
+        let want = writ::Decision { policy_version: None, ..engine.decide(&r) };
         assert!(engine.runs_native(&r));
         assert_eq!(spec_by_hand(&by_hand, schema, r.host(), entities.store()), want, "{}", f.display());
         compared += 1;

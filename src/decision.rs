@@ -40,13 +40,77 @@ pub struct EntityRef {
     pub id: String,
 }
 
+/// What a [`Reason`] did: the effect of its rule, or [`Effect::Deny`] for a built-in step
+/// of the decision (`no-permit`, `bad-request`, …). The decision JSON writes it as
+/// [`Effect::as_str`] does.
+///
+/// ```
+/// use writ::decision::{Effect, Reason};
+/// assert_eq!(Reason::no_permit().effect, Effect::Deny);
+/// assert_eq!(Effect::Escalate.as_str(), "escalate");
+/// assert_eq!(serde_json::to_string(&Effect::Forbid).unwrap(), r#""forbid""#);
+/// assert!(Effect::Permit == "permit"); // compares with the JSON string too
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// A `permit` rule that applied.
+    Permit,
+    /// A `forbid` rule that applied.
+    Forbid,
+    /// An `escalate` rule that applied.
+    Escalate,
+    /// A built-in step of the decision (SPEC §7) that denied.
+    Deny,
+}
+
+impl Effect {
+    /// The effect as the decision JSON writes it: `permit`, `forbid`, `escalate`, `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Permit => "permit",
+            Effect::Forbid => "forbid",
+            Effect::Escalate => "escalate",
+            Effect::Deny => "deny",
+        }
+    }
+}
+
+impl From<crate::syntax::ast::Effect> for Effect {
+    fn from(e: crate::syntax::ast::Effect) -> Effect {
+        match e {
+            crate::syntax::ast::Effect::Permit => Effect::Permit,
+            crate::syntax::ast::Effect::Forbid => Effect::Forbid,
+            crate::syntax::ast::Effect::Escalate => Effect::Escalate,
+        }
+    }
+}
+
+impl std::fmt::Display for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for Effect {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Effect {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// Why the decision is what it is: a rule (or a built-in step, like `no-permit`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reason {
     /// The rule's `@id` (or `FILE:LINE`), or the name of a built-in step like `no-permit`.
     pub rule: Arc<str>,
     /// `permit`, `forbid`, `escalate`, or `deny` for the built-in steps.
-    pub effect: &'static str,
+    pub effect: Effect,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,7 +127,7 @@ impl Reason {
     pub fn builtin(rule: impl Into<Arc<str>>, message: impl Into<Arc<str>>) -> Reason {
         Reason {
             rule: rule.into(),
-            effect: "deny",
+            effect: Effect::Deny,
             message: Some(message.into()),
             file: None,
             line: None,
@@ -76,7 +140,7 @@ impl Reason {
     ///
     /// ```
     /// let r = writ::decision::Reason::no_permit();
-    /// assert_eq!((&*r.rule, r.effect, r.message.as_deref()), ("no-permit", "deny", Some("no permit applies")));
+    /// assert_eq!((&*r.rule, r.effect.as_str(), r.message.as_deref()), ("no-permit", "deny", Some("no permit applies")));
     /// ```
     pub fn no_permit() -> Reason {
         static STRINGS: std::sync::OnceLock<(Arc<str>, Arc<str>)> = std::sync::OnceLock::new();
@@ -142,6 +206,12 @@ pub struct Decision {
     pub errors: Vec<DecisionError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Box<Explanation>>,
+    /// The version of the policy set that decided ([`crate::PolicySet::version`]); set by
+    /// every [`crate::Engine`] method that returns a decision, bad requests included. Not
+    /// part of the decision JSON of SPEC §8 ([`Decision::to_json`]); see
+    /// [`Decision::to_json_versioned`].
+    #[serde(skip)]
+    pub policy_version: Option<Arc<str>>,
 }
 
 /// The reasons of a decision, in order; a slice to read (two are held without allocating: the principal's and one hop's).
@@ -324,6 +394,7 @@ impl Decision {
             obligations: Obligations::default(),
             errors: vec![DecisionError { rule: "bad-request".into(), message }],
             explain: None,
+            policy_version: None,
         }
     }
 
@@ -338,6 +409,48 @@ impl Decision {
     /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{\"decision\": \"deny\"}".into())
+    }
+
+    /// The version of the policy set that made this decision, if an engine made it.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::from_sources(&[("p.writ", "schema { entity A  entity T  action go: A -> T }")])
+    ///     .map_err(|e| e.to_string())?;
+    /// let engine = writ::Engine::interpreted(&policies);
+    /// let d = engine.decide_json("{not json", &engine.empty_entities());
+    /// assert_eq!(d.policy_version(), Some(policies.version()));
+    /// assert_eq!(writ::Decision::bad_request("x").policy_version(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn policy_version(&self) -> Option<&str> {
+        self.policy_version.as_deref()
+    }
+
+    /// The decision JSON of [`Decision::to_json`] with a `"policy_version"` member (when
+    /// the decision has one), pretty-printed: what a server or a log shows.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::from_sources(&[("p.writ", "schema { entity A  entity T  action go: A -> T }")])
+    ///     .map_err(|e| e.to_string())?;
+    /// let engine = writ::Engine::interpreted(&policies);
+    /// let d = engine.decide_json("{}", &engine.empty_entities());
+    /// let v: serde_json::Value = serde_json::from_str(&d.to_json_versioned())?;
+    /// assert_eq!(v["policy_version"], policies.version());
+    /// assert_eq!(v["decision"], "deny");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn to_json_versioned(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or_else(|_| serde_json::json!({"decision": "deny"}));
+        if let (serde_json::Value::Object(o), Some(ver)) = (&mut v, &self.policy_version) {
+            o.insert("policy_version".into(), serde_json::Value::String(ver.to_string()));
+        }
+        serde_json::to_string_pretty(&v).unwrap_or_else(|_| "{\"decision\": \"deny\"}".into())
+    }
+
+    /// This decision, stamped with a policy set's version.
+    pub(crate) fn versioned(mut self, version: &Arc<str>) -> Decision {
+        self.policy_version = Some(version.clone());
+        self
     }
 }
 

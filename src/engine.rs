@@ -19,7 +19,7 @@
 use crate::decision::Decision;
 use crate::diag::{self, Diagnostic};
 pub use crate::host::Limits;
-use crate::host::{DecodeError, DecodeOptions, EntityStore, Request as HostRequest};
+use crate::host::{DecodeError, DecodeErrorKind, DecodeOptions, EntityStore, Request as HostRequest};
 use crate::interp::Interpreter;
 use crate::ir;
 use crate::jit::{self, Compiled, Frame, JitError, JitStore};
@@ -77,6 +77,8 @@ pub struct PolicySet {
     warnings: Vec<Diagnostic>,
     /// What host data decoded for this schema looks like (see [`schema_fingerprint`]).
     fingerprint: u64,
+    /// A content hash of the sources (see [`PolicySet::version`]).
+    version: Arc<str>,
 }
 
 impl PolicySet {
@@ -121,7 +123,14 @@ impl PolicySet {
         match policy {
             Some(p) if !diag::has_errors(&diagnostics) => {
                 let fingerprint = schema_fingerprint(&p.schema);
-                Ok(PolicySet { ir: Arc::new(p), sources: Arc::new(sources), warnings: diagnostics, fingerprint })
+                let version = sources_version(&sources);
+                Ok(PolicySet {
+                    ir: Arc::new(p),
+                    sources: Arc::new(sources),
+                    warnings: diagnostics,
+                    fingerprint,
+                    version,
+                })
             }
             _ => Err(CompileError { diagnostics, sources }),
         }
@@ -163,6 +172,45 @@ impl PolicySet {
     pub fn sources(&self) -> &SourceMap {
         &self.sources
     }
+
+    /// The policy set's version: a content hash (32 hex digits, FNV-1a 128) of every source
+    /// file's name and text, the standard-library modules it imports included, taken in
+    /// order of file name, so loading the same files in any order gives the same version.
+    /// Every decision an [`Engine`] makes carries it ([`Decision::policy_version`]).
+    ///
+    /// ```
+    /// let a = writ::PolicySet::from_sources(&[("a.writ", "schema { entity A  entity T  action go: A -> T }"), ("b.writ", "permit A to go on T;")])
+    ///     .map_err(|e| e.to_string())?;
+    /// let b = writ::PolicySet::from_sources(&[("b.writ", "permit A to go on T;"), ("a.writ", "schema { entity A  entity T  action go: A -> T }")])
+    ///     .map_err(|e| e.to_string())?;
+    /// assert_eq!(a.version(), b.version());
+    /// assert_eq!(a.version().len(), 32);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+}
+
+/// FNV-1a (128 bits) over the (name, text) of every source file in order of name, each
+/// length-prefixed; as hex. Stable across builds and platforms.
+fn sources_version(sources: &SourceMap) -> Arc<str> {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    let mut files: Vec<(&str, &str)> = sources.files().map(|(_, f)| (f.name.as_str(), f.text.as_str())).collect();
+    files.sort_unstable();
+    let mut h = OFFSET;
+    let mut eat = |bytes: &[u8]| {
+        for b in (bytes.len() as u64).to_le_bytes().iter().chain(bytes) {
+            h ^= u128::from(*b);
+            h = h.wrapping_mul(PRIME);
+        }
+    };
+    for (name, text) in files {
+        eat(name.as_bytes());
+        eat(text.as_bytes());
+    }
+    Arc::from(format!("{h:032x}"))
 }
 
 /// A hash of everything in a schema that decides how host data is laid out: entity types
@@ -472,6 +520,24 @@ impl Engine {
         Ok(self.entities(EntityStore::from_json_with(&self.policy.ir.schema, json, &self.options.limits)?))
     }
 
+    /// Decodes the entity store from a `serde_json::Value`, as [`Engine::entities_from_json`]
+    /// does from text: the same errors, with the same kinds and paths.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// let value = serde_json::json!([{"type": "Human", "id": "bob", "attrs": {"clearance": "secret"}}]);
+    /// let entities = engine.entities_from_value(&value)?;
+    /// assert_eq!(entities.store().len(), 1);
+    /// let err = engine.entities_from_value(&serde_json::json!([{"type": "Human", "id": "bob"}])).unwrap_err();
+    /// assert_eq!((err.kind(), err.path()), (writ::DecodeErrorKind::MissingField, "[0].attrs.clearance"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn entities_from_value(&self, value: &serde_json::Value) -> Result<Entities, DecodeError> {
+        let v = crate::host::from_serde_value(value)?;
+        Ok(self.entities(EntityStore::from_value(&self.policy.ir.schema, &v, "", None, &self.options.limits, true)?))
+    }
+
     /// No entities, laid out for this engine: for requests that bring what they need inline,
     /// or reach no entity attributes. (`Entities::default()` has no layout for native code,
     /// so a JIT engine would decide with the interpreter.)
@@ -515,15 +581,46 @@ impl Engine {
     /// ```
     pub fn request_from_json(&self, json: &str, entities: &Entities) -> Result<Request, DecodeError> {
         if self.foreign(entities.schema) {
-            return Err(DecodeError::new("", STALE_ENTITIES));
+            return Err(DecodeError::of(DecodeErrorKind::StaleSchema, "", STALE_ENTITIES));
         }
         let inner =
             HostRequest::from_json_with(&self.policy.ir.schema, json, entities.store(), &self.decode_options())?;
+        Ok(self.bind(inner, entities))
+    }
+
+    /// Decodes a request from a `serde_json::Value` against the entities, as
+    /// [`Engine::request_from_json`] does from text: the same errors, with the same kinds and
+    /// paths (a `Value` cannot repeat a key; the request size limit is on text only).
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let mut value: serde_json::Value = serde_json::from_str(&json)?;
+    /// let request = engine.request_from_value(&value, &entities)?;
+    /// assert_eq!(engine.decide(&request), engine.decide_json(&json, &entities));
+    /// value["context"]["risk"] = serde_json::json!("twelve");
+    /// let err = engine.request_from_value(&value, &entities).unwrap_err();
+    /// assert_eq!((err.kind(), err.path()), (writ::DecodeErrorKind::WrongType, "context.risk"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn request_from_value(&self, value: &serde_json::Value, entities: &Entities) -> Result<Request, DecodeError> {
+        if self.foreign(entities.schema) {
+            return Err(DecodeError::of(DecodeErrorKind::StaleSchema, "", STALE_ENTITIES));
+        }
+        let v = crate::host::from_serde_value(value)?;
+        let inner = HostRequest::from_value(&self.policy.ir.schema, &v, entities.store(), &self.decode_options())?;
+        Ok(self.bind(inner, entities))
+    }
+
+    /// A decoded request with this engine's layouts, bound to its entities.
+    fn bind(&self, inner: HostRequest, entities: &Entities) -> Request {
         let frame = match (&self.jit, &entities.jit) {
             (Some(c), Some(s)) => Some(Arc::new(c.frame(s, &inner))),
             _ => None,
         };
-        Ok(Request { inner, entities: entities.clone(), frame, schema: self.policy.fingerprint })
+        Request { inner, entities: entities.clone(), frame, schema: self.policy.fingerprint }
     }
 
     /// Whether [`Engine::decide`] runs native code for this request: a JIT engine does when
@@ -612,6 +709,10 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide(&self, request: &Request) -> Decision {
+        self.decide_unversioned(request).versioned(&self.policy.version)
+    }
+
+    fn decide_unversioned(&self, request: &Request) -> Decision {
         if self.foreign(Some(request.schema)) {
             return Decision::bad_request(STALE_REQUEST);
         }
@@ -641,6 +742,10 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide_explained(&self, request: &Request) -> Decision {
+        self.decide_explained_unversioned(request).versioned(&self.policy.version)
+    }
+
+    fn decide_explained_unversioned(&self, request: &Request) -> Decision {
         if self.foreign(Some(request.schema)) {
             return Decision::bad_request(STALE_REQUEST);
         }
@@ -665,6 +770,10 @@ impl Engine {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn decide_json(&self, json: &str, entities: &Entities) -> Decision {
+        self.decide_json_unversioned(json, entities).versioned(&self.policy.version)
+    }
+
+    fn decide_json_unversioned(&self, json: &str, entities: &Entities) -> Decision {
         if json.len() > self.options.limits.max_request_bytes {
             return Decision::bad_request(crate::host::request::too_long(json.len(), &self.options.limits).to_string());
         }
@@ -674,7 +783,7 @@ impl Engine {
             }
         }
         match self.request_from_json(json, entities) {
-            Ok(r) => self.decide(&r),
+            Ok(r) => self.decide_unversioned(&r),
             Err(e) => Decision::bad_request(e.to_string()),
         }
     }
@@ -698,6 +807,145 @@ impl Engine {
     /// host limit below that length leaves every request to the ordinary decoder.
     fn fast_json(&self) -> bool {
         self.options.limits.max_set_len >= crate::host::FAST_MAX_SET
+    }
+}
+
+/// A request built in code rather than written as JSON: set its parts, then
+/// [`RequestBuilder::build`] decodes it against an engine and its entities, with the errors
+/// (kinds and JSON paths) that the same request as JSON would give.
+///
+/// ```
+/// # let policies = writ::PolicySet::load("examples/spec")?;
+/// # let engine = writ::Engine::compile(&policies)?;
+/// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+/// use serde_json::json;
+/// let request = writ::RequestBuilder::new()
+///     .principal("Agent", "support-bot")
+///     .action("call_tool")
+///     .resource("Tool", "jira.comment")
+///     .intent("triage_ticket")
+///     .on_behalf_of("Human", "alice")
+///     .context("now", json!("2026-11-23T10:15:00Z"))
+///     .context("risk", json!(12))
+///     .context("source_ip", json!("10.1.2.3"))
+///     .context("args", json!({"query": "open P1 tickets"}))
+///     .build(&engine, &entities)?;
+/// assert_eq!(engine.decide(&request).decision, writ::Verdict::Allow);
+/// // A part the action needs and the builder lacks is the decoder's error, at its path.
+/// let err = writ::RequestBuilder::new().principal("Agent", "support-bot").resource("Tool", "jira.comment")
+///     .build(&engine, &entities).unwrap_err();
+/// assert_eq!((err.kind(), err.path()), (writ::DecodeErrorKind::MissingField, "action"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequestBuilder {
+    principal: Option<serde_json::Value>,
+    action: Option<String>,
+    resource: Option<serde_json::Value>,
+    intent: Option<String>,
+    context: serde_json::Map<String, serde_json::Value>,
+    on_behalf_of: Vec<serde_json::Value>,
+    entities: Vec<serde_json::Value>,
+}
+
+fn entity_ref(ty: &str, id: &str) -> serde_json::Value {
+    serde_json::json!({"type": ty, "id": id})
+}
+
+impl RequestBuilder {
+    /// An empty request (see the type's example).
+    pub fn new() -> RequestBuilder {
+        RequestBuilder::default()
+    }
+
+    /// The principal: an entity of type `ty` with id `id`.
+    pub fn principal(mut self, ty: &str, id: &str) -> RequestBuilder {
+        self.principal = Some(entity_ref(ty, id));
+        self
+    }
+
+    /// The action, by name.
+    pub fn action(mut self, name: &str) -> RequestBuilder {
+        self.action = Some(name.to_string());
+        self
+    }
+
+    /// The resource: an entity of type `ty` with id `id`.
+    pub fn resource(mut self, ty: &str, id: &str) -> RequestBuilder {
+        self.resource = Some(entity_ref(ty, id));
+        self
+    }
+
+    /// The declared intent, by name (`"none"` or no call: no intent).
+    pub fn intent(mut self, name: &str) -> RequestBuilder {
+        self.intent = Some(name.to_string());
+        self
+    }
+
+    /// One context field, as its JSON value (`json!(12)`, `json!("15m")`, an entity
+    /// reference `json!({"type": "Human", "id": "bob"})`); setting a field again replaces it.
+    ///
+    /// ```
+    /// let b = writ::RequestBuilder::new().context("risk", serde_json::json!(1)).context("risk", serde_json::json!(2));
+    /// assert_eq!(b.to_json()["context"]["risk"], 2);
+    /// ```
+    pub fn context(mut self, field: &str, value: serde_json::Value) -> RequestBuilder {
+        self.context.insert(field.to_string(), value);
+        self
+    }
+
+    /// Adds a principal to the delegation chain (`on_behalf_of`), in order.
+    pub fn on_behalf_of(mut self, ty: &str, id: &str) -> RequestBuilder {
+        self.on_behalf_of.push(entity_ref(ty, id));
+        self
+    }
+
+    /// Adds an inline entity, as its JSON object (`{"type", "id", "attrs", "parents"}`).
+    ///
+    /// ```
+    /// let b = writ::RequestBuilder::new().entity(serde_json::json!({"type": "Tool", "id": "t"}));
+    /// assert_eq!(b.to_json()["entities"][0]["id"], "t");
+    /// ```
+    pub fn entity(mut self, entity: serde_json::Value) -> RequestBuilder {
+        self.entities.push(entity);
+        self
+    }
+
+    /// The request as JSON (what [`Engine::request_from_json`] would take): only the parts
+    /// that were set, and `context` always.
+    ///
+    /// ```
+    /// let b = writ::RequestBuilder::new().principal("Agent", "a").action("call");
+    /// assert_eq!(b.to_json(), serde_json::json!({"principal": {"type": "Agent", "id": "a"}, "action": "call", "context": {}}));
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut o = serde_json::Map::new();
+        if let Some(p) = &self.principal {
+            o.insert("principal".into(), p.clone());
+        }
+        if let Some(a) = &self.action {
+            o.insert("action".into(), serde_json::Value::String(a.clone()));
+        }
+        if let Some(r) = &self.resource {
+            o.insert("resource".into(), r.clone());
+        }
+        if let Some(i) = &self.intent {
+            o.insert("intent".into(), serde_json::Value::String(i.clone()));
+        }
+        o.insert("context".into(), serde_json::Value::Object(self.context.clone()));
+        if !self.on_behalf_of.is_empty() {
+            o.insert("on_behalf_of".into(), serde_json::Value::Array(self.on_behalf_of.clone()));
+        }
+        if !self.entities.is_empty() {
+            o.insert("entities".into(), serde_json::Value::Array(self.entities.clone()));
+        }
+        serde_json::Value::Object(o)
+    }
+
+    /// Decodes the request against `engine` and `entities` ([`Engine::request_from_value`]);
+    /// see the type's example.
+    pub fn build(&self, engine: &Engine, entities: &Entities) -> Result<Request, DecodeError> {
+        engine.request_from_value(&self.to_json(), entities)
     }
 }
 

@@ -14,7 +14,8 @@ pub mod load;
 pub mod sema;
 pub mod syntax;
 
-pub use decision::{Decision, Obligations, Reasons, Verdict};
-pub use engine::{Backend, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request};
+pub use decision::{Decision, Effect, Obligations, Reasons, Verdict};
+pub use engine::{Backend, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request, RequestBuilder};
+pub use host::{DecodeError, DecodeErrorKind};
 pub use ir::DEFAULT_FUEL;
 pub use jit::JitError;

@@ -116,7 +116,7 @@ fn rejected(engine: &Engine, entities: &Entities, text: &str, error: &str) -> Op
         return Some(format!("{shown}\n  expect error {error}\n  got    error {got}"));
     }
     let d = engine.decide_json(text, entities);
-    let reasons: Vec<(&str, &str)> = d.reasons.iter().map(|r| (&*r.rule, r.effect)).collect();
+    let reasons: Vec<(&str, &str)> = d.reasons.iter().map(|r| (&*r.rule, r.effect.as_str())).collect();
     let errors = vec![DecisionError { rule: "bad-request".into(), message: error.into() }];
     if d.decision != Verdict::Deny
         || reasons != [("bad-request", "deny")]

@@ -6,7 +6,7 @@
 
 use super::Json;
 use super::json::Object;
-use super::{DecodeError, Limits, decode_record, decode_uid, got, join};
+use super::{DecodeError, DecodeErrorKind as K, Limits, decode_record, decode_uid, got, join};
 use crate::ir::schema::Schema;
 use crate::ir::value::{EntityUid, Value};
 use std::collections::{HashMap, HashSet};
@@ -93,7 +93,7 @@ impl EntityStore {
     ) -> Result<EntityStore, DecodeError> {
         let Json::Array(items) = v else {
             let p = if path.is_empty() { "(entities)" } else { path };
-            return Err(DecodeError::new(p, format!("expected an array of entities, got {}", got(v))));
+            return Err(DecodeError::of(K::WrongType, p, format!("expected an array of entities, got {}", got(v))));
         };
         let mut store = EntityStore::new();
         let mut refs = Vec::new();
@@ -103,7 +103,8 @@ impl EntityStore {
             let ipath = format!("{path}[{i}]");
             let e = decode_entity(schema, item, &ipath, &mut refs, &rules)?;
             if store.map.contains_key(&e.uid) {
-                return Err(DecodeError::new(
+                return Err(DecodeError::of(
+                    K::DuplicateEntity,
                     ipath,
                     format!("entity {}::{:?} appears twice", schema.entity_name(e.uid.ty), &*e.uid.id),
                 ));
@@ -118,7 +119,8 @@ impl EntityStore {
         }
         if let Err((uid, depth)) = store.compute_ancestors(base, limits.max_hierarchy_depth) {
             let i = order.iter().position(|u| *u == uid).unwrap_or(0);
-            return Err(DecodeError::new(
+            return Err(DecodeError::of(
+                K::Limit,
                 format!("{path}[{i}]"),
                 format!(
                     "entity {}::{:?} is {depth} parent steps deep; the hierarchy depth limit is {}",
@@ -266,7 +268,7 @@ impl EntityStore {
 }
 
 pub(crate) fn unknown_entity(schema: &Schema, path: &str, uid: &EntityUid) -> DecodeError {
-    DecodeError::new(path, format!("unknown entity {}::{:?}", schema.entity_name(uid.ty), &*uid.id))
+    DecodeError::of(K::UnknownEntity, path, format!("unknown entity {}::{:?}", schema.entity_name(uid.ty), &*uid.id))
 }
 
 fn decode_entity(
@@ -277,18 +279,19 @@ fn decode_entity(
     rules: &super::Rules<'_>,
 ) -> Result<Entity, DecodeError> {
     let Json::Object(o) = v else {
-        return Err(DecodeError::new(path, format!("expected an entity object, got {}", got(v))));
+        return Err(DecodeError::of(K::WrongType, path, format!("expected an entity object, got {}", got(v))));
     };
     super::no_duplicate(o, path)?;
     if let Some(k) = o.first_unknown(|k| matches!(k, "type" | "id" | "attrs" | "parents")) {
-        return Err(DecodeError::new(
+        return Err(DecodeError::of(
+            K::UnknownField,
             join(path, k),
             "unknown field in an entity (it has `type`, `id`, `attrs`, `parents`)",
         ));
     }
     let uid = decode_uid(schema, &Json::Object(o.only(&["type", "id"])), path)?;
     let Some(ety) = schema.entity(uid.ty) else {
-        return Err(DecodeError::new(join(path, "type"), "unknown entity type"));
+        return Err(DecodeError::of(K::UnknownType, join(path, "type"), "unknown entity type"));
     };
     let empty = Json::Object(Object::default());
     let attrs_json = o.get("attrs").unwrap_or(&empty);
@@ -307,7 +310,8 @@ fn decode_entity(
                 if !ety.parents.contains(&puid.ty) {
                     let allowed: Vec<&str> = ety.parents.iter().map(|t| schema.entity_name(*t)).collect();
                     let allowed = if allowed.is_empty() { "none".to_string() } else { allowed.join(" | ") };
-                    return Err(DecodeError::new(
+                    return Err(DecodeError::of(
+                        K::WrongType,
                         ppath,
                         format!(
                             "a `{}` cannot be in a `{}` (the schema allows: {allowed})",
@@ -320,7 +324,11 @@ fn decode_entity(
             }
         }
         Some(other) => {
-            return Err(DecodeError::new(join(path, "parents"), format!("expected an array, got {}", got(other))));
+            return Err(DecodeError::of(
+                K::WrongType,
+                join(path, "parents"),
+                format!("expected an array, got {}", got(other)),
+            ));
         }
     }
     Ok(Entity { uid, attrs, parents, ancestors: Vec::new(), depth: 0 })

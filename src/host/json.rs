@@ -138,6 +138,31 @@ impl<'de: 'a, 'a> Visitor<'de> for ValueVisitor<'a> {
     }
 }
 
+/// A `serde_json::Value` as a tree that borrows its strings, if it nests at most
+/// `max_depth` arrays and objects deep (the bound keeps the conversion's recursion bounded:
+/// a value built in memory has no parser's recursion limit).
+pub fn from_serde(v: &serde_json::Value, max_depth: usize) -> Option<Json<'_>> {
+    use serde_json::Value as V;
+    Some(match v {
+        V::Null => Json::Null,
+        V::Bool(b) => Json::Bool(*b),
+        V::Number(n) => Json::Number(n.clone()),
+        V::String(s) => Json::String(Cow::Borrowed(s)),
+        V::Array(items) => {
+            let depth = max_depth.checked_sub(1)?;
+            Json::Array(items.iter().map(|x| from_serde(x, depth)).collect::<Option<_>>()?)
+        }
+        V::Object(map) => {
+            let depth = max_depth.checked_sub(1)?;
+            Json::Object(Object(
+                map.iter()
+                    .map(|(k, x)| Some((Cow::Borrowed(k.as_str()), from_serde(x, depth)?)))
+                    .collect::<Option<_>>()?,
+            ))
+        }
+    })
+}
+
 /// An object key, borrowed from the text when it has no escapes.
 struct Key<'a>(Cow<'a, str>);
 

@@ -3,7 +3,7 @@
 use super::Json;
 use super::entities::unknown_entity;
 use super::json::Object;
-use super::{DecodeError, EntityStore, Limits, decode_record, decode_uid, got, join};
+use super::{DecodeError, DecodeErrorKind as K, EntityStore, Limits, decode_record, decode_uid, got, join};
 use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use crate::ir::value::{EntityUid, Value};
 
@@ -69,32 +69,39 @@ impl Request {
     ) -> Result<Request, DecodeError> {
         let limits = &opts.limits;
         let Json::Object(o) = v else {
-            return Err(DecodeError::new("", format!("a request is a JSON object, got {}", got(v))));
+            return Err(DecodeError::of(K::WrongType, "", format!("a request is a JSON object, got {}", got(v))));
         };
         super::no_duplicate(o, "")?;
         if let Some(k) = o.first_unknown(|k| FIELDS.contains(&k)) {
             let hint = crate::diag::did_you_mean(k, FIELDS.iter().copied())
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            return Err(DecodeError::new(k, format!("unknown field{hint}")));
+            return Err(DecodeError::of(K::UnknownField, k, format!("unknown field{hint}")));
         }
         let action = match o.get("action") {
             Some(Json::String(a)) => schema.action_id(a).ok_or_else(|| {
                 let names: Vec<&str> = schema.actions.iter().map(|x| x.name.as_str()).collect();
                 let hint =
                     crate::diag::did_you_mean(a, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-                DecodeError::new("action", format!("unknown action {:?}{hint}", a))
+                DecodeError::of(K::UnknownAction, "action", format!("unknown action {:?}{hint}", a))
             })?,
             Some(other) => {
-                return Err(DecodeError::new("action", format!("expected an action name, got {}", got(other))));
+                return Err(DecodeError::of(
+                    K::WrongType,
+                    "action",
+                    format!("expected an action name, got {}", got(other)),
+                ));
             }
-            None => return Err(DecodeError::new("action", "missing")),
+            None => return Err(DecodeError::of(K::MissingField, "action", "missing")),
         };
-        let Some(act) = schema.action(action) else { return Err(DecodeError::new("action", "unknown action")) };
+        let Some(act) = schema.action(action) else {
+            return Err(DecodeError::of(K::UnknownAction, "action", "unknown action"));
+        };
         let entities = match o.get("entities") {
             None | Some(Json::Null) => EntityStore::new(),
             Some(Json::Array(items)) if items.len() > limits.max_inline_entities => {
-                return Err(DecodeError::new(
+                return Err(DecodeError::of(
+                    K::Limit,
                     "entities",
                     format!("{} inline entities; the limit is {}", items.len(), limits.max_inline_entities),
                 ));
@@ -110,7 +117,8 @@ impl Request {
                     continue;
                 }
                 if !opts.allow_inline_override {
-                    return Err(DecodeError::new(
+                    return Err(DecodeError::of(
+                        K::InlineOverride,
                         format!("entities[{i}]"),
                         format!(
                             "entity {}::{:?} is in the entity store; a request may add entities but not replace \
@@ -125,11 +133,12 @@ impl Request {
         }
         let exists = |uid: &EntityUid| entities.get(uid).is_some() || store.get(uid).is_some();
         let role = |name: &str, allowed: &[EntityTypeId]| -> Result<EntityUid, DecodeError> {
-            let Some(x) = o.get(name) else { return Err(DecodeError::new(name, "missing")) };
+            let Some(x) = o.get(name) else { return Err(DecodeError::of(K::MissingField, name, "missing")) };
             let uid = decode_uid(schema, x, name)?;
             if !allowed.contains(&uid.ty) {
                 let want: Vec<&str> = allowed.iter().map(|t| schema.entity_name(*t)).collect();
-                return Err(DecodeError::new(
+                return Err(DecodeError::of(
+                    K::WrongType,
                     name,
                     format!(
                         "`{}` is not a {name} type of action `{}` (expected {})",
@@ -153,10 +162,14 @@ impl Request {
                 let names: Vec<&str> = schema.intents.iter().map(|i| i.name.as_str()).collect();
                 let hint =
                     crate::diag::did_you_mean(s, names).map(|x| format!(" (did you mean `{x}`?)")).unwrap_or_default();
-                DecodeError::new("intent", format!("unknown intent {s:?}{hint}"))
+                DecodeError::of(K::UnknownIntent, "intent", format!("unknown intent {s:?}{hint}"))
             })?),
             Some(other) => {
-                return Err(DecodeError::new("intent", format!("expected an intent name, got {}", got(other))));
+                return Err(DecodeError::of(
+                    K::WrongType,
+                    "intent",
+                    format!("expected an intent name, got {}", got(other)),
+                ));
             }
         };
         let mut refs = Vec::new();
@@ -184,7 +197,8 @@ impl Request {
                     let uid = decode_uid(schema, item, &p)?;
                     if !act.principals.contains(&uid.ty) {
                         let want: Vec<&str> = act.principals.iter().map(|t| schema.entity_name(*t)).collect();
-                        return Err(DecodeError::new(
+                        return Err(DecodeError::of(
+                            K::WrongType,
                             join(&p, "type"),
                             format!(
                                 "`{}` cannot act for `{}` (expected {})",
@@ -201,7 +215,8 @@ impl Request {
                 }
             }
             Some(other) => {
-                return Err(DecodeError::new(
+                return Err(DecodeError::of(
+                    K::WrongType,
                     "on_behalf_of",
                     format!("expected an array of entities, got {}", got(other)),
                 ));
@@ -248,5 +263,5 @@ fn only_uid<'a>(item: &Json<'a>) -> Json<'a> {
 }
 
 pub(crate) fn too_long(len: usize, limits: &Limits) -> DecodeError {
-    DecodeError::new("", format!("the request is {len} bytes; the limit is {}", limits.max_request_bytes))
+    DecodeError::of(K::Limit, "", format!("the request is {len} bytes; the limit is {}", limits.max_request_bytes))
 }

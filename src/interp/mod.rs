@@ -619,7 +619,7 @@ pub(crate) fn assemble<'p, A: Ask>(
     };
     let reason = |r: &Rule, hop: Option<&A::Who>| Reason {
         rule: r.id.clone(),
-        effect: r.effect.as_str(),
+        effect: r.effect.into(),
         message: r.message.clone(),
         file: Some(r.file.clone()),
         line: Some(r.line),
@@ -633,7 +633,7 @@ pub(crate) fn assemble<'p, A: Ask>(
                 (Some(why), Verdict::Deny | Verdict::Escalate) => Some(Box::new(why(who, &reasons))),
                 _ => None,
             };
-            Decision { decision: verdict, reasons, obligations, errors, explain }
+            Decision { decision: verdict, reasons, obligations, errors, explain, policy_version: None }
         };
     // 2. forbid
     if !top.forbids.is_empty() {
@@ -777,7 +777,7 @@ impl<'p> Interpreter<'p> {
         misses.truncate(3);
         // What would lift each escalation: its `unless` conditions.
         let mut escalations = Vec::new();
-        for r in reasons.iter().filter(|r| r.effect == "escalate") {
+        for r in reasons.iter().filter(|r| r.effect == crate::decision::Effect::Escalate) {
             let Some(rule) = policy.rules.iter().find(|x| x.id == r.rule) else { continue };
             let lifted_by = unless_texts(rule, sources);
             if escalations.iter().any(|e: &Escalation| *e.rule == *rule.id) {
