@@ -108,27 +108,27 @@ impl Request {
             }
             Some(e) => EntityStore::from_value(schema, e, "entities", Some(store), limits, opts.allow_ip_ranges)?,
         };
-        let mut overrides_store = false;
-        if let Some(Json::Array(items)) = o.get("entities") {
-            for (i, item) in items.iter().enumerate() {
-                // Decoded above, so each item is an entity with a known type and id.
-                let Ok(uid) = decode_uid(schema, &only_uid(item), "") else { continue };
-                if !store.knows(&uid) {
-                    continue;
+        // Whether an inline entity replaces one the store knows: read off the decoded entities;
+        // only a refusal goes back to the array, to name the first such entry by its position.
+        let overrides_store = entities.iter().any(|e| store.knows(&e.uid));
+        if overrides_store && !opts.allow_inline_override {
+            if let Some(Json::Array(items)) = o.get("entities") {
+                for (i, item) in items.iter().enumerate() {
+                    // Decoded above, so each item is an entity with a known type and id.
+                    let Ok(uid) = decode_uid(schema, &only_uid(item), "") else { continue };
+                    if store.knows(&uid) {
+                        return Err(DecodeError::of(
+                            K::InlineOverride,
+                            format!("entities[{i}]"),
+                            format!(
+                                "entity {}::{:?} is in the entity store; a request may add entities but not \
+                                 replace stored ones (this engine does not allow inline overrides)",
+                                schema.entity_name(uid.ty),
+                                &*uid.id
+                            ),
+                        ));
+                    }
                 }
-                if !opts.allow_inline_override {
-                    return Err(DecodeError::of(
-                        K::InlineOverride,
-                        format!("entities[{i}]"),
-                        format!(
-                            "entity {}::{:?} is in the entity store; a request may add entities but not replace \
-                             stored ones (this engine does not allow inline overrides)",
-                            schema.entity_name(uid.ty),
-                            &*uid.id
-                        ),
-                    ));
-                }
-                overrides_store = true;
             }
         }
         let exists = |uid: &EntityUid| entities.get(uid).is_some() || store.get(uid).is_some();
