@@ -6,6 +6,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/fuzz_input.rs"]
+mod fuzz_input;
 
 use writ::diag::{self, Diagnostic, Severity, codes};
 use writ::syntax::ast::{Clause, Expr, ExprKind, File, Item, SchemaMember, Type, TypeKind};
@@ -687,9 +689,7 @@ fn parse_fuzz_reproducers_never_panic() {
         let path = entry.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
         let text = String::from_utf8_lossy(&bytes);
-        let names = ["a.writ", "b.writ", "c/d.writ", "e.writ"];
-        let parts: Vec<&str> = text.splitn(names.len(), '\0').collect();
-        let files: Vec<(&str, &str)> = names.iter().copied().zip(parts.iter().copied()).collect();
+        let files = fuzz_input::policy_files(&text);
         match writ::PolicySet::from_sources(&files) {
             Ok(policies) => {
                 let _ = writ::Engine::interpreted(&policies);

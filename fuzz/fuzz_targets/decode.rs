@@ -3,9 +3,12 @@
 //! and the compiled engine agree.
 #![no_main]
 
+#[path = "shared/spec.rs"]
+mod spec;
+
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use writ::{Engine, Entities, PolicySet, Verdict};
+use writ::{Engine, Entities, Verdict};
 
 struct Fixture {
     interp: Engine,
@@ -17,14 +20,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let policies = PolicySet::from_sources(&[
-            ("schema.writ", include_str!("../../examples/spec/schema.writ")),
-            ("agents.writ", include_str!("../../examples/spec/agents.writ")),
-            ("humans.writ", include_str!("../../examples/spec/humans.writ")),
-        ])
-        .unwrap_or_else(|e| panic!("the SPEC example does not check: {e}"));
-        let interp = Engine::interpreted(&policies);
-        let compiled = Engine::compile(&policies).unwrap_or_else(|e| panic!("Engine::compile: {e}"));
+        let (interp, compiled) = spec::engines();
         let store = include_str!("../../examples/spec/entities.json");
         let entities_interp = interp.entities_from_json(store).unwrap_or_else(|e| panic!("entities: {e}"));
         let entities_compiled = compiled.entities_from_json(store).unwrap_or_else(|e| panic!("entities: {e}"));

@@ -1,11 +1,14 @@
-//! Any bytes as an entity store for the SPEC §2 example (`examples/spec/`): decoding never
+//! Any bytes as an entity store for the example in `examples/spec/`: decoding never
 //! panics and never takes unbounded time; a store that decodes is decoded the same by both
 //! engines, and every shipped request of the example then gets the same decision from both.
 #![no_main]
 
+#[path = "shared/spec.rs"]
+mod spec;
+
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
-use writ::{Engine, PolicySet};
+use writ::Engine;
 
 struct Fixture {
     interp: Engine,
@@ -16,14 +19,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let policies = PolicySet::from_sources(&[
-            ("schema.writ", include_str!("../../examples/spec/schema.writ")),
-            ("agents.writ", include_str!("../../examples/spec/agents.writ")),
-            ("humans.writ", include_str!("../../examples/spec/humans.writ")),
-        ])
-        .unwrap_or_else(|e| panic!("the SPEC example does not check: {e}"));
-        let interp = Engine::interpreted(&policies);
-        let compiled = Engine::compile(&policies).unwrap_or_else(|e| panic!("Engine::compile: {e}"));
+        let (interp, compiled) = spec::engines();
         let requests = vec![
             include_str!("../../examples/spec/request.json"),
             include_str!("../../examples/spec/requests/destructive.json"),

@@ -3,14 +3,14 @@
 //! engines.
 #![no_main]
 
+#[path = "../../tests/common/fuzz_input.rs"]
+mod fuzz_input;
+
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    // A NUL byte separates files, so schemas and rules split over files are exercised too.
-    let names = ["a.writ", "b.writ", "c/d.writ", "e.writ"];
-    let parts: Vec<&str> = text.splitn(names.len(), '\0').collect();
-    let files: Vec<(&str, &str)> = names.iter().copied().zip(parts.iter().copied()).collect();
+    let files = fuzz_input::policy_files(&text);
     match writ::PolicySet::from_sources(&files) {
         Ok(policies) => {
             let _ = writ::Engine::interpreted(&policies);
