@@ -21,8 +21,8 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::Duration;
 use writ::diag::Severity;
-use writ::sema::{self, NoFiles};
-use writ::syntax::SourceMap;
+use writ::unstable::sema::{self, NoFiles};
+use writ::unstable::syntax::SourceMap;
 
 fn check_all(files: &[(String, String)]) -> sema::Checked {
     let mut sources = SourceMap::new();

@@ -16,7 +16,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
-use writ::syntax::{FileId, Parsed, SourceMap, lexer, parse_file};
+use writ::unstable::syntax::{FileId, Parsed, SourceMap, lexer, parse_file};
 
 type Files = Vec<(String, String)>;
 
@@ -89,7 +89,7 @@ fn frontend(c: &mut Criterion) {
         let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
         let rules: usize = parse_all(&files)
             .iter()
-            .map(|p| p.file.items.iter().filter(|i| matches!(i, writ::syntax::ast::Item::Rule(_))).count())
+            .map(|p| p.file.items.iter().filter(|i| matches!(i, writ::unstable::syntax::ast::Item::Rule(_))).count())
             .sum();
         assert_eq!(rules, n, "every generated rule should parse as a rule");
         eprintln!("frontend/{n}_rules: {} files, {bytes} bytes, {} tokens", files.len(), lex_all(&files));

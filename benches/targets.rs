@@ -20,12 +20,12 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
-use writ::decision::{EntityRef, Reason};
-use writ::host::{EntityStore, Request as HostRequest};
-use writ::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
-use writ::ir::types::{RecordTy, Ty};
-use writ::ir::value::{EntityUid, Value};
+use writ::unstable::host::{EntityStore, Request as HostRequest};
+use writ::unstable::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
+use writ::unstable::ir::types::{RecordTy, Ty};
+use writ::unstable::ir::value::{EntityUid, Value};
 use writ::{Decision, Engine, Obligations, PolicySet, Reasons, Verdict};
+use writ::{EntityRef, Reason};
 
 // ---------------------------------------------------------------------------------------
 // The SPEC §2 example by hand.
@@ -136,7 +136,7 @@ fn rules_for(s: &Spec, req: &HostRequest, store: &EntityStore, who: &EntityUid) 
         let escalate = destructive && !approved;
         let business = match field(&req.context, s.ctx_now) {
             Some(Value::Timestamp(t)) => {
-                let (d, h) = (writ::ir::value::ts_weekday(*t), writ::ir::value::ts_hour(*t));
+                let (d, h) = (writ::unstable::ir::value::ts_weekday(*t), writ::unstable::ir::value::ts_hour(*t));
                 d <= 5 && (9..17).contains(&h)
             }
             _ => false,

@@ -4,7 +4,7 @@
 //! Run it from the repository root: `cargo run --release --example embed`.
 
 use std::process::ExitCode;
-use writ::{CompileError, Decision, Engine, JitError, PolicySet, Verdict, host::DecodeError};
+use writ::{CompileError, Decision, DecodeError, Engine, JitError, PolicySet, Verdict};
 
 /// The SPEC §2 policies, schema and entities, shipped in `examples/spec/`.
 const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/spec");

@@ -45,7 +45,7 @@ pub struct EntityRef {
 /// [`Effect::as_str`] does.
 ///
 /// ```
-/// use writ::decision::{Effect, Reason};
+/// use writ::{Effect, Reason};
 /// assert_eq!(Reason::no_permit().effect, Effect::Deny);
 /// assert_eq!(Effect::Escalate.as_str(), "escalate");
 /// assert_eq!(serde_json::to_string(&Effect::Forbid).unwrap(), r#""forbid""#);
@@ -76,12 +76,12 @@ impl Effect {
     }
 }
 
-impl From<crate::syntax::ast::Effect> for Effect {
-    fn from(e: crate::syntax::ast::Effect) -> Effect {
+impl From<crate::ir::Effect> for Effect {
+    fn from(e: crate::ir::Effect) -> Effect {
         match e {
-            crate::syntax::ast::Effect::Permit => Effect::Permit,
-            crate::syntax::ast::Effect::Forbid => Effect::Forbid,
-            crate::syntax::ast::Effect::Escalate => Effect::Escalate,
+            crate::ir::Effect::Permit => Effect::Permit,
+            crate::ir::Effect::Forbid => Effect::Forbid,
+            crate::ir::Effect::Escalate => Effect::Escalate,
         }
     }
 }
@@ -139,7 +139,7 @@ impl Reason {
     /// Its strings are made once per process, so giving it does not allocate.
     ///
     /// ```
-    /// let r = writ::decision::Reason::no_permit();
+    /// let r = writ::Reason::no_permit();
     /// assert_eq!((&*r.rule, r.effect.as_str(), r.message.as_deref()), ("no-permit", "deny", Some("no permit applies")));
     /// ```
     pub fn no_permit() -> Reason {
@@ -230,7 +230,7 @@ impl Reasons {
     ///
     /// ```
     /// let mut r = writ::Reasons::default();
-    /// r.push(writ::decision::Reason::no_permit());
+    /// r.push(writ::Reason::no_permit());
     /// assert_eq!(r.len(), 1);
     /// ```
     pub fn push(&mut self, reason: Reason) {
@@ -240,7 +240,7 @@ impl Reasons {
     /// Moves `other`'s reasons to the end of these.
     ///
     /// ```
-    /// use writ::{decision::Reason, Reasons};
+    /// use writ::{Reason, Reasons};
     /// let mut r = Reasons::from_iter([Reason::builtin("a", "first")]);
     /// r.append(Reasons::from_iter([Reason::builtin("b", "second")]));
     /// assert_eq!(r.iter().map(|x| &*x.rule).collect::<Vec<_>>(), ["a", "b"]);
@@ -409,6 +409,15 @@ impl Decision {
     /// ```
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{\"decision\": \"deny\"}".into())
+    }
+
+    /// Whether the verdict is allow (deny and escalate are not).
+    ///
+    /// ```
+    /// assert!(!writ::Decision::bad_request("no").is_allowed());
+    /// ```
+    pub fn is_allowed(&self) -> bool {
+        self.decision == Verdict::Allow
     }
 
     /// The version of the policy set that made this decision, if an engine made it.

@@ -102,7 +102,7 @@ impl PolicySet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load_paths(paths: &[PathBuf]) -> Result<PolicySet, CompileError> {
-        let (sources, policy, diagnostics) = crate::cli::compile_paths(paths);
+        let (sources, policy, diagnostics) = crate::load::compile_paths(paths);
         PolicySet::finish(sources, policy, diagnostics)
     }
 
@@ -296,7 +296,7 @@ impl Entities {
     /// # let engine = writ::Engine::compile(&policies)?;
     /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
     /// # let json = std::fs::read_to_string("examples/spec/request.json")?;
-    /// let alice = writ::ir::value::EntityUid { ty: policies.ir().schema.entity_id("Human").unwrap(), id: "alice".into() };
+    /// let alice = writ::unstable::ir::value::EntityUid { ty: policies.ir().schema.entity_id("Human").unwrap(), id: "alice".into() };
     /// assert!(entities.store().get(&alice).is_some());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

@@ -35,6 +35,20 @@ pub struct Loaded {
     roots: HashMap<String, Vec<Root>>,
 }
 
+/// Reads and checks a policy set; the IR is there when there are no errors.
+pub fn compile_paths<P: AsRef<Path>>(paths: &[P]) -> (SourceMap, Option<crate::ir::PolicySet>, Vec<Diagnostic>) {
+    let loaded = load_paths(paths);
+    let files: Vec<_> = loaded.sources.files().map(|(id, _)| id).filter(|id| loaded.is_readable(*id)).collect();
+    let mut resolver = loaded.resolver();
+    let mut diags = loaded.diagnostics;
+    let mut sources = loaded.sources;
+    let checked = crate::sema::check(&mut sources, &files, &mut resolver);
+    diags.extend(checked.diagnostics);
+    crate::diag::sort(&mut diags);
+    let policy = if crate::diag::has_errors(&diags) { None } else { checked.policy };
+    (sources, policy, diags)
+}
+
 /// Reads every path (files, or directories searched recursively for `*.writ`).
 pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
     let mut loaded = Loaded::default();

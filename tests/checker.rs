@@ -9,11 +9,11 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use writ::diag::{Diagnostic, Severity, codes};
-use writ::ir::schema::{ActionId, EntityTypeId};
-use writ::ir::{Body, ExprKind, PolicySet, Ty, Value};
-use writ::sema::{ImportError, Resolver};
-use writ::syntax::ast::Effect;
-use writ::syntax::{FileId, SourceMap};
+use writ::unstable::ir::Effect;
+use writ::unstable::ir::schema::{ActionId, EntityTypeId};
+use writ::unstable::ir::{Body, ExprKind, PolicySet, Ty, Value};
+use writ::unstable::sema::{ImportError, Resolver};
+use writ::unstable::syntax::{FileId, SourceMap};
 
 // ------------------------------------------------------------------------------ helpers
 
@@ -24,7 +24,7 @@ fn check(src: &str) -> (Option<PolicySet>, Vec<Diagnostic>) {
 
 /// Checks a policy set of (name, text) files, in the order given.
 fn check_files(files: &[(&str, &str)]) -> (Option<PolicySet>, Vec<Diagnostic>) {
-    let (p, d, _) = check_files_with(files, &mut writ::sema::NoFiles);
+    let (p, d, _) = check_files_with(files, &mut writ::unstable::sema::NoFiles);
     (p, d)
 }
 
@@ -34,7 +34,7 @@ fn check_files_with(
 ) -> (Option<PolicySet>, Vec<Diagnostic>, SourceMap) {
     let mut sources = SourceMap::new();
     let ids: Vec<FileId> = files.iter().map(|(name, text)| sources.add(*name, *text)).collect();
-    let checked = writ::sema::check(&mut sources, &ids, resolver);
+    let checked = writ::unstable::sema::check(&mut sources, &ids, resolver);
     (checked.policy, checked.diagnostics, sources)
 }
 
@@ -275,7 +275,7 @@ forbid * to deploy on Tool;
 
 /// A rule with spans and file ids removed from its debug text, so rules checked from files
 /// added in another order compare equal.
-fn normalized(rule: &writ::ir::Rule) -> String {
+fn normalized(rule: &writ::unstable::ir::Rule) -> String {
     let text = format!("{rule:?}");
     let mut out = String::with_capacity(text.len());
     let mut rest = text.as_str();
@@ -291,7 +291,7 @@ fn normalized(rule: &writ::ir::Rule) -> String {
 
 /// What a diagnostic says, independent of file ids.
 fn described(d: &Diagnostic, sources: &SourceMap) -> String {
-    let at = |span: writ::syntax::Span| {
+    let at = |span: writ::unstable::syntax::Span| {
         let file = sources.get(span.file).expect("a file");
         let lc = file.line_col(span.start);
         format!("{}:{}:{}", file.name, lc.line + 1, lc.chars + 1)
@@ -311,7 +311,7 @@ fn in_every_order(files: &[(&str, &str)]) -> Vec<Run> {
         .into_iter()
         .map(|order| {
             let ordered: Vec<(&str, &str)> = order.iter().map(|i| files[*i]).collect();
-            let (policy, diags, sources) = check_files_with(&ordered, &mut writ::sema::NoFiles);
+            let (policy, diags, sources) = check_files_with(&ordered, &mut writ::unstable::sema::NoFiles);
             let mut described: Vec<String> = diags.iter().map(|d| described(d, &sources)).collect();
             described.sort();
             let has_policy = policy.is_some();
@@ -385,7 +385,7 @@ fn file_order_and_duplicates() {
     let files = [("s1.writ", s1), ("s2.writ", s2), ("r1.writ", r1), ("r2.writ", r2)];
     for order in common::permutations(files.len()) {
         let ordered: Vec<(&str, &str)> = order.iter().map(|i| files[*i]).collect();
-        let (policy, diags, sources) = check_files_with(&ordered, &mut writ::sema::NoFiles);
+        let (policy, diags, sources) = check_files_with(&ordered, &mut writ::unstable::sema::NoFiles);
         assert!(policy.is_none());
         assert_eq!(codes_of(&diags), ["E0201", "E0202"], "order {order:?}: {diags:#?}");
         // Both places are named, one as the primary span, one as a label.
@@ -434,7 +434,7 @@ fn fn_calls_are_inlined_with_arguments_bound_once() {
 }
 
 /// The `context` node under a field access.
-fn value_context(field: &writ::ir::Expr) -> writ::ir::Expr {
+fn value_context(field: &writ::unstable::ir::Expr) -> writ::unstable::ir::Expr {
     match &field.kind {
         ExprKind::Field(base, _) => (**base).clone(),
         other => panic!("expected a field access, got {other:?}"),
@@ -508,19 +508,22 @@ fn lower_function_folds_and_reports() {
     let mut sources = SourceMap::new();
     let f = sources
         .add("f.writ", "import std.time\nfn main() -> Bool = time.is_weekend(timestamp(\"2026-11-28T10:00:00Z\"));\n");
-    let (body, diags) = writ::sema::lower_function(&mut sources, &[f], &mut writ::sema::NoFiles, "main");
+    let (body, diags) =
+        writ::unstable::sema::lower_function(&mut sources, &[f], &mut writ::unstable::sema::NoFiles, "main");
     assert!(diags.is_empty(), "{diags:#?}");
     assert_eq!(body.map(|b| b.kind), Some(ExprKind::Lit(Value::Bool(true))));
 
     let mut sources = SourceMap::new();
     let f = sources.add("f.writ", "fn main() -> Bool = 1;\n");
-    let (body, diags) = writ::sema::lower_function(&mut sources, &[f], &mut writ::sema::NoFiles, "main");
+    let (body, diags) =
+        writ::unstable::sema::lower_function(&mut sources, &[f], &mut writ::unstable::sema::NoFiles, "main");
     assert!(body.is_none());
     assert_eq!(codes_of(&diags), ["E0101"]);
 
     let mut sources = SourceMap::new();
     let f = sources.add("f.writ", "fn other() -> Bool = true;\n");
-    let (body, _) = writ::sema::lower_function(&mut sources, &[f], &mut writ::sema::NoFiles, "main");
+    let (body, _) =
+        writ::unstable::sema::lower_function(&mut sources, &[f], &mut writ::unstable::sema::NoFiles, "main");
     assert!(body.is_none(), "no fn `main`");
 }
 
@@ -585,7 +588,7 @@ fn a_missing_module_is_reported_at_the_import() {
 #[test]
 fn the_spec_example_compiles_from_disk() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/spec");
-    let (sources, policy, diags) = writ::cli::compile_paths(&[dir]);
+    let (sources, policy, diags) = writ::unstable::load::compile_paths(&[dir]);
     assert!(diags.is_empty(), "{diags:#?}");
     let p = policy.expect("examples/spec compiles to a policy");
     let ids: BTreeSet<&str> = p.rules.iter().map(|r| &*r.id).collect();
@@ -623,7 +626,7 @@ fn the_spec_example_compiles_from_disk() {
 #[test]
 fn a_module_inside_the_set_is_only_a_module() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ui/sema/ok_import_helpers.set");
-    let (_, policy, diags) = writ::cli::compile_paths(&[dir]);
+    let (_, policy, diags) = writ::unstable::load::compile_paths(&[dir]);
     assert!(diags.is_empty(), "{diags:#?}");
     assert!(policy.is_some());
 }
@@ -631,7 +634,7 @@ fn a_module_inside_the_set_is_only_a_module() {
 #[test]
 fn an_import_cycle_inside_the_set_is_reported() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/ui/sema/import_cycle.set");
-    let (_, policy, diags) = writ::cli::compile_paths(&[dir]);
+    let (_, policy, diags) = writ::unstable::load::compile_paths(&[dir]);
     assert!(policy.is_none());
     assert!(diags.iter().any(|d| d.code == codes::IMPORT_CYCLE), "{diags:#?}");
 }
@@ -819,7 +822,7 @@ const SECRET: &str = "TOP-SECRET-TOKEN-0123";
 
 /// What `writ check` prints, both formats, and the codes.
 fn check_dir(paths: &[PathBuf]) -> (Vec<&'static str>, String, Vec<Diagnostic>, SourceMap) {
-    let (sources, _, diags) = writ::cli::compile_paths(paths);
+    let (sources, _, diags) = writ::unstable::load::compile_paths(paths);
     let shown = format!(
         "{}\n{}",
         writ::diag::render::render(&diags, &sources, false),

@@ -6,7 +6,7 @@
 use serde_json::{Value as Json, json};
 use std::sync::mpsc;
 use std::time::Duration;
-use writ::decision::DecisionError;
+use writ::DecisionError;
 use writ::{Engine, EngineOptions, Entities, PolicySet, Verdict};
 
 // ------------------------------------------------------------------------------ fixtures

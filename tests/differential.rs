@@ -23,7 +23,7 @@ mod generator;
 use generator::{Case, Config, generate, generate_with};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use writ::decision::Decision;
+use writ::Decision;
 use writ::{Engine, PolicySet, Verdict};
 
 /// The first seed of the default run; case `i` uses `BASE_SEED + i`.
@@ -217,7 +217,7 @@ fn run_case(case: &Case, stats: &mut Stats, failures: &mut Failures) {
     let (ei, ej) = match decoded {
         (Ok(a), Ok(b)) => (a, b),
         (a, b) => {
-            let show = |r: &Result<writ::Entities, writ::host::DecodeError>| match r {
+            let show = |r: &Result<writ::Entities, writ::DecodeError>| match r {
                 Ok(_) => "decoded".to_string(),
                 Err(e) => format!("error: {e}"),
             };
@@ -308,7 +308,7 @@ fn run_request(
                 None
             }
             (a, b) => {
-                let show = |r: Result<writ::Request, writ::host::DecodeError>| match r {
+                let show = |r: Result<writ::Request, writ::DecodeError>| match r {
                     Ok(_) => "decoded".to_string(),
                     Err(e) => format!("decoding error: {e}"),
                 };

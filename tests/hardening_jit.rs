@@ -3,7 +3,7 @@
 //! the crate's insides (a panic injected into a helper, hand-made IR) are in `src/jit/tests.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use writ::decision::Decision;
+use writ::Decision;
 use writ::{Engine, PolicySet, Verdict};
 
 const OUT_OF_FUEL: &str = "the decision's evaluation budget is exhausted";

@@ -10,9 +10,9 @@ mod common;
 mod fuzz_input;
 
 use writ::diag::{self, Diagnostic, Severity, codes};
-use writ::syntax::ast::{Clause, Expr, ExprKind, File, Item, SchemaMember, Type, TypeKind};
-use writ::syntax::lexer::{self, Tok};
-use writ::syntax::{FileId, SourceMap, parse_expr, parse_file};
+use writ::unstable::syntax::ast::{Clause, Expr, ExprKind, File, Item, SchemaMember, Type, TypeKind};
+use writ::unstable::syntax::lexer::{self, Tok};
+use writ::unstable::syntax::{FileId, SourceMap, parse_expr, parse_file};
 
 const FILE: FileId = FileId(0);
 
@@ -566,7 +566,7 @@ fn invalid_utf8_is_one_p0009_at_the_first_bad_byte() {
         (b"\"ok\" \xed\xa0\x80 surrogate", 5),
     ];
     for (bytes, offset) in cases {
-        let mut loaded = writ::load::Loaded::default();
+        let mut loaded = writ::unstable::load::Loaded::default();
         let id = loaded.add_bytes("bad.writ".into(), bytes.to_vec());
         let d: Vec<&Diagnostic> = loaded.diagnostics.iter().collect();
         assert_eq!(d.len(), 1, "{bytes:?}: {d:?}");
@@ -584,7 +584,7 @@ fn invalid_utf8_is_one_p0009_at_the_first_bad_byte() {
         let json = diag::json::render(&loaded.diagnostics, &loaded.sources);
         assert!(json.contains("\"P0009\""), "{json}");
     }
-    let mut loaded = writ::load::Loaded::default();
+    let mut loaded = writ::unstable::load::Loaded::default();
     let id = loaded.add_bytes("good.writ".into(), "permit é;".as_bytes().to_vec());
     assert!(loaded.diagnostics.is_empty());
     assert!(loaded.is_readable(id));
@@ -593,11 +593,11 @@ fn invalid_utf8_is_one_p0009_at_the_first_bad_byte() {
 // ------------------------------------------------------------------------------ (f) size limits
 
 /// Checks one file with the SPEC example's schema, and the rules given.
-fn check_with_schema(rules: &str) -> (SourceMap, writ::sema::Checked) {
+fn check_with_schema(rules: &str) -> (SourceMap, writ::unstable::sema::Checked) {
     let mut sources = SourceMap::new();
     let text = format!("{}\n{rules}", include_str!("../examples/spec/schema.writ"));
     let id = sources.add("big.writ", text);
-    let checked = writ::sema::check(&mut sources, &[id], &mut writ::sema::NoFiles);
+    let checked = writ::unstable::sema::check(&mut sources, &[id], &mut writ::unstable::sema::NoFiles);
     (sources, checked)
 }
 
@@ -635,7 +635,7 @@ fn a_chain_at_the_limit_is_accepted() {
         assert_eq!(checked.diagnostics, Vec::new());
         let policy = checked.policy.expect("a 10,000-term chain checks");
         let clause = &policy.rules[0].bodies[0].clauses[0].expr;
-        assert!(matches!(&clause.kind, writ::ir::ExprKind::And(es) if es.len() == 10_000));
+        assert!(matches!(&clause.kind, writ::unstable::ir::ExprKind::And(es) if es.len() == 10_000));
     });
 }
 

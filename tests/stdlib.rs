@@ -3,16 +3,16 @@
 //! Every `fn` is found by parsing the files, so a new function without a test fails here:
 //! it must type-check when a policy imports its module and calls it, and its `///` doc
 //! comment must carry an `Example:` line. An example of the form `` `EXPR` is VALUE `` whose
-//! `EXPR` uses only constants is evaluated at compile time (`writ::sema::lower_function`
+//! `EXPR` uses only constants is evaluated at compile time (`writ::unstable::sema::lower_function`
 //! folds a call with constant arguments to its value) and must hold. Hand-written edge
 //! cases per module follow.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
 use writ::diag::Diagnostic;
-use writ::ir::{self, Value};
-use writ::syntax::ast::{self, ExprKind, Item, TypeKind};
-use writ::syntax::{FileId, SourceMap};
+use writ::unstable::ir::{self, Value};
+use writ::unstable::syntax::ast::{self, ExprKind, Item, TypeKind};
+use writ::unstable::syntax::{FileId, SourceMap};
 
 /// One `fn` of the standard library.
 struct StdFn {
@@ -44,7 +44,7 @@ fn stdlib_fns() -> Vec<StdFn> {
     for path in paths {
         let module = path.file_stem().and_then(|s| s.to_str()).expect("a UTF-8 file name").to_string();
         let text = std::fs::read_to_string(&path).expect("cannot read a stdlib file");
-        let parsed = writ::syntax::parse_file(FileId(0), &text);
+        let parsed = writ::unstable::syntax::parse_file(FileId(0), &text);
         assert!(parsed.diagnostics.is_empty(), "stdlib/{module}.writ does not parse cleanly: {:?}", parsed.diagnostics);
         for item in parsed.file.items {
             if let Item::Fn(f) = item {
@@ -59,7 +59,7 @@ fn stdlib_fns() -> Vec<StdFn> {
 fn check_files(files: &[(&str, &str)]) -> Vec<Diagnostic> {
     let mut sources = SourceMap::new();
     let ids: Vec<FileId> = files.iter().map(|(name, text)| sources.add(*name, *text)).collect();
-    writ::sema::check(&mut sources, &ids, &mut writ::sema::NoFiles).diagnostics
+    writ::unstable::sema::check(&mut sources, &ids, &mut writ::unstable::sema::NoFiles).diagnostics
 }
 
 /// The lowered body of `fn main() -> Bool = BODY;` in a file that imports `std.MODULE`.
@@ -67,7 +67,7 @@ fn lower_main(module: &str, body: &str) -> (Option<ir::Expr>, Vec<Diagnostic>) {
     let text = format!("import std.{module}\nfn main() -> Bool = {body};\n");
     let mut sources = SourceMap::new();
     let file = sources.add("example.writ", text);
-    writ::sema::lower_function(&mut sources, &[file], &mut writ::sema::NoFiles, "main")
+    writ::unstable::sema::lower_function(&mut sources, &[file], &mut writ::unstable::sema::NoFiles, "main")
 }
 
 /// Asserts that a constant condition about `std.MODULE` folds to `expected`.
@@ -100,12 +100,12 @@ fn every_stdlib_file_is_a_registered_module() {
         })
         .collect();
     on_disk.sort();
-    let mut registered: Vec<String> = writ::sema::stdlib::names().map(String::from).collect();
+    let mut registered: Vec<String> = writ::unstable::sema::stdlib::names().map(String::from).collect();
     registered.sort();
     assert_eq!(on_disk, registered, "stdlib/*.writ and the modules embedded by src/sema/stdlib.rs differ");
     for name in &registered {
         let disk = std::fs::read_to_string(stdlib_dir().join(format!("{name}.writ"))).expect("cannot read");
-        assert_eq!(writ::sema::stdlib::source(name), Some(disk.as_str()), "the embedded std.{name} is stale");
+        assert_eq!(writ::unstable::sema::stdlib::source(name), Some(disk.as_str()), "the embedded std.{name} is stale");
     }
 }
 
@@ -267,7 +267,7 @@ fn check_examples() -> ExampleReport {
             report.problems.push(format!("`{name}`: the example does not call it: `{expr}`"));
             continue;
         }
-        let (parsed, diags) = writ::syntax::parse_expr(FileId(0), &expr);
+        let (parsed, diags) = writ::unstable::syntax::parse_expr(FileId(0), &expr);
         let Some(parsed) = parsed.filter(|_| diags.is_empty()) else {
             report.problems.push(format!("`{name}`: the example `{expr}` does not parse: {diags:?}"));
             continue;
@@ -334,7 +334,7 @@ fn example_parsing() {
     assert!(parse_example(" no backquotes").is_err());
 
     let constant = |src: &str| {
-        let (e, d) = writ::syntax::parse_expr(FileId(0), src);
+        let (e, d) = writ::unstable::syntax::parse_expr(FileId(0), src);
         assert!(d.is_empty(), "{d:?}");
         is_constant(&e.expect("parses"), "net", &mut Vec::new())
     };

@@ -322,7 +322,7 @@ pub(crate) fn decode_uid(
     };
     let Some(t) = schema.entity_id(ty) else {
         let names: Vec<&str> = schema.entities.iter().map(|e| e.name.as_str()).collect();
-        let hint = crate::diag::did_you_mean(ty, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+        let hint = crate::names::did_you_mean(ty, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
         return Err(DecodeError::of(K::UnknownType, join(path, "type"), format!("unknown entity type `{ty}`{hint}")));
     };
     Ok(EntityUid { ty: t, id: Arc::from(id.as_ref()) })
@@ -348,7 +348,7 @@ pub(crate) fn decode_value(
         (Ty::Bool, Json::Bool(b)) => Value::Bool(*b),
         (Ty::Int, Json::Number(n)) => Value::Int(n.as_i64().ok_or_else(|| expected("Int (a 64-bit integer)"))?),
         (Ty::String, Json::String(s)) => Value::Str(Arc::from(s.as_ref())),
-        (Ty::Duration, Json::String(s)) => Value::Duration(crate::syntax::lexer::parse_duration(s).map_err(|e| {
+        (Ty::Duration, Json::String(s)) => Value::Duration(crate::literal::parse_duration(s).map_err(|e| {
             DecodeError::of(
                 K::InvalidValue,
                 path.to_string(),
@@ -449,7 +449,7 @@ pub(crate) fn decode_record(
     no_duplicate(o, path)?;
     if let Some(k) = o.first_unknown(|k| r.field(k).is_some()) {
         let hint =
-            crate::diag::did_you_mean(k, r.names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            crate::names::did_you_mean(k, r.names()).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
         return Err(DecodeError::of(K::UnknownField, join(path, k), format!("unknown field{hint}")));
     }
     let mut fields = Vec::with_capacity(r.fields.len());

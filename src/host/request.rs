@@ -73,7 +73,7 @@ impl Request {
         };
         super::no_duplicate(o, "")?;
         if let Some(k) = o.first_unknown(|k| FIELDS.contains(&k)) {
-            let hint = crate::diag::did_you_mean(k, FIELDS.iter().copied())
+            let hint = crate::names::did_you_mean(k, FIELDS.iter().copied())
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
             return Err(DecodeError::of(K::UnknownField, k, format!("unknown field{hint}")));
@@ -82,7 +82,7 @@ impl Request {
             Some(Json::String(a)) => schema.action_id(a).ok_or_else(|| {
                 let names: Vec<&str> = schema.actions.iter().map(|x| x.name.as_str()).collect();
                 let hint =
-                    crate::diag::did_you_mean(a, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                    crate::names::did_you_mean(a, names).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
                 DecodeError::of(K::UnknownAction, "action", format!("unknown action {:?}{hint}", a))
             })?,
             Some(other) => {
@@ -161,7 +161,7 @@ impl Request {
             Some(Json::String(s)) => Some(schema.intent_id(s).ok_or_else(|| {
                 let names: Vec<&str> = schema.intents.iter().map(|i| i.name.as_str()).collect();
                 let hint =
-                    crate::diag::did_you_mean(s, names).map(|x| format!(" (did you mean `{x}`?)")).unwrap_or_default();
+                    crate::names::did_you_mean(s, names).map(|x| format!(" (did you mean `{x}`?)")).unwrap_or_default();
                 DecodeError::of(K::UnknownIntent, "intent", format!("unknown intent {s:?}{hint}"))
             })?),
             Some(other) => {

@@ -6,10 +6,10 @@ use crate::decision::{
     value_to_json,
 };
 use crate::host::{EntityStore, Request};
+use crate::ir::Effect;
 use crate::ir::schema::{EntityConstraint, Schema};
 use crate::ir::value::{EntityUid, Glob, Value};
 use crate::ir::{self, ArithOp, Body, CmpOp, ExprKind as K, PolicySet, Quantifier, Rule, builtins};
-use crate::syntax::ast::Effect;
 use crate::syntax::span::SourceMap;
 use smallvec::SmallVec;
 use std::collections::BTreeMap;
@@ -417,6 +417,7 @@ pub struct Interpreter<'p> {
 
 impl<'p> Interpreter<'p> {
     /// An interpreter with the default evaluation budget ([`crate::ir::DEFAULT_FUEL`]).
+    #[cfg(test)]
     pub fn new(policy: &'p PolicySet) -> Self {
         Interpreter::with_fuel(policy, crate::ir::DEFAULT_FUEL)
     }
@@ -438,10 +439,10 @@ impl<'p> Interpreter<'p> {
     ///     &entities,
     /// )?;
     /// // One unit per element the quantifier looks at: three are enough, two are not.
-    /// let interp = writ::interp::Interpreter::with_fuel(policies.ir(), 3);
-    /// assert_eq!(interp.decide(request.host(), entities.store(), None).decision, writ::Verdict::Allow);
-    /// let starved = writ::interp::Interpreter::with_fuel(policies.ir(), 2);
-    /// let d = starved.decide(request.host(), entities.store(), None);
+    /// let interp = writ::Engine::interpreted(&policies).with_fuel(3);
+    /// assert_eq!(interp.decide(&request).decision, writ::Verdict::Allow);
+    /// let starved = writ::Engine::interpreted(&policies).with_fuel(2);
+    /// let d = starved.decide(&request);
     /// assert_eq!((d.decision, d.errors.len()), (writ::Verdict::Deny, 1));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

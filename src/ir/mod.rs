@@ -13,7 +13,6 @@ pub mod schema;
 pub mod types;
 pub mod value;
 
-use crate::syntax::ast::Effect;
 use crate::syntax::span::Span;
 pub use builtins::Builtin;
 use schema::{ActionId, EntityConstraint, EntityTypeId, Schema};
@@ -220,6 +219,25 @@ impl Body {
     /// back ends then read the values from here instead of computing them.
     pub fn constant_grant(&self) -> bool {
         self.grant.iter().all(|(_, e)| matches!(e.kind, ExprKind::Lit(_)))
+    }
+}
+
+/// What a rule does when it applies. The surface syntax has its own (`syntax::ast::Effect`);
+/// the checker maps it here, so the back ends know nothing of the syntax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Permit,
+    Forbid,
+    Escalate,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Permit => "permit",
+            Effect::Forbid => "forbid",
+            Effect::Escalate => "escalate",
+        }
     }
 }
 

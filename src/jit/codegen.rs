@@ -223,7 +223,7 @@ pub(crate) fn generate(
                 jobs.push(Job { id, grant: false, rule, body });
                 bodies.insert(key, id);
             }
-            if rule.effect == crate::syntax::ast::Effect::Permit && !body.grant.is_empty() && !body.constant_grant() {
+            if rule.effect == crate::ir::Effect::Permit && !body.grant.is_empty() && !body.constant_grant() {
                 let id = module.declare_anonymous_function(&sig2).map_err(err)?;
                 jobs.push(Job { id, grant: true, rule, body });
                 grants.insert(key, id);

@@ -16,7 +16,7 @@ use crate::host::{FAST_MAX_SET, MAX_JSON_DEPTH};
 use crate::ir::schema::{ActionId, EntityTypeId, IntentId, Schema};
 use crate::ir::value::{IpNet, parse_timestamp};
 use crate::ir::{RecordTy, Ty};
-use crate::syntax::lexer::parse_duration;
+use crate::literal::parse_duration;
 use std::cmp::Ordering;
 
 /// Lays out `text` in `frame` (reset for `store`), or `None` to leave it to the ordinary

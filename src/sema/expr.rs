@@ -291,7 +291,7 @@ impl<'c> Lowerer<'c> {
             let v = self.lower(value, want.as_ref());
             if let Some(w) = &want {
                 if let (Ty::String, Some(Value::Str(text))) = (&v.ty, as_lit(&v)) {
-                    if crate::syntax::lexer::parse_duration(text).is_ok() {
+                    if crate::literal::parse_duration(text).is_ok() {
                         self.err(
                             Diagnostic::new(
                                 codes::TYPE_MISMATCH,
@@ -1233,7 +1233,7 @@ impl<'c> Lowerer<'c> {
             let parsed = match name.node.as_str() {
                 "timestamp" => value::parse_timestamp(&text).map(|t| (Value::Timestamp(t), Ty::Timestamp)),
                 "ip" => IpNet::parse(&text).map(|i| (Value::Ip(i), Ty::Ip)),
-                _ => crate::syntax::lexer::parse_duration(&text)
+                _ => crate::literal::parse_duration(&text)
                     .map(|d| (Value::Duration(d), Ty::Duration))
                     .map_err(|e| format!("`{text}` is not a duration: {e}")),
             };

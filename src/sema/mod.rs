@@ -1294,7 +1294,7 @@ impl Checker {
         }
         Some(ir::Rule {
             id,
-            effect: r.effect.node,
+            effect: lower_effect(r.effect.node),
             message,
             doc: r.doc.clone(),
             principal,
@@ -1335,7 +1335,7 @@ impl Checker {
             |a: &ast::Rule| !a.clauses.iter().any(|c| matches!(c, ast::Clause::When(_) | ast::Clause::Unless(_)));
         let mut forbids: HashMap<(ScopeKey<'_>, ScopeKey<'_>, ActionId), Vec<usize>> = HashMap::new();
         for (i, (r, a)) in rules.iter().zip(asts).enumerate() {
-            if r.effect == Effect::Forbid && unconditional(a) {
+            if r.effect == ir::Effect::Forbid && unconditional(a) {
                 let key = (ScopeKey::of(&a.principal.node), ScopeKey::of(&a.resource.node));
                 for &act in &r.actions {
                     forbids.entry((key.0, key.1, act)).or_default().push(i);
@@ -1346,7 +1346,7 @@ impl Checker {
             return;
         }
         let mut warnings = Vec::new();
-        for (p, pa) in rules.iter().zip(asts).filter(|(r, _)| r.effect == Effect::Permit) {
+        for (p, pa) in rules.iter().zip(asts).filter(|(r, _)| r.effect == ir::Effect::Permit) {
             let Some(&first_action) = p.actions.first() else { continue };
             let mut found: Option<usize> = None;
             for fp in covering_scopes(&pa.principal.node).into_iter().flatten() {
@@ -1577,6 +1577,15 @@ fn covering_scopes(ps: &ast::Scope) -> [Option<ScopeKey<'_>>; 3] {
         ast::Scope::Type(_) | ast::Scope::EntityIn(..) => [Some(ScopeKey::Any), Some(own), None],
         ast::Scope::Entity(e) => [Some(ScopeKey::Any), Some(own), Some(ScopeKey::Type(&e.ty.node))],
         ast::Scope::TypeIn(t, _) => [Some(ScopeKey::Any), Some(own), Some(ScopeKey::Type(&t.node))],
+    }
+}
+
+/// The IR's effect of a surface effect.
+fn lower_effect(e: Effect) -> ir::Effect {
+    match e {
+        Effect::Permit => ir::Effect::Permit,
+        Effect::Forbid => ir::Effect::Forbid,
+        Effect::Escalate => ir::Effect::Escalate,
     }
 }
 

@@ -5,6 +5,7 @@
 //! to the parser as a side table keyed by the start of the token they precede.
 
 use crate::diag::{Diagnostic, codes};
+use crate::literal::parse_duration;
 use crate::syntax::span::{FileId, Span};
 use logos::{FilterResult, Logos};
 use std::collections::BTreeMap;
@@ -184,39 +185,6 @@ fn bad_number<'a>(_lex: &mut logos::Lexer<'a, Tok<'a>>) -> Result<i64, LexError>
 /// Milliseconds of `500ms`, `1h30m`, …: units from largest to smallest, each once.
 fn duration_literal<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> Result<i64, LexError> {
     parse_duration(lex.slice()).map_err(LexError::InvalidDuration)
-}
-
-/// Parses a duration literal (`500ms`, `1h30m`) into milliseconds. Shared with the decoder
-/// of host data, which accepts the same syntax.
-pub fn parse_duration(text: &str) -> Result<i64, &'static str> {
-    const UNITS: [(&str, i64); 5] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)];
-    let mut rest = text;
-    let mut total: i64 = 0;
-    let mut last_rank: Option<usize> = None;
-    if rest.is_empty() {
-        return Err("a duration needs at least one `NUMBER UNIT` part");
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err("expected a number before each unit");
-        }
-        let (num, tail) = rest.split_at(digits);
-        let unit_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let (unit, tail) = tail.split_at(unit_len);
-        let Some(rank) = UNITS.iter().position(|(u, _)| *u == unit) else {
-            return Err("unknown unit: use `ms`, `s`, `m`, `h` or `d`");
-        };
-        if last_rank.is_some_and(|r| r >= rank) {
-            return Err("units must go from the largest to the smallest, each at most once");
-        }
-        last_rank = Some(rank);
-        let n: i64 = num.parse().map_err(|_| "the duration is too large")?;
-        let scale = UNITS.get(rank).map(|u| u.1).unwrap_or(1);
-        total = n.checked_mul(scale).and_then(|ms| total.checked_add(ms)).ok_or("the duration is too large")?;
-        rest = tail;
-    }
-    Ok(total)
 }
 
 fn string_literal<'a>(lex: &mut logos::Lexer<'a, Tok<'a>>) -> Result<String, LexError> {

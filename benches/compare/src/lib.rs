@@ -38,7 +38,7 @@ impl Error {
 /// Cedar has no calendar functions, so a Cedar host computes this and passes it in the
 /// context; Writ (`t.weekday()`) and Rego (`time.weekday`) compute it themselves.
 pub fn iso_weekday(rfc3339: &str) -> Option<i64> {
-    writ::ir::value::parse_timestamp(rfc3339).ok().map(writ::ir::value::ts_weekday)
+    writ::unstable::ir::value::parse_timestamp(rfc3339).ok().map(writ::unstable::ir::value::ts_weekday)
 }
 
 #[cfg(test)]

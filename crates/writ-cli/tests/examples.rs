@@ -4,8 +4,10 @@
 //! `docs/decisions.md` decides as that page says.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use writ::cli::testrun;
+use writ_cli::testrun;
 
 /// The examples the repository promises; each must exist and have a suite.
 const EXPECTED: &[&str] = &["anomaly", "ci-secrets", "delegation", "human-approval", "spec", "support-agent"];
@@ -13,7 +15,7 @@ const EXPECTED: &[&str] = &["anomaly", "ci-secrets", "delegation", "human-approv
 const MIN_CASES: usize = 6;
 
 fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+    common::repo_root().join("examples")
 }
 
 /// The example directories that hold at least one `*.test.toml`, sorted by name.
@@ -70,7 +72,7 @@ fn every_example_suite_passes() {
         }
         for r in results.iter().filter(|r| !r.passed) {
             let file = Path::new(&r.file);
-            let file = file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file).display();
+            let file = file.strip_prefix(common::repo_root()).unwrap_or(file).display();
             problems.push(format!("FAIL {file}: {}\n      {}", r.name, r.detail));
         }
     }
@@ -81,7 +83,7 @@ fn every_example_suite_passes() {
 /// back ends (the page's policy is read from the page itself).
 #[test]
 fn the_decisions_page_is_true() {
-    let page = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/decisions.md")).unwrap();
+    let page = std::fs::read_to_string(common::repo_root().join("docs/decisions.md")).unwrap();
     let start = page.find("```writ\n").expect("a writ block") + "```writ\n".len();
     let policy = &page[start..start + page[start..].find("```").unwrap()];
     let policies =

@@ -3,6 +3,8 @@
 //! Runs with `--iterations` small, so each test takes well under a second.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod common;
+
 use std::process::Output;
 
 const SPEC: &str = "examples/spec";
@@ -12,7 +14,7 @@ const ENTITIES: &str = "examples/spec/entities.json";
 fn writ(args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_writ"))
         .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .current_dir(common::repo_root())
         .output()
         .expect("cannot run the writ binary")
 }

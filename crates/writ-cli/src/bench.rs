@@ -8,12 +8,12 @@
 //! loop, so a figure includes freeing what the call allocated.
 
 use super::Format;
-use crate::{Backend, Decision, Engine, Entities, PolicySet};
 use serde::Serialize;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use writ::{Backend, Decision, Engine, Entities, PolicySet};
 
 /// Timed batches per measurement; the median of them is the figure.
 pub const BATCHES: usize = 5;
@@ -465,7 +465,7 @@ mod tests {
     fn disagreeing_decisions_are_reported_with_each_verdict() {
         let deny = Decision::bad_request("x");
         let mut allow = deny.clone();
-        allow.decision = crate::Verdict::Allow;
+        allow.decision = writ::Verdict::Allow;
         assert!(agreed(&[("a", deny.clone()), ("b", deny.clone())]).is_ok());
         let e = agreed(&[("jit decide", allow), ("interp decide", deny)]).unwrap_err();
         assert!(e.contains("disagree") && e.contains("jit decide: allow") && e.contains("interp decide: deny"), "{e}");

@@ -1,17 +1,17 @@
 //! The `writ` command line. The edge of the system: it reads files, calls the library, and
 //! renders diagnostics and decisions.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod bench;
 pub mod testrun;
 
-use crate::diag::{self, Diagnostic};
-use crate::load;
-use crate::sema;
-use crate::syntax::SourceMap;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use writ::SourceMap;
+use writ::diag::{self, Diagnostic};
+use writ::unstable::load;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -124,11 +124,11 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Eval { input: RequestInput { paths, request, entities }, engine, explain, allow_inline_override } => {
-            let options = crate::EngineOptions { allow_inline_override, ..Default::default() };
+            let options = writ::EngineOptions { allow_inline_override, ..Default::default() };
             eval(&paths, &request, entities.as_deref(), engine, options, explain, color)
         }
         Command::Test { paths, allow_inline_override } => {
-            test(&paths, crate::EngineOptions { allow_inline_override, ..Default::default() }, color)
+            test(&paths, writ::EngineOptions { allow_inline_override, ..Default::default() }, color)
         }
         Command::Bench { input: RequestInput { paths, request, entities }, iterations, time, format } => {
             let budget = iterations.map_or(bench::Budget::Seconds(time), bench::Budget::Iterations);
@@ -144,22 +144,8 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
 /// Reads, parses and checks every file; returns the sources (imported modules included)
 /// and all diagnostics, sorted.
 pub fn check_paths(paths: &[PathBuf]) -> (SourceMap, Vec<Diagnostic>) {
-    let (sources, _, diags) = compile_paths(paths);
+    let (sources, _, diags) = load::compile_paths(paths);
     (sources, diags)
-}
-
-/// Reads and checks a policy set; the IR is there when there are no errors.
-pub fn compile_paths(paths: &[PathBuf]) -> (SourceMap, Option<crate::ir::PolicySet>, Vec<Diagnostic>) {
-    let loaded = load::load_paths(paths);
-    let files: Vec<_> = loaded.sources.files().map(|(id, _)| id).filter(|id| loaded.is_readable(*id)).collect();
-    let mut resolver = loaded.resolver();
-    let mut diags = loaded.diagnostics;
-    let mut sources = loaded.sources;
-    let checked = sema::check(&mut sources, &files, &mut resolver);
-    diags.extend(checked.diagnostics);
-    diag::sort(&mut diags);
-    let policy = if diag::has_errors(&diags) { None } else { checked.policy };
-    (sources, policy, diags)
 }
 
 fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
@@ -179,8 +165,8 @@ fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
 }
 
 /// Loads and checks the policies, or renders why they do not check.
-fn load_policies(paths: &[PathBuf], color: bool) -> Result<crate::PolicySet, String> {
-    crate::PolicySet::load_paths(paths).map_err(|e| {
+fn load_policies(paths: &[PathBuf], color: bool) -> Result<writ::PolicySet, String> {
+    writ::PolicySet::load_paths(paths).map_err(|e| {
         let mut s = diag::render::render(&e.diagnostics, &e.sources, color);
         s.push_str(&format!("the policies do not check: {}\n", diag::render::summary(&e.diagnostics)));
         s
@@ -191,13 +177,13 @@ fn load_policies(paths: &[PathBuf], color: bool) -> Result<crate::PolicySet, Str
 fn engine_for(
     paths: &[PathBuf],
     kind: EngineKind,
-    options: crate::EngineOptions,
+    options: writ::EngineOptions,
     color: bool,
-) -> Result<crate::Engine, String> {
+) -> Result<writ::Engine, String> {
     let p = load_policies(paths, color)?;
     match kind {
-        EngineKind::Interp => Ok(crate::Engine::interpreted_with(&p, options)),
-        EngineKind::Jit => crate::Engine::compile_with(&p, options).map_err(|e| format!("{e}\n")),
+        EngineKind::Interp => Ok(writ::Engine::interpreted_with(&p, options)),
+        EngineKind::Jit => writ::Engine::compile_with(&p, options).map_err(|e| format!("{e}\n")),
     }
 }
 
@@ -206,7 +192,7 @@ fn eval(
     request: &std::path::Path,
     entities: Option<&std::path::Path>,
     kind: EngineKind,
-    options: crate::EngineOptions,
+    options: writ::EngineOptions,
     explain: bool,
     color: bool,
 ) -> (String, ExitCode) {
@@ -228,9 +214,9 @@ fn eval(
         },
     };
     let decision = match store {
-        Err(e) => crate::Decision::bad_request(e),
+        Err(e) => writ::Decision::bad_request(e),
         Ok(store) => match engine.request_from_json(&req_text, &store) {
-            Err(e) => crate::Decision::bad_request(e.to_string()),
+            Err(e) => writ::Decision::bad_request(e.to_string()),
             Ok(r) if explain => engine.decide_explained(&r),
             Ok(r) => engine.decide(&r),
         },
@@ -238,12 +224,12 @@ fn eval(
     (format!("{}\n", decision.to_json()), ExitCode::SUCCESS)
 }
 
-fn test(paths: &[PathBuf], options: crate::EngineOptions, color: bool) -> (String, ExitCode) {
+fn test(paths: &[PathBuf], options: writ::EngineOptions, color: bool) -> (String, ExitCode) {
     let jit = match engine_for(&testrun::policy_paths(paths), EngineKind::Jit, options, color) {
         Ok(e) => e,
         Err(s) => return (s, ExitCode::FAILURE),
     };
-    let reference = crate::Engine::interpreted_with(jit.policy(), options);
+    let reference = writ::Engine::interpreted_with(jit.policy(), options);
     let files = testrun::find_test_files(paths);
     if files.is_empty() {
         return ("no `*.test.toml` files found\n".into(), ExitCode::FAILURE);

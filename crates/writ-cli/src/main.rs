@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    writ::cli::main()
+    writ_cli::main()
 }

@@ -18,9 +18,9 @@
 //! request = { principal = { type = "Agent", id = "support-bot" }, action = "call_tool", … }
 //! ```
 
-use crate::engine::{Engine, EngineOptions, Entities};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
+use writ::{Engine, EngineOptions, Entities};
 
 /// The result of one test case.
 #[derive(Clone, Debug)]
