@@ -161,6 +161,7 @@ fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStor
         errors: Vec::new(),
         explain: None,
         policy_version: None,
+        backend: None,
     };
     let (forbid, escalate, permit) = rules_for(s, req, store, &req.principal);
     if forbid {

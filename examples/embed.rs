@@ -1,12 +1,20 @@
-//! Embedding Writ in a host (SPEC §11): compile a policy set once, load the entity store
-//! once, then decide requests — from as many threads as you like.
+//! Embedding Writ in a host that runs for months: compile a policy set once, load the
+//! entity store once, decide requests from as many threads as you like, update entities in
+//! place, and swap in a new policy set while decisions run (docs/embedding.md).
 //!
 //! Run it from the repository root: `cargo run --release --example embed`.
 
 use std::process::ExitCode;
-use writ::{CompileError, Decision, DecodeError, Engine, JitError, PolicySet, Verdict};
+use std::sync::{Arc, RwLock};
+use writ::{CompileError, Decision, DecodeError, Engine, Entities, JitError, PolicySet, Verdict};
 
-/// The SPEC §2 policies, schema and entities, shipped in `examples/spec/`.
+/// What the host serves from: an engine and the store laid out for it, swapped together.
+struct Snapshot {
+    engine: Engine,
+    entities: Entities,
+}
+
+/// The running example's policies, schema and entities, shipped in `examples/spec/`.
 const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/spec");
 const ENTITIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/spec/entities.json");
 
@@ -37,6 +45,8 @@ enum HostError {
     /// Bad host data, with its JSON path (`context.risk: expected Int, got "high"`).
     #[error("bad host data: {0}")]
     Decode(#[from] DecodeError),
+    #[error("a thread panicked while holding the snapshot lock")]
+    Poisoned,
 }
 
 fn main() -> ExitCode {
@@ -54,8 +64,13 @@ fn run() -> Result<(), HostError> {
     let policies = PolicySet::load(POLICIES)?;
     let engine = Engine::compile(&policies)?; // native code; `Engine::interpreted` for the reference
     let entities_json = std::fs::read_to_string(ENTITIES).map_err(|e| HostError::Io(ENTITIES, e))?;
-    let entities = engine.entities_from_json(&entities_json)?;
-    println!("{} rules, back end {:?}\n", policies.ir().rules.len(), engine.backend());
+    let mut entities = engine.entities_from_json(&entities_json)?;
+    println!(
+        "{} rules, back end {:?}, version {}\n",
+        policies.rule_ids().count(),
+        engine.backend(),
+        policies.version()
+    );
 
     // Per request: decode once, then decide. A decoding error is the host's to handle...
     let allowed = engine.request_from_json(&request("12"), &entities)?;
@@ -72,7 +87,25 @@ fn run() -> Result<(), HostError> {
             .collect();
         workers.into_iter().map(|w| w.join().unwrap_or(0)).collect::<Vec<_>>()
     });
-    println!("4 threads × 10,000 decisions, allowed per thread: {allowed_by_thread:?}");
+    println!("4 threads × 10,000 decisions, allowed per thread: {allowed_by_thread:?}\n");
+
+    // Entities change in place: the tool turns destructive; only that entity is redone.
+    drop((allowed, denied)); // requests hold the store; without them the update copies nothing
+    let tool = r#"{"type": "Tool", "id": "jira.comment", "attrs": {"sensitivity": "public", "destructive": true},
+                   "parents": [{"type": "ToolGroup", "id": "ticketing"}]}"#;
+    engine.upsert_entities_json(&mut entities, tool)?;
+    show("risk 12, destructive tool", &engine.decide_json(&request("12"), &entities));
+
+    // A policy push: build the new engine off to the side, then swap. Deciders clone the
+    // `Arc` under the lock for a moment and decide outside it, so a decision in flight
+    // finishes on the set it started with. The store is re-laid, not decoded again.
+    let current = RwLock::new(Arc::new(Snapshot { engine, entities }));
+    let next = Engine::compile(&PolicySet::load(POLICIES)?)?;
+    let relaid = next.relay_entities(&current.read().map_err(|_| HostError::Poisoned)?.entities)?;
+    *current.write().map_err(|_| HostError::Poisoned)? = Arc::new(Snapshot { engine: next, entities: relaid });
+    let snap = current.read().map_err(|_| HostError::Poisoned)?.clone();
+    let d = snap.engine.decide_json(&request("12"), &snap.entities);
+    println!("after the swap: {} by {:?} (policy version {:?})", d.decision.as_str(), d.ran_on(), d.policy_version());
     Ok(())
 }
 

@@ -16,6 +16,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub use crate::decision::Backend;
 use crate::decision::Decision;
 use crate::diag::{self, Diagnostic};
 pub use crate::host::Limits;
@@ -151,7 +152,21 @@ impl PolicySet {
         &self.warnings
     }
 
+    /// The ids of the rules, in the order of the policy files.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::load("examples/spec")?;
+    /// assert_eq!(policies.rule_ids().count(), 5);
+    /// assert!(policies.rule_ids().any(|id| id == "agent-tools"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> + '_ {
+        self.ir.rules.iter().map(|r| &*r.id)
+    }
+
     /// The typed IR: the schema, the rules (one body per request shape) and the rule index.
+    /// Not part of the stable API (its types are `writ::unstable::ir`).
+    #[doc(hidden)]
     ///
     /// ```
     /// let policies = writ::PolicySet::load("examples/spec")?;
@@ -274,6 +289,48 @@ pub struct EngineOptions {
     pub allow_request_ip_ranges: bool,
     /// Bounds on requests and entities (see [`Limits`] for the defaults).
     pub limits: Limits,
+    /// Which back end [`Engine::compile_with`] builds (default: the JIT, falling back to the
+    /// interpreter when it cannot compile).
+    pub backend: BackendChoice,
+    /// How many threads compile a policy set to native code: 0 (the default) for one per
+    /// core. A host that compiles while serving decisions may keep some cores for them.
+    pub compile_threads: usize,
+}
+
+impl EngineOptions {
+    /// `EngineOptions::default()`, usable in constants.
+    pub const DEFAULT: EngineOptions = EngineOptions {
+        allow_inline_override: false,
+        allow_request_ip_ranges: false,
+        limits: Limits::DEFAULT,
+        backend: BackendChoice::Auto,
+        compile_threads: 0,
+    };
+}
+
+/// The back end an engine should run (see [`EngineOptions::backend`]).
+///
+/// ```
+/// let policies = writ::PolicySet::load("examples/spec")?;
+/// let options = writ::EngineOptions { backend: writ::BackendChoice::Interpreter, ..Default::default() };
+/// assert_eq!(writ::Engine::compile_with(&policies, options)?.backend(), writ::Backend::Interpreter);
+/// let strict = writ::EngineOptions { backend: writ::BackendChoice::Jit, compile_threads: 1, ..Default::default() };
+/// let engine = writ::Engine::compile_with(&policies, strict)?; // an error if the JIT cannot compile
+/// assert_eq!(engine.backend(), writ::Backend::Jit);
+/// assert_eq!(engine.fallback(), None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// Native code; the interpreter when the JIT cannot compile the policy set or does not
+    /// support the machine ([`Engine::fallback`] says why; every decision says which back
+    /// end ran, [`Decision::backend`]).
+    #[default]
+    Auto,
+    /// Native code, or an error.
+    Jit,
+    /// The reference interpreter.
+    Interpreter,
 }
 
 /// The entity store, shared cheaply between requests and threads. Decoded by a JIT engine,
@@ -289,7 +346,28 @@ pub struct Entities {
 }
 
 impl Entities {
-    /// The decoded entities (attributes, parents, precomputed ancestors).
+    /// How many entities the store holds.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// assert_eq!(entities.len(), 5);
+    /// assert!(!entities.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Whether the store holds no entity.
+    pub fn is_empty(&self) -> bool {
+        self.store.is_empty()
+    }
+
+    /// The decoded entities (attributes, parents, precomputed ancestors). Not part of the
+    /// stable API (its types are `writ::unstable::host`).
+    #[doc(hidden)]
     ///
     /// ```
     /// # let policies = writ::PolicySet::load("examples/spec")?;
@@ -317,7 +395,9 @@ pub struct Request {
 }
 
 impl Request {
-    /// The decoded request: principal, action, resource, intent, context, chain.
+    /// The decoded request: principal, action, resource, intent, context, chain. Not part
+    /// of the stable API (its types are `writ::unstable::host`).
+    #[doc(hidden)]
     ///
     /// ```
     /// # let policies = writ::PolicySet::load("examples/spec")?;
@@ -334,27 +414,6 @@ impl Request {
     }
 }
 
-/// Which back end an [`Engine`] runs.
-///
-/// ```
-/// # let policies = writ::PolicySet::load("examples/spec")?;
-/// # let engine = writ::Engine::compile(&policies)?;
-/// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
-/// # let json = std::fs::read_to_string("examples/spec/request.json")?;
-/// let interp = writ::Engine::interpreted(&policies);
-/// assert_eq!(interp.backend(), writ::Backend::Interpreter);
-/// // `compile` gives the JIT wherever Cranelift supports the machine.
-/// assert!(matches!(engine.backend(), writ::Backend::Jit | writ::Backend::Interpreter));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    /// The reference interpreter over the typed IR.
-    Interpreter,
-    /// Native code generated by Cranelift.
-    Jit,
-}
-
 /// A decision engine for one policy set. `Send + Sync`: share it across threads.
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -362,6 +421,8 @@ pub struct Engine {
     backend: Backend,
     jit: Option<Arc<Compiled>>,
     options: EngineOptions,
+    /// Why an engine asked for native code runs the interpreter.
+    fallback: Option<Arc<str>>,
 }
 
 impl Engine {
@@ -385,7 +446,8 @@ impl Engine {
 
     /// [`Engine::interpreted`] with options (see [`EngineOptions`]).
     pub fn interpreted_with(policies: &PolicySet, options: EngineOptions) -> Engine {
-        Engine { policy: policies.clone(), backend: Backend::Interpreter, jit: None, options }
+        let options = EngineOptions { backend: BackendChoice::Interpreter, ..options };
+        Engine { policy: policies.clone(), backend: Backend::Interpreter, jit: None, options, fallback: None }
     }
 
     /// An engine that runs the policy set as native code (Cranelift). Where Cranelift does not
@@ -411,13 +473,33 @@ impl Engine {
         Engine::compile_with(policies, EngineOptions::default())
     }
 
-    /// [`Engine::compile`] with options (see [`EngineOptions`]).
+    /// An engine with options (see [`EngineOptions`]), on the back end they choose
+    /// ([`BackendChoice`]): by default native code, falling back to the interpreter when the
+    /// JIT cannot compile (never an error then); with [`BackendChoice::Jit`] the JIT's error.
     pub fn compile_with(policies: &PolicySet, options: EngineOptions) -> Result<Engine, JitError> {
-        match jit::compile(policies.ir.clone()) {
-            Ok(c) => Ok(Engine { policy: policies.clone(), backend: Backend::Jit, jit: Some(Arc::new(c)), options }),
-            Err(JitError::Unsupported(_)) => Ok(Engine::interpreted_with(policies, options)),
-            Err(e) => Err(e),
+        if options.backend == BackendChoice::Interpreter {
+            return Ok(Engine::interpreted_with(policies, options));
         }
+        match jit::compile(policies.ir.clone(), options.compile_threads) {
+            Ok(c) => Ok(Engine {
+                policy: policies.clone(),
+                backend: Backend::Jit,
+                jit: Some(Arc::new(c)),
+                options,
+                fallback: None,
+            }),
+            Err(e) if options.backend == BackendChoice::Jit => Err(e),
+            Err(e) => {
+                let interp = Engine::interpreted_with(policies, options);
+                Ok(Engine { options, fallback: Some(Arc::from(e.to_string())), ..interp })
+            }
+        }
+    }
+
+    /// Why this engine runs the interpreter although native code was asked for (the JIT's
+    /// error), or `None`.
+    pub fn fallback(&self) -> Option<&str> {
+        self.fallback.as_deref()
     }
 
     /// The same engine with an evaluation budget of `fuel` units per decision instead of
@@ -536,6 +618,136 @@ impl Engine {
     pub fn entities_from_value(&self, value: &serde_json::Value) -> Result<Entities, DecodeError> {
         let v = crate::host::from_serde_value(value)?;
         Ok(self.entities(EntityStore::from_value(&self.policy.ir.schema, &v, "", None, &self.options.limits, true)?))
+    }
+
+    /// Adds or replaces entities in a store, in place: `value` is one entity object or an
+    /// array of them, decoded as [`Engine::entities_from_json`] decodes a store (errors name
+    /// the JSON path; an error changes nothing). A replaced entity takes its new attributes
+    /// and parents whole. Only what changed is worked on: the ancestors of the updated
+    /// entities and of their descendants, and, for a JIT engine, their layout for native
+    /// code. When `entities` is shared (a clone, or a [`Request`] decoded against it, is
+    /// alive) the update first copies the store, so what others hold never changes under
+    /// them: keep one owner that updates, and hand out clones to decide with.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// let engine = writ::Engine::compile(&policies)?;
+    /// let mut entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// assert!(engine.decide_json(&json, &entities).is_allowed());
+    /// // The tool turns destructive: the same request is now denied.
+    /// engine.upsert_entities(&mut entities, &serde_json::json!({
+    ///     "type": "Tool", "id": "jira.comment",
+    ///     "attrs": {"sensitivity": "public", "destructive": true},
+    ///     "parents": [{"type": "ToolGroup", "id": "ticketing"}]
+    /// }))?;
+    /// assert!(!engine.decide_json(&json, &entities).is_allowed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn upsert_entities(&self, entities: &mut Entities, value: &serde_json::Value) -> Result<(), DecodeError> {
+        let v = crate::host::from_serde_value(value)?;
+        let (schema, limits) = (&self.policy.ir.schema, &self.options.limits);
+        self.update_entities(entities, |store| store.upsert(schema, &v, limits))
+    }
+
+    /// [`Engine::upsert_entities`] from JSON text.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// let mut entities = engine.empty_entities();
+    /// engine.upsert_entities_json(&mut entities, r#"[{"type": "Human", "id": "bob", "attrs": {"clearance": "secret"}}]"#)?;
+    /// let err = engine.upsert_entities_json(&mut entities, r#"{"type": "Human", "id": "eve"}"#).unwrap_err();
+    /// assert_eq!((err.kind(), err.path()), (writ::DecodeErrorKind::MissingField, "attrs.clearance"));
+    /// assert_eq!(entities.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn upsert_entities_json(&self, entities: &mut Entities, json: &str) -> Result<(), DecodeError> {
+        let v = crate::host::parse_json(json, "the entities")?;
+        let (schema, limits) = (&self.policy.ir.schema, &self.options.limits);
+        self.update_entities(entities, |store| store.upsert(schema, &v, limits))
+    }
+
+    /// Removes the entity `ty::id` from a store, in place (copying it first when shared, as
+    /// [`Engine::upsert_entities`] does). Entities that name it as a parent stay in it as in
+    /// a label of the hierarchy; an entity that an attribute of another refers to cannot be
+    /// removed (update the other first). `Ok(false)` when the store does not hold it.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// let engine = writ::Engine::compile(&policies)?;
+    /// let mut entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// assert!(engine.remove_entity(&mut entities, "Tool", "jira.comment")?);
+    /// assert!(!engine.remove_entity(&mut entities, "Tool", "jira.comment")?);
+    /// // The request names a tool the store no longer holds: bad input, denied.
+    /// assert!(!engine.decide_json(&json, &entities).is_allowed());
+    /// // alice is the owner of support-bot: she cannot go while it refers to her.
+    /// assert!(engine.remove_entity(&mut entities, "Human", "alice").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn remove_entity(&self, entities: &mut Entities, ty: &str, id: &str) -> Result<bool, DecodeError> {
+        let schema = &self.policy.ir.schema;
+        let Some(t) = schema.entity_id(ty) else {
+            return Err(DecodeError::of(DecodeErrorKind::UnknownType, "type", format!("unknown entity type `{ty}`")));
+        };
+        let uid = crate::ir::value::EntityUid { ty: t, id: Arc::from(id) };
+        if entities.store.get(&uid).is_none() {
+            return Ok(false);
+        }
+        let limits = &self.options.limits;
+        self.update_entities(entities, |store| store.remove(schema, &uid, limits))?;
+        Ok(true)
+    }
+
+    /// Lays out a store decoded by another engine of the same schema for this one, without
+    /// decoding it again: after a policy push, the new engine takes over the store (a JIT
+    /// engine decides natively only with a store laid out for it). A store of another schema
+    /// is an error ([`DecodeErrorKind::StaleSchema`]).
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// let old = writ::Engine::compile(&policies)?;
+    /// let entities = old.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// let new = writ::Engine::compile(&policies)?; // e.g. after a reload
+    /// let relaid = new.relay_entities(&entities)?;
+    /// let json = std::fs::read_to_string("examples/spec/request.json")?;
+    /// let request = new.request_from_json(&json, &relaid)?;
+    /// assert_eq!(new.runs_native(&request), new.backend() == writ::Backend::Jit);
+    /// assert!(new.decide(&request).is_allowed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn relay_entities(&self, entities: &Entities) -> Result<Entities, DecodeError> {
+        if self.foreign(entities.schema) {
+            return Err(DecodeError::of(DecodeErrorKind::StaleSchema, "", STALE_ENTITIES));
+        }
+        let jit = self.jit.as_ref().map(|c| Arc::new(c.store(&entities.store)));
+        Ok(Entities { store: entities.store.clone(), jit, schema: Some(self.policy.fingerprint) })
+    }
+
+    /// Applies a change to the store and keeps its layout for native code true: updated in
+    /// place when this engine laid it out and nothing else holds it, laid out anew otherwise,
+    /// dropped for an interpreting engine (a layout that no longer matches its store must
+    /// never be read).
+    fn update_entities(
+        &self,
+        entities: &mut Entities,
+        change: impl FnOnce(&mut EntityStore) -> Result<crate::host::Changes, DecodeError>,
+    ) -> Result<(), DecodeError> {
+        if self.foreign(entities.schema) {
+            return Err(DecodeError::of(DecodeErrorKind::StaleSchema, "", STALE_ENTITIES));
+        }
+        let store = Arc::make_mut(&mut entities.store);
+        let changes = change(store)?;
+        entities.schema = Some(self.policy.fingerprint);
+        match &self.jit {
+            None => entities.jit = None,
+            Some(c) => match entities.jit.as_mut().and_then(Arc::get_mut) {
+                Some(laid) => c.update_store(laid, store, &changes),
+                None => entities.jit = Some(Arc::new(c.store(store))),
+            },
+        }
+        Ok(())
     }
 
     /// No entities, laid out for this engine: for requests that bring what they need inline,
@@ -717,13 +929,13 @@ impl Engine {
             return Decision::bad_request(STALE_REQUEST);
         }
         if let Some((c, s, f)) = self.native(request) {
-            return c.decide(&request.inner, request.entities.store(), s, f, self.options.limits.max_fuel);
+            return c
+                .decide(&request.inner, request.entities.store(), s, f, self.options.limits.max_fuel)
+                .made_by(Backend::Jit);
         }
-        Interpreter::with_fuel(&self.policy.ir, self.options.limits.max_fuel).decide(
-            &request.inner,
-            request.entities.store(),
-            None,
-        )
+        Interpreter::with_fuel(&self.policy.ir, self.options.limits.max_fuel)
+            .decide(&request.inner, request.entities.store(), None)
+            .made_by(Backend::Interpreter)
     }
 
     /// Decides, and for a deny or escalate explains which permits came closest (always by
@@ -749,11 +961,9 @@ impl Engine {
         if self.foreign(Some(request.schema)) {
             return Decision::bad_request(STALE_REQUEST);
         }
-        Interpreter::with_fuel(&self.policy.ir, self.options.limits.max_fuel).decide(
-            &request.inner,
-            request.entities.store(),
-            Some(&self.policy.sources),
-        )
+        Interpreter::with_fuel(&self.policy.ir, self.options.limits.max_fuel)
+            .decide(&request.inner, request.entities.store(), Some(&self.policy.sources))
+            .made_by(Backend::Interpreter)
     }
 
     /// Decodes and decides in one step; a request that cannot be decoded is denied, with
@@ -779,7 +989,7 @@ impl Engine {
         }
         if let (Some(c), Some(s), true) = (&self.jit, &entities.jit, self.fast_json()) {
             if let Some(request) = c.decode_json(json, s) {
-                return c.decide_spare(s, &request, self.options.limits.max_fuel);
+                return c.decide_spare(s, &request, self.options.limits.max_fuel).made_by(Backend::Jit);
             }
         }
         match self.request_from_json(json, entities) {
@@ -976,5 +1186,43 @@ mod tests {
         let c = fp("schema { entity A { w: Bool, x: Bool }  entity T  action go: A -> T }");
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    /// A policy set the JIT refuses (an index entry without its rule: only hand-made IR has
+    /// one): the default engine falls back to the interpreter and says why, every decision
+    /// says the interpreter made it; asking for the JIT strictly is the error.
+    #[test]
+    fn the_engine_falls_back_to_the_interpreter_when_the_jit_cannot_compile() {
+        let src = "schema { entity Agent  entity Tool  action call: Agent -> Tool }\n@id(\"p\") permit Agent to call on Tool;";
+        let mut policies = PolicySet::from_sources(&[("p.writ", src)]).unwrap();
+        let mut ir = (*policies.ir).clone();
+        for c in ir.index.values_mut() {
+            c.push((99, 0));
+        }
+        policies.ir = Arc::new(ir);
+        let engine = Engine::compile(&policies).unwrap();
+        assert_eq!(engine.backend(), Backend::Interpreter);
+        assert!(engine.fallback().is_some_and(|why| !why.is_empty()), "{:?}", engine.fallback());
+        let entities =
+            engine.entities_from_json(r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}]"#).unwrap();
+        let d = engine.decide_json(
+            r#"{"principal": {"type": "Agent", "id": "a"}, "action": "call", "resource": {"type": "Tool", "id": "t"}}"#,
+            &entities,
+        );
+        assert_eq!(d.ran_on(), Some(Backend::Interpreter));
+        let strict = EngineOptions { backend: BackendChoice::Jit, ..Default::default() };
+        assert!(Engine::compile_with(&policies, strict).is_err());
+        // A sound policy set compiles, on one thread as on many.
+        let sound = PolicySet::from_sources(&[("p.writ", src)]).unwrap();
+        for threads in [1, 2, 0] {
+            let e =
+                Engine::compile_with(&sound, EngineOptions { compile_threads: threads, ..Default::default() }).unwrap();
+            assert_eq!((e.backend(), e.fallback()), (Backend::Jit, None));
+            let d = e.decide_json(
+                r#"{"principal": {"type": "Agent", "id": "a"}, "action": "call", "resource": {"type": "Tool", "id": "t"}}"#,
+                &e.entities_from_json(r#"[{"type": "Agent", "id": "a"}, {"type": "Tool", "id": "t"}]"#).unwrap(),
+            );
+            assert_eq!((d.ran_on(), d.is_allowed()), (Some(Backend::Jit), true));
+        }
     }
 }

@@ -50,11 +50,13 @@ mod names;
 use unstable::{host, ir, literal, load, sema, syntax};
 
 pub use decision::{
-    Decision, DecisionError, Effect, EntityRef, Escalation, Explanation, NearMiss, Obligations, Reason, Reasons,
-    Verdict,
+    Backend, Decision, DecisionError, Effect, EntityRef, Escalation, Explanation, NearMiss, Obligations, Reason,
+    Reasons, Verdict,
 };
 pub use diag::{Diagnostic, Severity};
-pub use engine::{Backend, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request, RequestBuilder};
+pub use engine::{
+    BackendChoice, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request, RequestBuilder,
+};
 pub use host::{DecodeError, DecodeErrorKind};
 pub use ir::DEFAULT_FUEL;
 pub use jit::JitError;

@@ -140,7 +140,7 @@ fn merge(base: &mut Json, patch: Json) {
 /// The policy set of the shared schema and `rules` (in `rules.writ`).
 /// The probe action's context carries network ranges (`nets`): requests may hold IP ranges.
 const OPTIONS: writ::EngineOptions =
-    writ::EngineOptions { allow_inline_override: false, allow_request_ip_ranges: true, limits: writ::Limits::DEFAULT };
+    writ::EngineOptions { allow_request_ip_ranges: true, ..writ::EngineOptions::DEFAULT };
 
 fn engine(rules: &str) -> Engine {
     match PolicySet::from_sources(&[("schema.writ", SCHEMA), ("rules.writ", rules)]) {

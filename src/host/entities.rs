@@ -36,8 +36,30 @@ impl Entity {
 #[derive(Clone, Debug, Default)]
 pub struct EntityStore {
     map: HashMap<EntityUid, Entity>,
-    /// Parents that entities name but that are not entities here (labels of the hierarchy).
-    labels: HashSet<EntityUid>,
+    /// The entities that name each uid as a parent (whether or not the parent is an entity
+    /// here: a parent without an entity is a label of the hierarchy). Never an empty set.
+    children: HashMap<EntityUid, HashSet<EntityUid>>,
+    /// How many attribute values of the entities here refer to each uid (an entity so
+    /// referred to may not be removed).
+    referenced: HashMap<EntityUid, u32>,
+}
+
+/// What an update changed: the entities whose record (attributes or ancestors) is new, and
+/// the ones removed. The JIT's layout of the store is updated from it.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub changed: Vec<EntityUid>,
+    pub removed: Vec<EntityUid>,
+}
+
+/// Calls `f` on every entity reference in a value.
+fn each_ref(v: &Value, f: &mut impl FnMut(&EntityUid)) {
+    match v {
+        Value::Entity(u) => f(u),
+        Value::Set(items) => items.iter().for_each(|i| each_ref(i, f)),
+        Value::Record(fs) => fs.iter().flatten().for_each(|i| each_ref(i, f)),
+        _ => {}
+    }
 }
 
 impl EntityStore {
@@ -52,7 +74,7 @@ impl EntityStore {
     /// Whether the store holds facts about `uid`: it is an entity here, or a parent that
     /// some entity here names (a label without attributes or parents of its own).
     pub fn knows(&self, uid: &EntityUid) -> bool {
-        self.map.contains_key(uid) || self.labels.contains(uid)
+        self.map.contains_key(uid) || self.children.contains_key(uid)
     }
 
     pub fn len(&self) -> usize {
@@ -112,10 +134,18 @@ impl EntityStore {
             order.push(e.uid.clone());
             store.map.insert(e.uid.clone(), e);
         }
-        for (uid, p) in refs {
-            if store.get(&uid).is_none() && base.is_none_or(|b| b.get(&uid).is_none()) {
-                return Err(unknown_entity(schema, &p, &uid));
+        for (uid, p) in &refs {
+            if store.get(uid).is_none() && base.is_none_or(|b| b.get(uid).is_none()) {
+                return Err(unknown_entity(schema, p, uid));
             }
+        }
+        for e in store.map.values() {
+            for p in &e.parents {
+                store.children.entry(p.clone()).or_default().insert(e.uid.clone());
+            }
+        }
+        for (uid, _) in &refs {
+            *store.referenced.entry(uid.clone()).or_default() += 1;
         }
         if let Err((uid, depth)) = store.compute_ancestors(base, limits.max_hierarchy_depth) {
             let i = order.iter().position(|u| *u == uid).unwrap_or(0);
@@ -208,7 +238,6 @@ impl EntityStore {
                 comp_of[m] = c;
             }
         }
-        let mut labels = HashSet::new();
         let mut comp_anc: Vec<Vec<EntityUid>> = Vec::with_capacity(comps.len());
         let mut comp_depth: Vec<usize> = Vec::with_capacity(comps.len());
         for (c, members) in comps.iter().enumerate() {
@@ -229,12 +258,7 @@ impl EntityStore {
                                 anc.extend(e.ancestors.iter().cloned());
                                 depth = depth.max(e.depth + 1);
                             }
-                            None => {
-                                if base.is_none() {
-                                    labels.insert(p.clone());
-                                }
-                                depth = depth.max(1);
-                            }
+                            None => depth = depth.max(1),
                         },
                     }
                 }
@@ -262,8 +286,179 @@ impl EntityStore {
                 }
             }
         }
-        self.labels = labels;
         Ok(())
+    }
+
+    /// Adds or replaces entities — a JSON array of them, or one entity object — all or
+    /// nothing. A replaced entity takes its new attributes and parents whole. Entity
+    /// references in attributes must name entities of the store or of the update. The
+    /// ancestors of the updated entities and of their descendants are recomputed (only
+    /// theirs: an attribute change recomputes none), within the hierarchy depth limit.
+    pub fn upsert(&mut self, schema: &Schema, v: &Json, limits: &Limits) -> Result<Changes, DecodeError> {
+        let items: Vec<(String, &Json)> = match v {
+            Json::Array(items) => items.iter().enumerate().map(|(i, item)| (format!("[{i}]"), item)).collect(),
+            Json::Object(_) => vec![(String::new(), v)],
+            other => {
+                return Err(DecodeError::of(
+                    K::WrongType,
+                    "(entities)",
+                    format!("expected an entity object or an array of entities, got {}", got(other)),
+                ));
+            }
+        };
+        let rules = super::Rules { limits, ip_ranges: true };
+        let mut refs = Vec::new();
+        let mut batch: HashMap<EntityUid, Entity> = HashMap::with_capacity(items.len());
+        let mut order = Vec::with_capacity(items.len());
+        for (path, item) in &items {
+            let shown = if path.is_empty() { "(entity)" } else { path.as_str() };
+            let e = decode_entity(schema, item, path, &mut refs, &rules)?;
+            if batch.contains_key(&e.uid) {
+                return Err(DecodeError::of(
+                    K::DuplicateEntity,
+                    shown,
+                    format!("entity {}::{:?} appears twice", schema.entity_name(e.uid.ty), &*e.uid.id),
+                ));
+            }
+            order.push((e.uid.clone(), shown.to_string()));
+            batch.insert(e.uid.clone(), e);
+        }
+        for (uid, p) in &refs {
+            if !batch.contains_key(uid) && !self.map.contains_key(uid) {
+                return Err(unknown_entity(schema, p, uid));
+            }
+        }
+        // The entities whose ancestors may change: each updated entity whose parents change
+        // (a new one too: stored entities may name it as a parent), and everything below.
+        // The others of the update keep their ancestors: an attribute change recomputes none.
+        let mut seen: HashSet<EntityUid> = HashSet::new();
+        let mut below: Vec<EntityUid> = Vec::new();
+        for (uid, e) in &batch {
+            if self.map.get(uid).is_none_or(|old| old.parents != e.parents) {
+                if seen.insert(uid.clone()) {
+                    below.push(uid.clone());
+                }
+                self.descendants(uid, &mut seen, &mut below);
+            }
+        }
+        let mut sub = EntityStore::new();
+        for uid in &below {
+            if let Some(e) = batch.get(uid).cloned().or_else(|| self.map.get(uid).cloned()) {
+                sub.map.insert(uid.clone(), e);
+            }
+        }
+        if let Err((uid, depth)) = sub.compute_ancestors(Some(&*self), limits.max_hierarchy_depth) {
+            let at = order.iter().find(|(u, _)| *u == uid).map_or("(entities)", |(_, p)| p.as_str());
+            return Err(DecodeError::of(
+                K::Limit,
+                at,
+                format!(
+                    "entity {}::{:?} would be {depth} parent steps deep; the hierarchy depth limit is {}",
+                    schema.entity_name(uid.ty),
+                    &*uid.id,
+                    limits.max_hierarchy_depth
+                ),
+            ));
+        }
+        for (uid, e) in &batch {
+            if !sub.map.contains_key(uid) {
+                let mut e = e.clone();
+                if let Some(old) = self.map.get(uid) {
+                    e.ancestors = old.ancestors.clone();
+                    e.depth = old.depth;
+                }
+                sub.map.insert(uid.clone(), e);
+            }
+        }
+        // Commit: indexes first (they need the old entities), then the entities.
+        for uid in batch.keys() {
+            if let Some(old) = self.map.get(uid) {
+                let (parents, attrs) = (old.parents.clone(), old.attrs.clone());
+                self.unlink(uid, &parents, &attrs);
+            }
+        }
+        for e in batch.values() {
+            for p in &e.parents {
+                self.children.entry(p.clone()).or_default().insert(e.uid.clone());
+            }
+            for a in e.attrs.iter().flatten() {
+                each_ref(a, &mut |u| *self.referenced.entry(u.clone()).or_default() += 1);
+            }
+        }
+        let changed: Vec<EntityUid> = sub.map.keys().cloned().collect();
+        self.map.extend(sub.map);
+        Ok(Changes { changed, removed: Vec::new() })
+    }
+
+    /// Removes an entity. Entities that name it as a parent keep it as a label of the
+    /// hierarchy (it stays in their ancestors, its own ancestors leave them); one that an
+    /// attribute of another entity refers to cannot be removed. `Ok` with no changes when
+    /// the store does not hold it.
+    pub fn remove(&mut self, schema: &Schema, uid: &EntityUid, limits: &Limits) -> Result<Changes, DecodeError> {
+        let Some(old) = self.map.get(uid) else { return Ok(Changes::default()) };
+        if self.referenced.get(uid).is_some_and(|n| *n > 0) {
+            return Err(DecodeError::of(
+                K::Other,
+                "(entity)",
+                format!(
+                    "entity {}::{:?} is referred to by an attribute of another entity; update that entity first",
+                    schema.entity_name(uid.ty),
+                    &*uid.id
+                ),
+            ));
+        }
+        let (parents, attrs) = (old.parents.clone(), old.attrs.clone());
+        let mut seen = HashSet::from([uid.clone()]);
+        let mut below = Vec::new();
+        self.descendants(uid, &mut seen, &mut below);
+        self.unlink(uid, &parents, &attrs);
+        self.map.remove(uid);
+        let mut part = EntityStore::new();
+        for u in &below {
+            if let Some(e) = self.map.remove(u) {
+                part.map.insert(u.clone(), e);
+            }
+        }
+        // Removing an entity only shortens chains, so the depth limit cannot be exceeded.
+        let _ = part.compute_ancestors(Some(&*self), limits.max_hierarchy_depth.max(usize::MAX / 2));
+        let changed: Vec<EntityUid> = part.map.keys().cloned().collect();
+        self.map.extend(part.map);
+        Ok(Changes { changed, removed: vec![uid.clone()] })
+    }
+
+    /// Every entity below `uid` (children, their children, …) not yet in `seen`, appended.
+    fn descendants(&self, uid: &EntityUid, seen: &mut HashSet<EntityUid>, out: &mut Vec<EntityUid>) {
+        let mut stack = vec![uid.clone()];
+        while let Some(u) = stack.pop() {
+            for c in self.children.get(&u).into_iter().flatten() {
+                if seen.insert(c.clone()) {
+                    out.push(c.clone());
+                    stack.push(c.clone());
+                }
+            }
+        }
+    }
+
+    /// Takes an entity's parents and attribute references out of the indexes.
+    fn unlink(&mut self, uid: &EntityUid, parents: &[EntityUid], attrs: &[Option<Value>]) {
+        for p in parents {
+            if let Some(list) = self.children.get_mut(p) {
+                list.remove(uid);
+                if list.is_empty() {
+                    self.children.remove(p);
+                }
+            }
+        }
+        for a in attrs.iter().flatten() {
+            each_ref(a, &mut |u| {
+                if let Some(n) = self.referenced.get_mut(u) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.referenced.remove(u);
+                    }
+                }
+            });
+        }
     }
 }
 

@@ -16,7 +16,7 @@ pub use json::Json;
 use std::fmt;
 use std::sync::Arc;
 
-pub use entities::{Entity, EntityStore};
+pub use entities::{Changes, Entity, EntityStore};
 pub use request::{DecodeOptions, Request};
 
 /// Bad host data: where (a JSON path), what kind of problem, and what is wrong.

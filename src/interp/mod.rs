@@ -634,7 +634,7 @@ pub(crate) fn assemble<'p, A: Ask>(
                 (Some(why), Verdict::Deny | Verdict::Escalate) => Some(Box::new(why(who, &reasons))),
                 _ => None,
             };
-            Decision { decision: verdict, reasons, obligations, errors, explain, policy_version: None }
+            Decision { decision: verdict, reasons, obligations, errors, explain, policy_version: None, backend: None }
         };
     // 2. forbid
     if !top.forbids.is_empty() {

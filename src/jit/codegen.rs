@@ -199,6 +199,7 @@ pub(crate) fn generate(
     module: &mut JITModule,
     policy: &PolicySet,
     tables: &mut Tables,
+    max_threads: usize,
 ) -> Result<Generated, CodegenError> {
     if module.target_config().pointer_type() != I64 {
         return Err(CodegenError("the JIT needs a 64-bit target".into()));
@@ -230,7 +231,7 @@ pub(crate) fn generate(
             }
         }
     }
-    let n = threads(jobs.len());
+    let n = threads(jobs.len(), max_threads);
     let mut shares: Vec<Vec<Job<'_>>> = (0..n).map(|_| Vec::new()).collect();
     for (i, job) in jobs.into_iter().enumerate() {
         if let Some(s) = shares.get_mut(i % n) {
@@ -338,10 +339,12 @@ struct Object {
     relocs: Vec<ModuleReloc>,
 }
 
-/// How many threads compile `n` functions: one per core, at most one per 64 functions.
-fn threads(n: usize) -> usize {
+/// How many threads compile `n` functions: at most `limit` (0: one per core), at most one
+/// per 64 functions, at most 16.
+fn threads(n: usize, limit: usize) -> usize {
     let cores = std::thread::available_parallelism().map(std::num::NonZeroUsize::get).unwrap_or(1);
-    cores.min(n / 64).clamp(1, 16)
+    let limit = if limit == 0 { cores } else { limit };
+    limit.min(n / 64).clamp(1, 16)
 }
 
 struct Gen<'a, 'f> {

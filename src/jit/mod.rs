@@ -21,7 +21,7 @@ mod tests;
 mod words;
 
 use crate::decision::{Decision, DecisionError};
-use crate::host::{EntityStore, Request};
+use crate::host::{Changes, EntityStore, Request};
 use crate::interp::{Ask, EvalError, Grant, Outcome, assemble};
 use crate::ir::Effect;
 use crate::ir::schema::{ActionId, EntityConstraint, EntityTypeId, IntentId};
@@ -152,8 +152,8 @@ pub struct Compiled {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// Compiles a checked policy set.
-pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
+/// Compiles a checked policy set, on at most `threads` threads (0: one per core).
+pub fn compile(policy: Arc<PolicySet>, threads: usize) -> Result<Compiled, JitError> {
     // Compile time is part of the product (a policy push recompiles): the functions are
     // small and call helpers, so the fast register allocator and no mid-end optimization cost
     // little at run time (BENCHMARKS.md).
@@ -173,7 +173,8 @@ pub fn compile(policy: Arc<PolicySet>) -> Result<Compiled, JitError> {
     for s in policy.string_constants() {
         tables.consts.intern(s);
     }
-    let generated = codegen::generate(&mut module, &policy, &mut tables).map_err(|e| JitError::Codegen(e.0))?;
+    let generated =
+        codegen::generate(&mut module, &policy, &mut tables, threads).map_err(|e| JitError::Codegen(e.0))?;
     module.finalize_definitions().map_err(|e| JitError::Codegen(e.to_string()))?;
     let dispatch = dispatch(&policy, &module, &generated);
     let code = native::Code::new(module);
@@ -299,6 +300,16 @@ impl Compiled {
     /// Lays out an entity store for this policy set (done once per store).
     pub fn store(&self, store: &EntityStore) -> JitStore {
         JitStore::build(self.id, &self.consts, store)
+    }
+
+    /// Updates a store laid out for this policy set after the entity store changed, or
+    /// lays it out anew when it was laid out for another, or updates have worn it.
+    pub fn update_store(&self, laid: &mut JitStore, store: &EntityStore, changes: &Changes) {
+        if laid.policy_id == self.id && !laid.worn() {
+            laid.update(&self.consts, store, changes);
+        } else {
+            *laid = self.store(store);
+        }
     }
 
     /// Lays out a request (done once per request).

@@ -32,7 +32,7 @@ fn both(policy: PolicySet) -> (Decision, Decision) {
     let req = Request::from_json(&policy.schema, REQUEST, &store).unwrap();
     let interp = Interpreter::new(&policy).decide(&req, &store, None);
     let policy = Arc::new(policy);
-    let compiled = super::compile(policy).unwrap();
+    let compiled = super::compile(policy, 0).unwrap();
     let jstore = compiled.store(&store);
     let frame = compiled.frame(&jstore, &req);
     let jit = compiled.decide(&req, &store, &jstore, &frame, ir::DEFAULT_FUEL);
@@ -130,7 +130,7 @@ fn an_index_entry_without_its_rule_fails_closed() {
     assert_eq!(d.decision, Verdict::Deny, "{d:?}");
     assert_eq!(&*d.errors[0].rule, "internal-error");
     // The JIT refuses to compile such an index at all.
-    assert!(super::compile(Arc::new(policy)).is_err());
+    assert!(super::compile(Arc::new(policy), 1).is_err());
 }
 
 #[test]

@@ -24,7 +24,7 @@
 //! `Layers::decode`), `unsafe fn`s whose callers vouch that a word is of the type they say.
 #![allow(unsafe_code)]
 
-use crate::host::{EntityStore, Request};
+use crate::host::{Changes, EntityStore, Request};
 use crate::ir::Ty;
 use crate::ir::schema::{ActionId, EntityTypeId, IntentId};
 use crate::ir::value::{EntityUid, IpNet, Value};
@@ -75,6 +75,11 @@ impl<T: Copy> Arena<T> {
         // Within the capacity checked above: the chunk does not reallocate.
         c.extend_from_slice(items);
         c.as_ptr().wrapping_add(start)
+    }
+
+    /// How many items the arena holds.
+    pub fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
     }
 
     /// Empties every chunk, keeping the first few for the next request.
@@ -413,6 +418,10 @@ pub struct JitStore {
     /// The stored entities by id, for decoding requests straight from JSON text: the words
     /// of the entities with that id (one per type that has it).
     pub(crate) by_id: Map<Arc<str>, Box<[u64]>>,
+    /// The words and IPs in the arenas when the store was built: updates add to them (the
+    /// old words of a changed set, record or IP attribute stay) until the store is laid out
+    /// anew (see [`JitStore::worn`]).
+    pub(crate) built: usize,
 }
 
 /// One request, laid out for one compiled policy set and store.
@@ -555,7 +564,57 @@ impl JitStore {
         let dep: Vec<u64> = consts.dep_values.iter().map(|v| layers.encode(v)).collect();
         let env: Vec<u64> = consts.env_uids.iter().map(|u| layers.intern_uid(u)).collect();
         let by_id = by_id.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect();
-        JitStore { policy_id, layer, recs, dep_consts: dep.into(), env_words: env.into(), by_id }
+        let built = layer.words.len() + layer.ips.len();
+        JitStore { policy_id, layer, recs, dep_consts: dep.into(), env_words: env.into(), by_id, built }
+    }
+
+    /// Lays out what an update of the entity store changed: the records of the changed
+    /// entities anew (a new entity gets a number; a known uid keeps its number, so the
+    /// constants' words stay valid), and the removed ones forgotten (their number stays a
+    /// known uid without a record, like a parent the store does not hold).
+    pub(crate) fn update(&mut self, consts: &ConstTables, store: &EntityStore, changes: &Changes) {
+        let JitStore { layer, recs, by_id, .. } = self;
+        let mut layers = Layers { lower: [Some(&consts.layer), None, None], top: layer };
+        for uid in &changes.removed {
+            let Some(w) = layers.find_uid(uid) else { continue };
+            if let Some(slot) = usize::try_from(w & NUMBER_MASK).ok().and_then(|n| recs.get_mut(n)) {
+                *slot = None;
+            }
+            if let Some(words) = by_id.get(&uid.id) {
+                let rest: Box<[u64]> = words.iter().copied().filter(|x| *x != w).collect();
+                if rest.is_empty() {
+                    by_id.remove(&uid.id);
+                } else {
+                    by_id.insert(uid.id.clone(), rest);
+                }
+            }
+        }
+        for uid in &changes.changed {
+            let Some(e) = store.get(uid) else { continue };
+            let w = layers.intern_uid(uid);
+            let rec = ent_rec(&mut layers, e);
+            let n = usize::try_from(w & NUMBER_MASK).unwrap_or(usize::MAX);
+            if recs.len() <= n {
+                recs.resize_with(n.saturating_add(1), || None);
+            }
+            if let Some(slot) = recs.get_mut(n) {
+                *slot = Some(rec);
+            }
+            let words = by_id.entry(uid.id.clone()).or_default();
+            if !words.contains(&w) {
+                let mut v = words.to_vec();
+                v.push(w);
+                *words = v.into();
+            }
+        }
+    }
+
+    /// Whether updates have more than doubled the arenas (past a floor of 64 Ki items): the
+    /// old words of replaced attributes may then be most of them, and the store is worth
+    /// laying out anew. Attributes that are numbers, booleans, strings (interned once),
+    /// enums or entities add nothing, so most updates never wear the store.
+    pub(crate) fn worn(&self) -> bool {
+        self.layer.words.len() + self.layer.ips.len() > 2 * self.built + 65_536
     }
 
     pub(crate) fn rec(&self, word: u64) -> Option<&EntRec> {
