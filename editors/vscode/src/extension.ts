@@ -1,0 +1,93 @@
+// The Writ extension: the grammar and language configuration are contributed declaratively
+// (package.json); this file starts the language server, `writ lsp`, over stdio and restarts
+// it when its settings change.
+import * as vscode from 'vscode';
+import {
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  TransportKind,
+} from 'vscode-languageclient/node';
+
+let client: LanguageClient | undefined;
+let output: vscode.OutputChannel | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  output = vscode.window.createOutputChannel('Writ Language Server');
+  context.subscriptions.push(output);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand('writ.restartServer', () => restart()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('writ.server')) {
+        void restart();
+      }
+    }),
+  );
+
+  await start();
+}
+
+export async function deactivate(): Promise<void> {
+  await stop();
+}
+
+/** The command that runs the server, from the `writ.server.*` settings. */
+function serverCommand(): { command: string; args: string[] } {
+  const config = vscode.workspace.getConfiguration('writ.server');
+  const command = config.get<string>('path', 'writ').trim() || 'writ';
+  const args = config.get<string[]>('args', ['lsp']);
+  return { command, args: Array.isArray(args) ? args.map(String) : ['lsp'] };
+}
+
+async function start(): Promise<void> {
+  const { command, args } = serverCommand();
+  const run = { command, args, transport: TransportKind.stdio };
+  const serverOptions: ServerOptions = { run, debug: run };
+
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: 'file', language: 'writ' },
+      { scheme: 'untitled', language: 'writ' },
+    ],
+    synchronize: {
+      // The server checks the whole workspace: tell it when files change on disk too.
+      fileEvents: vscode.workspace.createFileSystemWatcher('**/*.writ'),
+    },
+    outputChannel: output,
+  };
+
+  // The id `writ` makes the `writ.trace.server` setting apply to this client.
+  client = new LanguageClient('writ', 'Writ Language Server', serverOptions, clientOptions);
+  try {
+    await client.start();
+  } catch (err) {
+    client = undefined;
+    const message = err instanceof Error ? err.message : String(err);
+    const choice = await vscode.window.showErrorMessage(
+      `Writ: could not start the language server \`${command} ${args.join(' ')}\`: ${message}. ` +
+        'Install `writ` on your PATH or set `writ.server.path`.',
+      'Open Settings',
+    );
+    if (choice === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'writ.server');
+    }
+  }
+}
+
+async function stop(): Promise<void> {
+  const c = client;
+  client = undefined;
+  if (c) {
+    try {
+      await c.stop();
+    } catch {
+      // The server may already be gone; nothing left to stop.
+    }
+  }
+}
+
+async function restart(): Promise<void> {
+  await stop();
+  await start();
+}
