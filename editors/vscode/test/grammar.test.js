@@ -112,7 +112,7 @@ for (const file of shipped) {
 }
 
 test('a whole policy file tokenizes as expected', async () => {
-  const src = fs.readFileSync(path.join(REPO, 'examples', 'spec', 'agents.writ'), 'utf8');
+  const src = fs.readFileSync(path.join(REPO, 'examples', 'human-approval', 'tools.writ'), 'utf8');
   const toks = (await tokenize(src)).flat();
   const find = (text) => toks.find((t) => t.text === text);
   assert.ok(find('@').scopes.includes('punctuation.definition.annotation.writ'));
