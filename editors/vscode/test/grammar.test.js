@@ -95,7 +95,17 @@ test('the repository ships example files to check', () => {
   assert.ok(shipped.some((f) => f.endsWith(path.join('stdlib', 'time.writ'))));
 });
 
-for (const file of shipped) {
+// Files that lex and parse: the examples, the standard library, and the parser's golden
+// tests that expect no syntax error (their header has no P code).
+const wellFormed = [
+  ...shipped,
+  ...writFiles(path.join(REPO, 'tests', 'ui')).filter((f) => {
+    const codes = expectedCodes(fs.readFileSync(f, 'utf8'));
+    return codes.length > 0 && !codes.some((c) => c.startsWith('P'));
+  }),
+];
+
+for (const file of wellFormed) {
   const rel = path.relative(REPO, file);
   test(`${rel}: no invalid token, every keyword highlighted`, async () => {
     const lines = await tokenize(fs.readFileSync(file, 'utf8'));
@@ -108,6 +118,38 @@ for (const file of shipped) {
       assert.match(last, /^(keyword|variable\.language|constant\.language|variable\.other\.property)\./,
         `${rel}:${t.line}: keyword ${JSON.stringify(t.text)} is ${last}`);
     }
+  });
+}
+
+// The parser's golden tests (tests/ui) say in a header which diagnostics each file gives.
+// The lexical ones the grammar can see, one per refused token: unknown characters (P0003),
+// unterminated strings (P0004), bad escapes (P0005), bad durations (P0010). The grammar
+// marks exactly as many tokens invalid as the file expects of these.
+const LEXICAL = ['P0003', 'P0004', 'P0005', 'P0010'];
+const uiFiles = writFiles(path.join(REPO, 'tests', 'ui'));
+
+test('the parser tests ship files with lexical errors', () => {
+  const codes = uiFiles.flatMap((f) => expectedCodes(fs.readFileSync(f, 'utf8')));
+  for (const code of LEXICAL) assert.ok(codes.includes(code), `no tests/ui file expects ${code}`);
+});
+
+function expectedCodes(text) {
+  const m = /^\/\/@ expect:(.*)$/m.exec(text);
+  return m ? m[1].trim().split(/\s+/) : [];
+}
+
+for (const file of uiFiles) {
+  const rel = path.relative(REPO, file);
+  const text = fs.readFileSync(file, 'utf8');
+  const codes = expectedCodes(text);
+  // Invalid UTF-8 cannot be shown to a grammar; files of a multi-file case share one header.
+  if (codes.includes('P0009') || codes.length === 0) continue;
+  test(`${rel}: invalid tokens where the lexer reports errors`, async () => {
+    const invalid = (await tokenize(text)).flat().filter((t) => t.scopes.some((s) => s.startsWith('invalid')));
+    const want = codes.filter((c) => LEXICAL.includes(c)).length;
+    assert.equal(invalid.length, want,
+      `${rel}: expected ${want} invalid tokens (${codes.join(' ')}), got ${
+        JSON.stringify(invalid.map((t) => `${t.line}:${t.text}`))}`);
   });
 }
 
@@ -219,6 +261,8 @@ test('keywords used as field names are fields', async () => {
   await expectScope('grant { intent: "x", to: 1 }', 'intent', 'variable.other.property.writ');
   await expectScope('grant { intent: "x", to: 1 }', 'to', 'variable.other.property.writ');
   await expectScope('when context has context', 'context', 'variable.language.writ');
+  await expectScope('when context has context', 'context', 'variable.other.property.writ', 1);
+  await expectScope('when principal has max_delegation', 'max_delegation', 'variable.other.property.writ');
 });
 
 test('strings and escapes', async () => {
@@ -229,8 +273,17 @@ test('strings and escapes', async () => {
   }
   await expectScope('"bad \\q escape"', '\\q', 'invalid.illegal.escape.writ');
   await expectScope('"bad \\u{zz} escape"', '\\u{zz}', 'invalid.illegal.escape.writ');
-  // An unterminated string ends with its line, as in the lexer.
+  for (const esc of ['\\u{10FFFF}', '\\u{0}', '\\u{D7FF}', '\\u{E000}']) {
+    await expectScope(`"${esc}"`, esc, 'constant.character.escape.writ');
+  }
+  for (const esc of ['\\u{110000}', '\\u{D800}', '\\u{0DFFF}', '\\u{1234567}', '\\u{}']) {
+    await expectScope(`"${esc}"`, esc, 'invalid.illegal.escape.writ');
+  }
+  // An unterminated string is refused and ends with its line, as in the lexer.
+  await expectScope('because "open', '"open', 'invalid.illegal.unterminated-string.writ');
+  await expectScope('because "open', '"open', 'string.quoted.double.writ');
   await expectScope('because "open\npermit A to b on C;', 'permit', 'keyword.control.effect.permit.writ');
+  await expectNoScope('because "closed" // "', 'closed', /^invalid/);
   await expectScope('"// not a comment"', '// not a comment', 'string.quoted.double.writ');
 });
 
