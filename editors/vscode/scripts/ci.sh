@@ -3,6 +3,8 @@
 # run the grammar and extension tests (no VS Code needed). Needs Node 20+ and npm.
 #   editors/vscode/scripts/ci.sh            install, compile, test
 #   editors/vscode/scripts/ci.sh --package  also build the .vsix (downloads @vscode/vsce)
+# With WRIT_BIN set to a built `writ` (absolute path), test/server.test.js also starts
+# `$WRIT_BIN lsp` the way the extension does and checks initialize, diagnostics and shutdown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -3,10 +3,10 @@
 // it when its settings change.
 import * as vscode from 'vscode';
 import {
+  Executable,
   LanguageClient,
   LanguageClientOptions,
   ServerOptions,
-  TransportKind,
 } from 'vscode-languageclient/node';
 
 let client: LanguageClient | undefined;
@@ -42,7 +42,9 @@ function serverCommand(): { command: string; args: string[] } {
 
 async function start(): Promise<void> {
   const { command, args } = serverCommand();
-  const run = { command, args, transport: TransportKind.stdio };
+  // No `transport`: an executable without one speaks over its stdin/stdout. (With
+  // `TransportKind.stdio` the client would append `--stdio` to the arguments.)
+  const run: Executable = { command, args };
   const serverOptions: ServerOptions = { run, debug: run };
 
   const clientOptions: LanguageClientOptions = {

@@ -69,7 +69,9 @@ test('starts `writ lsp` over stdio by default', async () => {
   const c = rec.clients[0];
   assert.equal(c.id, 'writ');
   assert.ok(c.started);
-  assert.deepEqual(c.serverOptions.run, { command: 'writ', args: ['lsp'], transport: 0 });
+  // Exactly `writ lsp`: no `transport`, which for an executable would add `--stdio`.
+  assert.deepEqual(c.serverOptions.run, { command: 'writ', args: ['lsp'] });
+  assert.deepEqual(c.serverOptions.debug, c.serverOptions.run);
   assert.deepEqual(c.clientOptions.documentSelector.map((d) => d.language), ['writ', 'writ']);
   assert.deepEqual(rec.watchers, ['**/*.writ']);
   await ext.deactivate();
@@ -80,7 +82,7 @@ test('uses writ.server.path and writ.server.args', async () => {
   const { ext, rec } = load({ 'writ.server.path': '/opt/writ/bin/writ', 'writ.server.args': ['lsp', '--log', 'debug'] });
   await ext.activate(context());
   assert.deepEqual(rec.clients[0].serverOptions.run,
-    { command: '/opt/writ/bin/writ', args: ['lsp', '--log', 'debug'], transport: 0 });
+    { command: '/opt/writ/bin/writ', args: ['lsp', '--log', 'debug'] });
   await ext.deactivate();
 });
 
