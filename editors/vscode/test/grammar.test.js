@@ -347,6 +347,13 @@ test('characters the lexer refuses are invalid', async () => {
   await expectNoScope('a != b', '!=', /^invalid/);
 });
 
+test('the grammar JSON is the one scripts/grammar.js writes', () => {
+  const { render, OUT } = require('../scripts/grammar.js');
+  assert.equal(path.resolve(OUT), GRAMMAR);
+  assert.ok(fs.readFileSync(GRAMMAR, 'utf8') === render(),
+    'syntaxes/writ.tmLanguage.json is stale: run `npm run grammar`');
+});
+
 test('language configuration and manifest', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(EXT, 'package.json'), 'utf8'));
   const lang = pkg.contributes.languages.find((l) => l.id === 'writ');
