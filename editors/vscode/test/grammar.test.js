@@ -364,6 +364,9 @@ test('language configuration and manifest', () => {
   const props = pkg.contributes.configuration.properties;
   assert.equal(props['writ.server.path'].default, 'writ');
   assert.deepEqual(props['writ.server.args'].default, ['lsp']);
+  // A folder the user does not trust cannot choose the program the extension runs.
+  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.sort(),
+    ['writ.server.args', 'writ.server.path']);
 
   const conf = JSON.parse(fs.readFileSync(path.join(EXT, lang.configuration), 'utf8'));
   assert.equal(conf.comments.lineComment, '//');
