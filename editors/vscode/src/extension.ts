@@ -1,6 +1,8 @@
 // The Writ extension: the grammar and language configuration are contributed declaratively
 // (package.json); this file starts the language server, `writ lsp`, over stdio and restarts
 // it when its settings change.
+import * as fs from 'fs';
+import * as path from 'path';
 import * as vscode from 'vscode';
 import {
   Executable,
@@ -40,8 +42,48 @@ function serverCommand(): { command: string; args: string[] } {
   return { command, args: Array.isArray(args) ? args.map(String) : ['lsp'] };
 }
 
+/**
+ * Where `command` runs from: itself if it names a path, else the first match on `PATH` (with
+ * the `PATHEXT` extensions on Windows). Undefined if there is no such file.
+ */
+export function findExecutable(command: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const isFile = (p: string): boolean => {
+    try {
+      return fs.statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  const exts = process.platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
+  if (command.includes('/') || command.includes(path.sep)) {
+    return exts.map((e) => command + e).find(isFile);
+  }
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const found = exts.map((e) => path.join(dir, command + e)).find(isFile);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+async function reportNotStarted(text: string): Promise<void> {
+  const choice = await vscode.window.showErrorMessage(
+    `Writ: ${text}. Install \`writ\` on your PATH or set \`writ.server.path\`.`,
+    'Open Settings',
+  );
+  if (choice === 'Open Settings') {
+    await vscode.commands.executeCommand('workbench.action.openSettings', 'writ.server');
+  }
+}
+
 async function start(): Promise<void> {
   const { command, args } = serverCommand();
+  if (!findExecutable(command)) {
+    // Checked here so that the user gets one message that names the setting, rather than
+    // the client's generic "couldn't create connection to server".
+    await reportNotStarted(`the language server \`${command}\` was not found`);
+    return;
+  }
   // No `transport`: an executable without one speaks over its stdin/stdout. (With
   // `TransportKind.stdio` the client would append `--stdio` to the arguments.)
   const run: Executable = { command, args };
@@ -66,14 +108,7 @@ async function start(): Promise<void> {
   } catch (err) {
     client = undefined;
     const message = err instanceof Error ? err.message : String(err);
-    const choice = await vscode.window.showErrorMessage(
-      `Writ: could not start the language server \`${command} ${args.join(' ')}\`: ${message}. ` +
-        'Install `writ` on your PATH or set `writ.server.path`.',
-      'Open Settings',
-    );
-    if (choice === 'Open Settings') {
-      await vscode.commands.executeCommand('workbench.action.openSettings', 'writ.server');
-    }
+    await reportNotStarted(`could not start the language server \`${[command, ...args].join(' ')}\`: ${message}`);
   }
 }
 

@@ -4,11 +4,21 @@
 'use strict';
 
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const Module = require('node:module');
+const os = require('node:os');
 const path = require('node:path');
 const { test } = require('node:test');
 
 const OUT = path.resolve(__dirname, '..', 'out', 'extension.js');
+
+// Stand-in server binaries: the extension looks its command up before starting a client.
+const BIN = fs.mkdtempSync(path.join(os.tmpdir(), 'writ-ext-test-'));
+for (const name of ['writ', 'custom-writ', 'other-writ']) {
+  fs.writeFileSync(path.join(BIN, name), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+}
+process.env.PATH = BIN + path.delimiter + (process.env.PATH || '');
+process.on('exit', () => fs.rmSync(BIN, { recursive: true, force: true }));
 
 /** Loads the compiled extension against fakes; returns it with the fakes' records. */
 function load(settings) {
@@ -79,10 +89,10 @@ test('starts `writ lsp` over stdio by default', async () => {
 });
 
 test('uses writ.server.path and writ.server.args', async () => {
-  const { ext, rec } = load({ 'writ.server.path': '/opt/writ/bin/writ', 'writ.server.args': ['lsp', '--log', 'debug'] });
+  const custom = path.join(BIN, 'custom-writ');
+  const { ext, rec } = load({ 'writ.server.path': custom, 'writ.server.args': ['lsp', '--log', 'debug'] });
   await ext.activate(context());
-  assert.deepEqual(rec.clients[0].serverOptions.run,
-    { command: '/opt/writ/bin/writ', args: ['lsp', '--log', 'debug'] });
+  assert.deepEqual(rec.clients[0].serverOptions.run, { command: custom, args: ['lsp', '--log', 'debug'] });
   await ext.deactivate();
 });
 
@@ -93,23 +103,44 @@ test('a change of writ.server settings restarts the server; other changes do not
   const [listener] = rec.configListeners;
   await listener({ affectsConfiguration: (s) => s === 'editor' });
   assert.equal(rec.clients.length, 1);
-  settings['writ.server.path'] = '/usr/local/bin/writ';
+  settings['writ.server.path'] = 'other-writ';
   await listener({ affectsConfiguration: (s) => s === 'writ.server' });
   // The restart runs asynchronously: wait for it.
   for (let i = 0; i < 50 && rec.clients.length < 2; i++) await new Promise((r) => setImmediate(r));
   assert.equal(rec.clients.length, 2);
   assert.ok(rec.clients[0].stopped);
-  assert.equal(rec.clients[1].serverOptions.run.command, '/usr/local/bin/writ');
+  assert.equal(rec.clients[1].serverOptions.run.command, 'other-writ');
   assert.ok(rec.commands.has('writ.restartServer'));
   await ext.deactivate();
 });
 
-test('a server that cannot start is reported, not thrown', async () => {
-  const { ext, rec } = load({ 'writ.server.path': 'no-such-writ' });
+test('a server binary that is not there is reported once, and no client starts', async () => {
+  const { ext, rec } = load({ 'writ.server.path': 'no-such-writ-binary' });
+  await ext.activate(context());
+  assert.equal(rec.clients.length, 0);
+  assert.equal(rec.errors.length, 1);
+  assert.match(rec.errors[0], /`no-such-writ-binary` was not found/);
+  assert.match(rec.errors[0], /writ\.server\.path/);
+  await ext.deactivate();
+});
+
+test('a server that fails to start is reported, not thrown', async () => {
+  const { ext, rec } = load({ 'writ.server.path': process.execPath });
   rec.failStart = true;
   await ext.activate(context());
   assert.equal(rec.errors.length, 1);
-  assert.match(rec.errors[0], /`no-such-writ lsp`/);
-  assert.match(rec.errors[0], /writ\.server\.path/);
+  assert.match(rec.errors[0], /could not start the language server `.* lsp`: spawn writ ENOENT/);
   await ext.deactivate();
+});
+
+test('findExecutable looks on PATH and at paths', () => {
+  const { ext } = load({});
+  const dir = path.dirname(process.execPath);
+  const name = path.basename(process.execPath);
+  assert.equal(ext.findExecutable(name, { PATH: ['/nonexistent', dir].join(path.delimiter) }), process.execPath);
+  assert.equal(ext.findExecutable(name, { PATH: '/nonexistent' }), undefined);
+  assert.equal(ext.findExecutable(process.execPath, { PATH: '' }), process.execPath);
+  assert.equal(ext.findExecutable(path.join(dir, 'no-such-writ-binary'), { PATH: dir }), undefined);
+  // A directory on PATH with the command's name is not the command.
+  assert.equal(ext.findExecutable(path.basename(dir), { PATH: path.dirname(dir) }), undefined);
 });
