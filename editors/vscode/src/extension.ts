@@ -2,6 +2,7 @@
 // (package.json); this file starts the language server, `writ lsp`, over stdio and restarts
 // it when its settings change.
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import {
@@ -34,10 +35,21 @@ export async function deactivate(): Promise<void> {
   await stop();
 }
 
-/** The command that runs the server, from the `writ.server.*` settings. */
+/**
+ * The command that runs the server, from the `writ.server.*` settings. A path may start with
+ * `~/`; a relative path (`./target/debug/writ`) is taken from the first workspace folder,
+ * where the server also runs. A bare name is left for the `PATH` lookup.
+ */
 function serverCommand(): { command: string; args: string[] } {
   const config = vscode.workspace.getConfiguration('writ.server');
-  const command = config.get<string>('path', 'writ').trim() || 'writ';
+  let command = config.get<string>('path', 'writ').trim() || 'writ';
+  if (command === '~' || command.startsWith('~/') || command.startsWith('~\\')) {
+    command = path.join(os.homedir(), command.slice(1));
+  }
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!path.isAbsolute(command) && /[\\/]/.test(command) && folder?.uri.scheme === 'file') {
+    command = path.resolve(folder.uri.fsPath, command);
+  }
   const args = config.get<string[]>('args', ['lsp']);
   return { command, args: Array.isArray(args) ? args.map(String) : ['lsp'] };
 }

@@ -21,7 +21,7 @@ process.env.PATH = BIN + path.delimiter + (process.env.PATH || '');
 process.on('exit', () => fs.rmSync(BIN, { recursive: true, force: true }));
 
 /** Loads the compiled extension against fakes; returns it with the fakes' records. */
-function load(settings) {
+function load(settings, workspaceFolders = undefined) {
   const rec = { clients: [], commands: new Map(), configListeners: [], errors: [], watchers: [] };
   const vscode = {
     window: {
@@ -41,6 +41,7 @@ function load(settings) {
       }),
       onDidChangeConfiguration: (fn) => { rec.configListeners.push(fn); return { dispose() {} }; },
       createFileSystemWatcher: (glob) => { rec.watchers.push(glob); return { glob, dispose() {} }; },
+      workspaceFolders,
     },
   };
   class LanguageClient {
@@ -93,6 +94,20 @@ test('uses writ.server.path and writ.server.args', async () => {
   const { ext, rec } = load({ 'writ.server.path': custom, 'writ.server.args': ['lsp', '--log', 'debug'] });
   await ext.activate(context());
   assert.deepEqual(rec.clients[0].serverOptions.run, { command: custom, args: ['lsp', '--log', 'debug'] });
+  await ext.deactivate();
+});
+
+test('a relative writ.server.path is taken from the workspace folder, `~/` from home', async () => {
+  const folder = { uri: { scheme: 'file', fsPath: path.dirname(BIN) } };
+  let { ext, rec } = load({ 'writ.server.path': `./${path.basename(BIN)}/custom-writ` }, [folder]);
+  await ext.activate(context());
+  assert.equal(rec.clients[0].serverOptions.run.command, path.join(BIN, 'custom-writ'));
+  await ext.deactivate();
+
+  ({ ext, rec } = load({ 'writ.server.path': '~/no-such-writ-binary' }, [folder]));
+  await ext.activate(context());
+  assert.equal(rec.clients.length, 0);
+  assert.ok(rec.errors[0].includes(path.join(os.homedir(), 'no-such-writ-binary')), rec.errors[0]);
   await ext.deactivate();
 });
 
