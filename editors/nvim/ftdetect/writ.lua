@@ -1,0 +1,2 @@
+-- Writ policy files: `*.writ` get the filetype `writ`.
+vim.filetype.add({ extension = { writ = 'writ' } })
