@@ -1,4 +1,4 @@
-//! Decisions (SPEC §7): the answer, its reasons, obligations and errors, and their JSON form.
+//! Decisions (docs/decisions.md): the answer, its reasons, obligations and errors, and their JSON form.
 
 use crate::ir::schema::Schema;
 use crate::ir::value::{self, Value};
@@ -11,9 +11,13 @@ use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
+/// What was decided.
 pub enum Verdict {
+    /// The action may go ahead (under the decision's obligations).
     Allow,
+    /// A human must approve first; after approval the host asks again.
     Escalate,
+    /// The action may not go ahead.
     Deny,
 }
 
@@ -36,7 +40,9 @@ impl Verdict {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct EntityRef {
     #[serde(rename = "type")]
+    /// The entity type.
     pub ty: String,
+    /// The entity id.
     pub id: String,
 }
 
@@ -60,7 +66,7 @@ pub enum Effect {
     Forbid,
     /// An `escalate` rule that applied.
     Escalate,
-    /// A built-in step of the decision (SPEC §7) that denied.
+    /// A built-in step of the decision (docs/decisions.md) that denied.
     Deny,
 }
 
@@ -112,10 +118,13 @@ pub struct Reason {
     /// `permit`, `forbid`, `escalate`, or `deny` for the built-in steps.
     pub effect: Effect,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The rule's `because` message, if it has one.
     pub message: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The policy file of the rule (`None` for a built-in reason).
     pub file: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The rule's line in that file, 1-based.
     pub line: Option<u32>,
     /// Set when the reason comes from authorizing a principal of the delegation chain.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,7 +132,7 @@ pub struct Reason {
 }
 
 impl Reason {
-    /// A reason given by a built-in step of the decision (SPEC §7): its effect is `deny`.
+    /// A reason given by a built-in step of the decision (docs/decisions.md): its effect is `deny`.
     pub fn builtin(rule: impl Into<Arc<str>>, message: impl Into<Arc<str>>) -> Reason {
         Reason {
             rule: rule.into(),
@@ -135,7 +144,7 @@ impl Reason {
         }
     }
 
-    /// The reason of the default deny (SPEC §7 step 7): `no-permit`, "no permit applies".
+    /// The reason of the default deny (docs/decisions.md, step 7): `no-permit`, "no permit applies".
     /// Its strings are made once per process, so giving it does not allocate.
     ///
     /// ```
@@ -154,6 +163,7 @@ impl Reason {
 pub struct DecisionError {
     /// The rule whose evaluation failed, or `bad-request`.
     pub rule: Arc<str>,
+    /// What went wrong, for people (an evaluation error, or a decoding error with its JSON path).
     pub message: String,
 }
 
@@ -163,6 +173,7 @@ pub struct Explanation {
     /// Whose permits are explained: the request's principal, or the principal of the
     /// delegation chain that was refused.
     pub principal: EntityRef,
+    /// The permits that came closest to applying, closest first.
     pub closest_permits: Vec<NearMiss>,
     /// For an escalate: each escalating rule and the `unless` conditions that would lift it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -170,21 +181,30 @@ pub struct Explanation {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+/// An escalate rule that applied, and what would lift it.
 pub struct Escalation {
+    /// The rule id.
     pub rule: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The rule's file.
     pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The rule's line in that file, 1-based.
     pub line: Option<u32>,
+    /// The context facts whose change would lift the escalation (e.g. `context.approved`).
     pub lifted_by: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+/// A permit that did not apply: the first clause that failed and the values it saw.
 pub struct NearMiss {
+    /// The rule id.
     pub rule: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The rule's file.
     pub file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The rule's line in that file, 1-based.
     pub line: Option<u32>,
     /// What failed, in words: the condition's source text, or the target part.
     pub failed: String,
@@ -218,19 +238,24 @@ pub enum Backend {
 
 /// The decision the host gets back.
 ///
-/// Building one allocates nothing in the common cases (SPEC §11): up to one reason is held
+/// Building one allocates nothing in the common cases (docs/embedding.md): up to one reason is held
 /// inline, a `ttl` obligation is a number, and `errors` stays empty unless a rule failed.
 #[derive(Clone, Debug, Serialize)]
 pub struct Decision {
+    /// Allow, deny or escalate.
     pub decision: Verdict,
+    /// Why: the rules (or built-in steps) that decided, principal first, then each hop.
     pub reasons: Reasons,
+    /// What the host must enforce with an allow (`ttl`, and the keys of `grant`s).
     pub obligations: Obligations,
+    /// Rules that failed while evaluating (each failed closed), or why the request could not be decoded.
     pub errors: Vec<DecisionError>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// For `decide_explained`: the closest permits and what stopped them.
     pub explain: Option<Box<Explanation>>,
     /// The version of the policy set that decided ([`crate::PolicySet::version`]); set by
     /// every [`crate::Engine`] method that returns a decision, bad requests included. Not
-    /// part of the decision JSON of SPEC §8 ([`Decision::to_json`]); see
+    /// part of the decision JSON (docs/decisions.md) ([`Decision::to_json`]); see
     /// [`Decision::to_json_versioned`].
     #[serde(skip)]
     pub policy_version: Option<Arc<str>>,
@@ -328,7 +353,7 @@ impl Serialize for Reasons {
     }
 }
 
-/// The obligations of an allow (SPEC §7): the merge of the applying permits' grants. `ttl`
+/// The obligations of an allow (docs/decisions.md): the merge of the applying permits' grants. `ttl`
 /// (the smallest granted) is kept as a number of milliseconds; every other key holds the
 /// distinct values granted for it, in the order of values. The decision JSON writes them
 /// as one object, keys sorted: `{"audit": ["secret read"], "ttl": "5m"}`.
@@ -398,10 +423,12 @@ impl Obligations {
         before.iter().map(json).chain(ttl).chain(after.iter().map(json))
     }
 
+    /// How many obligations there are.
     pub fn len(&self) -> usize {
         self.others.len() + usize::from(self.ttl.is_some())
     }
 
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -438,7 +465,7 @@ impl Decision {
         }
     }
 
-    /// The decision JSON of SPEC §8, pretty-printed.
+    /// The decision JSON (docs/decisions.md), pretty-printed.
     ///
     /// ```
     /// let json = writ::Decision::bad_request("bad").to_json();

@@ -1,4 +1,4 @@
-//! The embedding API (SPEC §11): compile a policy set once, decode requests, decide.
+//! The embedding API (docs/embedding.md): compile a policy set once, decode requests, decide.
 //!
 //! ```
 //! let policies = writ::PolicySet::from_sources(&[(
@@ -44,7 +44,9 @@ use std::sync::Arc;
 /// ```
 #[derive(Debug)]
 pub struct CompileError {
+    /// Every diagnostic, errors and warnings, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
+    /// The sources they point into (imported standard-library modules included).
     pub sources: SourceMap,
 }
 
@@ -75,7 +77,7 @@ impl std::error::Error for CompileError {}
 pub struct PolicySet {
     ir: Arc<ir::PolicySet>,
     sources: Arc<SourceMap>,
-    warnings: Vec<Diagnostic>,
+    warnings: Arc<[Diagnostic]>,
     /// What host data decoded for this schema looks like (see [`schema_fingerprint`]).
     fingerprint: u64,
     /// A content hash of the sources (see [`PolicySet::version`]).
@@ -128,7 +130,7 @@ impl PolicySet {
                 Ok(PolicySet {
                     ir: Arc::new(p),
                     sources: Arc::new(sources),
-                    warnings: diagnostics,
+                    warnings: diagnostics.into(),
                     fingerprint,
                     version,
                 })
@@ -414,7 +416,8 @@ impl Request {
     }
 }
 
-/// A decision engine for one policy set. `Send + Sync`: share it across threads.
+/// A decision engine for one policy set. `Send + Sync`, and cheap to clone (its parts are
+/// shared `Arc`s): share it across threads, swap it behind an `Arc` (docs/embedding.md).
 #[derive(Clone, Debug)]
 pub struct Engine {
     policy: PolicySet,
@@ -585,7 +588,7 @@ impl Engine {
         &self.policy
     }
 
-    /// Decodes the entity store from JSON (SPEC §8): once, then share it (it is cheap to
+    /// Decodes the entity store from JSON (docs/host-data.md): once, then share it (it is cheap to
     /// clone). A JIT engine also lays it out for its native code. Bad data is an error that
     /// names the JSON path.
     ///

@@ -33,11 +33,12 @@
 //! let _ = writ::PolicySet {
 //!     ir: std::sync::Arc::new(writ::unstable::ir::PolicySet::default()),
 //!     sources: std::sync::Arc::new(sources),
-//!     warnings: Vec::new(),
+//!     warnings: std::sync::Arc::from(Vec::new()),
 //!     fingerprint: 0,
 //!     version: std::sync::Arc::from(""),
 //! };
 //! ```
+#![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod decision;
@@ -67,4 +68,5 @@ pub use syntax::span::{FileId, SourceFile, SourceMap, Span};
 /// Nothing here reaches native code: an [`Engine`] is built only from a checked
 /// [`PolicySet`].
 #[doc(hidden)]
+#[allow(missing_docs)]
 pub mod unstable;

@@ -350,8 +350,11 @@ schema { entity Agent { tags: Set<String> }  entity Tool  action call: Agent -> 
 "#;
     let policies = PolicySet::from_sources(&[("p.writ", src)]).unwrap();
     let engine = Engine::compile(&policies).unwrap();
-    let mut entities = engine.entities_from_value(&json!([{"type": "Agent", "id": "a", "attrs": {"tags": []}}, {"type": "Tool", "id": "t"}])).unwrap();
-    let req = r#"{"principal": {"type": "Agent", "id": "a"}, "action": "call", "resource": {"type": "Tool", "id": "t"}}"#;
+    let mut entities = engine
+        .entities_from_value(&json!([{"type": "Agent", "id": "a", "attrs": {"tags": []}}, {"type": "Tool", "id": "t"}]))
+        .unwrap();
+    let req =
+        r#"{"principal": {"type": "Agent", "id": "a"}, "action": "call", "resource": {"type": "Tool", "id": "t"}}"#;
     for i in 0..20_000 {
         let ok = i % 3 == 0;
         let mut tags: Vec<String> = (0..7).map(|k| format!("t{}", (i + k) % 50)).collect();

@@ -13,22 +13,30 @@ pub struct Code(&'static CodeInfo);
 /// What a code means.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CodeInfo {
+    /// The code as written: `E0203`.
     pub code: &'static str,
+    /// The default severity of diagnostics with this code.
     pub severity: Severity,
+    /// A one-line summary.
     pub title: &'static str,
+    /// The long explanation `writ explain` prints.
     pub explanation: &'static str,
 }
 
 impl Code {
+    /// The code as written: `E0203`.
     pub fn as_str(self) -> &'static str {
         self.0.code
     }
+    /// The default severity of diagnostics with this code.
     pub fn severity(self) -> Severity {
         self.0.severity
     }
+    /// A one-line summary.
     pub fn title(self) -> &'static str {
         self.0.title
     }
+    /// The long explanation `writ explain` prints.
     pub fn explanation(self) -> &'static str {
         self.0.explanation
     }
@@ -49,6 +57,7 @@ macro_rules! codes {
     ($( $(#[$m:meta])* $name:ident = $code:literal, $sev:ident, $title:literal, $text:literal; )*) => {
         $(
             $(#[$m])*
+            #[doc = $title]
             pub const $name: Code = Code(&CodeInfo {
                 code: $code,
                 severity: Severity::$sev,

@@ -1,4 +1,4 @@
-//! Host data: the entity store and requests, decoded from JSON by the schema (SPEC §8).
+//! Host data: the entity store and requests, decoded from JSON by the schema (docs/host-data.md).
 //!
 //! Every problem is a [`DecodeError`] naming the JSON path and what was expected
 //! (`context.risk: expected Int, got "high"`). Nothing is half-decoded: a request either

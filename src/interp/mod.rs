@@ -537,7 +537,7 @@ impl<'p> Interpreter<'p> {
         out
     }
 
-    /// Decides a decoded request (SPEC §7). With `explain`, a deny or escalate also lists
+    /// Decides a decoded request (docs/decisions.md). With `explain`, a deny or escalate also lists
     /// the permits that came closest and what stopped them (source text from `sources`).
     pub fn decide(&self, req: &Request, store: &EntityStore, explain: Option<&SourceMap>) -> Decision {
         let asked = Asked { interp: self, req, store };
@@ -602,7 +602,7 @@ impl Ask for Asked<'_, '_> {
 /// Explains a deny or escalate for a principal, given the reasons of the decision.
 pub(crate) type Explain<'e, W> = &'e mut dyn FnMut(&W, &[Reason]) -> Explanation;
 
-/// The decision algorithm of SPEC §7 over the outcomes a back end computes for the
+/// The decision algorithm (docs/decisions.md) over the outcomes a back end computes for the
 /// request's principal and each hop of its delegation chain, shared by both back ends.
 /// Explanations always come from the interpreter (the reference semantics).
 pub(crate) fn assemble<'p, A: Ask>(
@@ -857,7 +857,7 @@ fn failing_part<'e>(
     (cur, saw)
 }
 
-/// Obligations being merged (SPEC §7): the smallest `ttl`, every value of each other key.
+/// Obligations being merged (docs/decisions.md): the smallest `ttl`, every value of each other key.
 /// Every `ttl` here is positive: a permit whose `ttl` is not did not apply
 /// ([`Outcome::permit_computed`]; a constant one does not compile).
 #[derive(Default)]

@@ -1,4 +1,4 @@
-//! Built-in methods (SPEC §6): their signatures, for the checker, and their reference
+//! Built-in methods (docs/language.md): their signatures, for the checker, and their reference
 //! semantics on values, for constant folding and the interpreter.
 
 use super::types::Ty;

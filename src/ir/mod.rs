@@ -35,7 +35,7 @@ pub use value::{EntityUid, Glob, IpNet, Value};
 ///
 /// Rules are evaluated in rule order (for the principal, then each hop of the delegation
 /// chain), and a permit's grant after every rule body. An operation that needs more than
-/// is left empties the budget and fails its rule closed (SPEC §7: an erroring forbid or
+/// is left empties the budget and fails its rule closed (docs/decisions.md: an erroring forbid or
 /// escalate applies, a permit does not); the error is listed in the decision. The default is
 /// generous: ordinary decisions spend a few units, and a million units take milliseconds.
 pub const DEFAULT_FUEL: u64 = 1_000_000;

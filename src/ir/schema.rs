@@ -100,7 +100,7 @@ pub struct Schema {
 /// Name → id. Requests look names up on every decision, so a fast (seeded) hasher.
 type Names<T> = HashMap<String, T, foldhash::fast::RandomState>;
 
-/// The default limit on `on_behalf_of` chains (SPEC §7).
+/// The default limit on `on_behalf_of` chains (docs/decisions.md).
 pub const DEFAULT_MAX_DELEGATION: usize = 4;
 
 fn id32(n: usize) -> u32 {

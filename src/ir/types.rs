@@ -1,4 +1,4 @@
-//! Types of Writ (SPEC §5).
+//! Types of Writ (docs/language.md).
 
 use super::schema::{EntityTypeId, EnumId};
 use std::sync::Arc;

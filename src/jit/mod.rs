@@ -1,9 +1,9 @@
-//! The Cranelift back end (SPEC §9): the whole policy set as one native decision function.
+//! The Cranelift back end (ARCHITECTURE.md): the whole policy set as one native decision function.
 //!
 //! `compile` lowers every rule body of the typed IR to native code (see `codegen`) behind one
 //! entry function that dispatches on action, principal type and resource type. Requests are
 //! first laid out as machine words (see `words`): strings interned to ids, entities numbered,
-//! ancestry precomputed. The SPEC §7 algorithm that turns the rules that applied into a
+//! ancestry precomputed. The decision algorithm (docs/decisions.md) that turns the rules that applied into a
 //! decision is shared with the interpreter (`interp::assemble`), so the two back ends differ
 //! only in how they evaluate rules, and the differential tests compare exactly that.
 //!

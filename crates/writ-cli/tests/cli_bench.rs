@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Output;
 
-const SPEC: &str = "examples/spec";
+const EXAMPLE: &str = "examples/spec";
 const REQUEST: &str = "examples/spec/request.json";
 const ENTITIES: &str = "examples/spec/entities.json";
 
@@ -25,7 +25,7 @@ fn text(o: &Output) -> String {
 }
 
 fn bench(extra: &[&str]) -> Output {
-    let mut args = vec!["bench", SPEC, "--request", REQUEST, "--entities", ENTITIES, "--iterations", "20"];
+    let mut args = vec!["bench", EXAMPLE, "--request", REQUEST, "--entities", ENTITIES, "--iterations", "20"];
     args.extend_from_slice(extra);
     writ(&args)
 }
@@ -58,7 +58,7 @@ fn the_json_report_has_every_field() {
     let o = bench(&["--format", "json"]);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("bench --format json prints JSON");
-    assert_eq!(v["policies"], serde_json::json!([SPEC]));
+    assert_eq!(v["policies"], serde_json::json!([EXAMPLE]));
     assert_eq!(v["request"], REQUEST);
     assert_eq!(v["entities"], ENTITIES);
     assert_eq!(v["budget"], serde_json::json!({"iterations": 20}));
@@ -92,7 +92,8 @@ fn the_json_report_has_every_field() {
 
 #[test]
 fn a_short_time_budget_works_without_iterations() {
-    let o = writ(&["bench", SPEC, "--request", REQUEST, "--entities", ENTITIES, "--time", "0.01", "--format", "json"]);
+    let o =
+        writ(&["bench", EXAMPLE, "--request", REQUEST, "--entities", ENTITIES, "--time", "0.01", "--format", "json"]);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["budget"], serde_json::json!({"seconds": 0.01}));
@@ -101,7 +102,7 @@ fn a_short_time_budget_works_without_iterations() {
 
 #[test]
 fn a_missing_request_file_is_named() {
-    let o = writ(&["bench", SPEC, "--request", "examples/spec/no-such-request.json", "--iterations", "1"]);
+    let o = writ(&["bench", EXAMPLE, "--request", "examples/spec/no-such-request.json", "--iterations", "1"]);
     assert!(!o.status.success());
     let out = text(&o);
     assert!(out.contains("cannot read `examples/spec/no-such-request.json`"), "{out}");
@@ -110,7 +111,7 @@ fn a_missing_request_file_is_named() {
 
 #[test]
 fn a_missing_entities_file_is_named() {
-    let o = writ(&["bench", SPEC, "--request", REQUEST, "--entities", "nope/entities.json", "--iterations", "1"]);
+    let o = writ(&["bench", EXAMPLE, "--request", REQUEST, "--entities", "nope/entities.json", "--iterations", "1"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("cannot read `nope/entities.json`"), "{}", text(&o));
 }
@@ -118,7 +119,7 @@ fn a_missing_entities_file_is_named() {
 #[test]
 fn a_malformed_request_is_refused_with_its_file_and_json_path() {
     let bad = "examples/spec/requests/bad_risk.json";
-    let o = writ(&["bench", SPEC, "--request", bad, "--entities", ENTITIES, "--iterations", "1"]);
+    let o = writ(&["bench", EXAMPLE, "--request", bad, "--entities", ENTITIES, "--iterations", "1"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains(&format!("cannot decode the request in `{bad}`")), "{out}");
@@ -132,7 +133,7 @@ fn a_request_that_is_not_json_is_refused() {
     let file = dir.join("garbage.json");
     std::fs::write(&file, "{ not json").unwrap();
     let path = file.to_str().unwrap();
-    let o = writ(&["bench", SPEC, "--request", path, "--entities", ENTITIES, "--iterations", "1"]);
+    let o = writ(&["bench", EXAMPLE, "--request", path, "--entities", ENTITIES, "--iterations", "1"]);
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains(&format!("cannot decode the request in `{path}`")), "{}", text(&o));
@@ -149,9 +150,9 @@ fn policies_that_do_not_check_are_rendered_and_refused() {
 
 #[test]
 fn iterations_and_time_are_exclusive() {
-    let o = writ(&["bench", SPEC, "--request", REQUEST, "--iterations", "3", "--time", "1"]);
+    let o = writ(&["bench", EXAMPLE, "--request", REQUEST, "--iterations", "3", "--time", "1"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    let o = writ(&["bench", SPEC, "--request", REQUEST, "--time", "0"]);
+    let o = writ(&["bench", EXAMPLE, "--request", REQUEST, "--time", "0"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--time must be a positive number"), "{}", text(&o));
 }
