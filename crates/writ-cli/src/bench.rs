@@ -11,7 +11,6 @@ use super::Format;
 use serde::Serialize;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use writ::{Backend, Decision, Engine, Entities, PolicySet};
 
@@ -74,25 +73,23 @@ struct Row {
 }
 
 /// Runs `writ bench`: the report (or the error) and the exit code.
-pub fn run(opts: &Options, color: bool) -> (String, ExitCode) {
-    match bench(opts, color) {
-        Ok(text) => (text, ExitCode::SUCCESS),
-        Err((text, code)) => (text, code),
-    }
+/// The report (standard output), or what went wrong (standard error) and the exit code.
+pub fn run(opts: &Options, color: bool) -> Result<String, (String, u8)> {
+    bench(opts, color)
 }
 
-fn read(p: &Path) -> Result<String, (String, ExitCode)> {
-    std::fs::read_to_string(p).map_err(|e| (format!("cannot read `{}`: {e}\n", p.display()), ExitCode::from(2)))
+fn read(p: &Path) -> Result<String, (String, u8)> {
+    std::fs::read_to_string(p).map_err(|e| (format!("cannot read `{}`: {e}\n", p.display()), super::exit::INPUT))
 }
 
-fn fail(text: String) -> (String, ExitCode) {
-    (text, ExitCode::FAILURE)
+fn fail(text: String) -> (String, u8) {
+    (text, super::exit::FAILURE)
 }
 
-fn bench(opts: &Options, color: bool) -> Result<String, (String, ExitCode)> {
+fn bench(opts: &Options, color: bool) -> Result<String, (String, u8)> {
     if let Budget::Seconds(s) = opts.budget {
         if !(s.is_finite() && s > 0.0) {
-            return Err((format!("--time must be a positive number of seconds, not {s}\n"), ExitCode::from(2)));
+            return Err((format!("--time must be a positive number of seconds, not {s}\n"), super::exit::INPUT));
         }
     }
     let req_text = read(&opts.request)?;
@@ -110,7 +107,7 @@ fn bench(opts: &Options, color: bool) -> Result<String, (String, ExitCode)> {
 
     // Each engine decodes the store itself: a JIT engine lays it out for its native code
     // (without `--entities`, an empty store laid out by the engine).
-    let store = |engine: &Engine| -> Result<Entities, (String, ExitCode)> {
+    let store = |engine: &Engine| -> Result<Entities, (String, u8)> {
         let (Some(json), Some(file)) = (ent_text.as_deref(), opts.entities.as_deref()) else {
             return Ok(engine.empty_entities());
         };

@@ -6,27 +6,69 @@ pub mod bench;
 pub mod testrun;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use writ::SourceMap;
 use writ::diag::{self, Diagnostic};
 use writ::unstable::load;
 
+/// Exit codes, the same for every command (docs/cli.md).
+pub mod exit {
+    /// Success: the policies check, the tests pass, a decision was printed.
+    pub const OK: u8 = 0;
+    /// The policies do not check, a test failed, `fmt --check` would change a file.
+    pub const FAILURE: u8 = 1;
+    /// Bad usage or unreadable input: a flag, a missing or unreadable file, malformed
+    /// entities.
+    pub const INPUT: u8 = 2;
+    /// `eval --fail-on-deny`: the decision is deny.
+    pub const DENY: u8 = 3;
+    /// `eval --fail-on-deny`: the decision is escalate.
+    pub const ESCALATE: u8 = 4;
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "writ",
     version,
-    about = "Writ: runtime authorization policies for agents, service accounts and CI jobs"
+    about = "Writ: runtime authorization policies for agents, service accounts and CI jobs",
+    after_help = "Results go to standard output, diagnostics and errors to standard error.\n\
+                  Exit codes: 0 success, 1 policy errors or test failures, 2 bad usage or unreadable input,\n\
+                  3 and 4 a deny and an escalate with `eval --fail-on-deny`. docs/cli.md has the details."
 )]
 pub struct Cli {
+    /// Colour in terminal reports: `auto` (when standard error is a terminal and `NO_COLOR`
+    /// is not set), `always` or `never`.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a report written to a terminal (`is_terminal`), honouring
+    /// `NO_COLOR` (https://no-color.org) for `auto`.
+    pub fn resolve(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Parse and check policy files; print diagnostics. Exit 1 when there are errors.
+    /// Parse and check policy files; print diagnostics (to standard error, or the JSON to
+    /// standard output with `--format json`). Exit 1 when there are errors.
     Check {
         /// Files, or directories (every `*.writ` below them).
         #[arg(required = true)]
@@ -35,7 +77,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// Decide one request and print the decision JSON (exit 0 whatever the decision).
+    /// Decide one request and print the decision JSON (exit 0 whatever the decision, unless
+    /// `--fail-on-deny`).
     Eval {
         #[command(flatten)]
         input: RequestInput,
@@ -45,6 +88,9 @@ pub enum Command {
         /// For a deny or escalate, list the permits that came closest and what stopped them.
         #[arg(long)]
         explain: bool,
+        /// Exit 3 when the decision is deny and 4 when it is escalate (for scripts).
+        #[arg(long)]
+        fail_on_deny: bool,
         /// Let the request's inline entities replace entities of the store (by default such
         /// a request is bad input, denied).
         #[arg(long)]
@@ -65,12 +111,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// Run the policy test cases (`*.test.toml`) found under the paths.
+    /// Run the policy test cases (`*.test.toml`). A directory gives its policies (`*.writ`)
+    /// and its test files; a test file alone runs against the policies of its directory.
     Test {
-        /// Policy directories (their `*.writ` files are the policies, their `*.test.toml`
-        /// files the tests).
+        /// Policy directories, or `*.test.toml` files.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Run only the cases whose name (or file) contains this text.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// `human` (a line per case), `json` (one report) or `junit` (JUnit XML, for CI).
+        #[arg(long, value_enum, default_value_t = TestFormat::Human)]
+        format: TestFormat,
         /// Let requests' inline entities replace entities of the store (by default such a
         /// request is bad input, denied).
         #[arg(long)]
@@ -89,7 +141,7 @@ pub struct RequestInput {
     /// Policy files or directories.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// The request, as JSON (see docs/host-data.md).
+    /// The request, as JSON (docs/host-data.md); `-` reads it from standard input.
     #[arg(long)]
     request: PathBuf,
     /// The entity store, as a JSON array of entities.
@@ -99,7 +151,7 @@ pub struct RequestInput {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EngineKind {
-    /// Native code (Cranelift); the interpreter where the machine is not supported.
+    /// Native code (Cranelift); the interpreter where the JIT cannot compile.
     Jit,
     /// The reference interpreter.
     Interp,
@@ -111,34 +163,75 @@ pub enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TestFormat {
+    Human,
+    Json,
+    Junit,
+}
+
+/// What a command printed, and how it ended.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// Results: decisions, test reports, JSON.
+    pub stdout: String,
+    /// Diagnostics and errors.
+    pub stderr: String,
+    /// The exit code ([`exit`]).
+    pub code: u8,
+}
+
+impl Output {
+    fn out(stdout: String, code: u8) -> Output {
+        Output { stdout, stderr: String::new(), code }
+    }
+
+    fn err(stderr: String, code: u8) -> Output {
+        Output { stdout: String::new(), stderr, code }
+    }
+}
+
 /// Runs the CLI with the process arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut out = std::io::stdout().lock();
-    run(cli.command, &mut out, std::io::stdout().is_terminal())
+    let color = cli.color.resolve(std::io::stderr().is_terminal());
+    let o = run(cli.command, color);
+    let wrote_out = std::io::stdout().lock().write_all(o.stdout.as_bytes()).and_then(|()| std::io::stdout().flush());
+    let _ = std::io::stderr().lock().write_all(o.stderr.as_bytes());
+    if wrote_out.is_err() {
+        return ExitCode::from(exit::INPUT);
+    }
+    ExitCode::from(o.code)
 }
 
-/// Runs one command, writing its output to `out`. Returns the process exit code.
-pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitCode {
-    let (text, code) = match command {
+/// Runs one command. `color`: whether reports for a terminal are coloured.
+pub fn run(command: Command, color: bool) -> Output {
+    match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
-        Command::Eval { input: RequestInput { paths, request, entities }, engine, explain, allow_inline_override } => {
+        Command::Eval {
+            input: RequestInput { paths, request, entities },
+            engine,
+            explain,
+            fail_on_deny,
+            allow_inline_override,
+        } => {
             let options = writ::EngineOptions { allow_inline_override, ..Default::default() };
-            eval(&paths, &request, entities.as_deref(), engine, options, explain, color)
+            let e = Eval { engine, options, explain, fail_on_deny, color };
+            eval(&paths, &request, entities.as_deref(), &e)
         }
-        Command::Test { paths, allow_inline_override } => {
-            test(&paths, writ::EngineOptions { allow_inline_override, ..Default::default() }, color)
+        Command::Test { paths, filter, format, allow_inline_override } => {
+            let options = writ::EngineOptions { allow_inline_override, ..Default::default() };
+            test(&paths, filter.as_deref(), format, options, color)
         }
         Command::Bench { input: RequestInput { paths, request, entities }, iterations, time, format } => {
             let budget = iterations.map_or(bench::Budget::Seconds(time), bench::Budget::Iterations);
-            bench::run(&bench::Options { paths, request, entities, budget, format }, color)
+            match bench::run(&bench::Options { paths, request, entities, budget, format }, color) {
+                Ok(text) => Output::out(text, exit::OK),
+                Err((text, code)) => Output::err(text, code),
+            }
         }
-    };
-    if out.write_all(text.as_bytes()).is_err() {
-        return ExitCode::from(2);
     }
-    code
 }
 
 /// Reads, parses and checks every file; returns the sources (imported modules included)
@@ -148,20 +241,26 @@ pub fn check_paths(paths: &[PathBuf]) -> (SourceMap, Vec<Diagnostic>) {
     (sources, diags)
 }
 
-fn check(paths: &[PathBuf], format: Format, color: bool) -> (String, ExitCode) {
+fn check(paths: &[PathBuf], format: Format, color: bool) -> Output {
     let (sources, diags) = check_paths(paths);
-    let code = if diag::has_errors(&diags) { ExitCode::FAILURE } else { ExitCode::SUCCESS };
-    let text = match format {
-        Format::Json => format!("{}\n", diag::json::render(&diags, &sources)),
+    let unreadable = diags.iter().any(|d| d.code == writ::diag::codes::CANNOT_READ);
+    let code = if unreadable {
+        exit::INPUT
+    } else if diag::has_errors(&diags) {
+        exit::FAILURE
+    } else {
+        exit::OK
+    };
+    match format {
+        Format::Json => Output::out(format!("{}\n", diag::json::render(&diags, &sources)), code),
         Format::Human => {
             let files = sources.files().filter(|(_, f)| !f.name.starts_with("<std>")).count();
             let mut s = diag::render::render(&diags, &sources, color);
             let noun = if files == 1 { "file" } else { "files" };
             s.push_str(&format!("checked {files} {noun}: {}\n", diag::render::summary(&diags)));
-            s
+            Output::err(s, code)
         }
-    };
-    (text, code)
+    }
 }
 
 /// Loads and checks the policies, or renders why they do not check.
@@ -181,88 +280,116 @@ fn engine_for(
     color: bool,
 ) -> Result<writ::Engine, String> {
     let p = load_policies(paths, color)?;
-    match kind {
-        EngineKind::Interp => Ok(writ::Engine::interpreted_with(&p, options)),
-        EngineKind::Jit => writ::Engine::compile_with(&p, options).map_err(|e| format!("{e}\n")),
-    }
+    let backend = match kind {
+        EngineKind::Interp => writ::BackendChoice::Interpreter,
+        EngineKind::Jit => writ::BackendChoice::Auto,
+    };
+    writ::Engine::compile_with(&p, writ::EngineOptions { backend, ..options }).map_err(|e| format!("{e}\n"))
 }
 
-fn eval(
-    paths: &[PathBuf],
-    request: &std::path::Path,
-    entities: Option<&std::path::Path>,
-    kind: EngineKind,
+/// How `eval` decides and reports.
+struct Eval {
+    engine: EngineKind,
     options: writ::EngineOptions,
     explain: bool,
+    fail_on_deny: bool,
     color: bool,
-) -> (String, ExitCode) {
-    let engine = match engine_for(paths, kind, options, color) {
-        Ok(e) => e,
-        Err(s) => return (s, ExitCode::FAILURE),
-    };
-    let read =
-        |p: &std::path::Path| std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}\n", p.display()));
-    let req_text = match read(request) {
-        Ok(t) => t,
-        Err(s) => return (s, ExitCode::from(2)),
-    };
-    let store = match entities {
-        None => Ok(engine.empty_entities()),
-        Some(p) => match read(p) {
-            Ok(t) => engine.entities_from_json(&t).map_err(|e| format!("entities: {e}")),
-            Err(s) => return (s, ExitCode::from(2)),
-        },
-    };
-    let decision = match store {
-        Err(e) => writ::Decision::bad_request(e),
-        Ok(store) => match engine.request_from_json(&req_text, &store) {
-            Err(e) => writ::Decision::bad_request(e.to_string()),
-            Ok(r) if explain => engine.decide_explained(&r),
-            Ok(r) => engine.decide(&r),
-        },
-    };
-    (format!("{}\n", decision.to_json()), ExitCode::SUCCESS)
 }
 
-fn test(paths: &[PathBuf], options: writ::EngineOptions, color: bool) -> (String, ExitCode) {
-    let jit = match engine_for(&testrun::policy_paths(paths), EngineKind::Jit, options, color) {
-        Ok(e) => e,
-        Err(s) => return (s, ExitCode::FAILURE),
+/// Reads a file, or standard input for `-`.
+fn read_input(p: &std::path::Path) -> Result<String, String> {
+    if p.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut s)
+            .map_err(|e| format!("cannot read standard input: {e}\n"))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}\n", p.display()))
+}
+
+fn eval(paths: &[PathBuf], request: &std::path::Path, entities: Option<&std::path::Path>, e: &Eval) -> Output {
+    // Unreadable input first: it is a usage error whatever the policies say.
+    let req_text = match read_input(request) {
+        Ok(t) => t,
+        Err(s) => return Output::err(s, exit::INPUT),
     };
-    let reference = writ::Engine::interpreted_with(jit.policy(), options);
+    let ent_text = match entities.map(read_input).transpose() {
+        Ok(t) => t,
+        Err(s) => return Output::err(s, exit::INPUT),
+    };
+    let engine = match engine_for(paths, e.engine, e.options, e.color) {
+        Ok(engine) => engine,
+        Err(s) => return Output::err(s, exit::FAILURE),
+    };
+    let store = match &ent_text {
+        None => engine.empty_entities(),
+        Some(t) => match engine.entities_from_json(t) {
+            Ok(store) => store,
+            Err(err) => {
+                let file = entities.map_or(String::new(), |p| p.display().to_string());
+                return Output::err(format!("{file}: bad entities: {err}\n"), exit::INPUT);
+            }
+        },
+    };
+    let decision = match engine.request_from_json(&req_text, &store) {
+        Err(err) => writ::Decision::bad_request(err.to_string()),
+        Ok(r) if e.explain => engine.decide_explained(&r),
+        Ok(r) => engine.decide(&r),
+    };
+    let code = match decision.decision {
+        writ::Verdict::Deny if e.fail_on_deny => exit::DENY,
+        writ::Verdict::Escalate if e.fail_on_deny => exit::ESCALATE,
+        _ => exit::OK,
+    };
+    Output::out(format!("{}\n", decision.to_json()), code)
+}
+
+fn test(
+    paths: &[PathBuf],
+    filter: Option<&str>,
+    format: TestFormat,
+    options: writ::EngineOptions,
+    color: bool,
+) -> Output {
     let files = testrun::find_test_files(paths);
     if files.is_empty() {
-        return ("no `*.test.toml` files found\n".into(), ExitCode::FAILURE);
+        return Output::err("no `*.test.toml` files found\n".into(), exit::INPUT);
     }
-    let results = testrun::run(&[jit, reference], &files);
-    let mut s = String::new();
-    for r in &results {
-        if r.passed {
-            s.push_str(&format!("ok    {}: {}\n", r.file, r.name));
-        } else {
-            s.push_str(&format!("FAIL  {}: {}\n      {}\n", r.file, r.name, r.detail));
-        }
-    }
+    let policy_paths = testrun::policy_paths(paths);
+    let jit = match engine_for(&policy_paths, EngineKind::Jit, options, color) {
+        Ok(e) => e,
+        Err(s) => return Output::err(s, exit::FAILURE),
+    };
+    let reference = writ::Engine::interpreted_with(jit.policy(), options);
+    let results = testrun::run_filtered(&[jit, reference], &files, filter);
     let failed = results.iter().filter(|r| !r.passed).count();
-    s.push_str(&format!("{} passed, {failed} failed\n", results.len() - failed));
-    (s, if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let code = if failed == 0 { exit::OK } else { exit::FAILURE };
+    let text = match format {
+        TestFormat::Human => testrun::human(&results),
+        TestFormat::Json => testrun::json(&results),
+        TestFormat::Junit => testrun::junit(&results),
+    };
+    if filter.is_some() && results.is_empty() {
+        return Output { stdout: text, stderr: "no test case matches the filter\n".into(), code: exit::FAILURE };
+    }
+    Output::out(text, code)
 }
 
-fn explain(code: Option<&str>) -> (String, ExitCode) {
+fn explain(code: Option<&str>) -> Output {
     match code {
         None => {
             let mut s = String::new();
             for c in diag::codes::ALL {
                 s.push_str(&format!("{}  {:<8} {}\n", c.as_str(), c.severity().as_str(), c.title()));
             }
-            (s, ExitCode::SUCCESS)
+            Output::out(s, exit::OK)
         }
         Some(name) => match diag::codes::lookup(name) {
-            Some(c) => (
+            Some(c) => Output::out(
                 format!("{} ({}): {}\n\n{}\n", c.as_str(), c.severity().as_str(), c.title(), c.explanation()),
-                ExitCode::SUCCESS,
+                exit::OK,
             ),
-            None => (format!("unknown diagnostic code `{name}`; `writ explain` lists them all\n"), ExitCode::FAILURE),
+            None => Output::err(format!("unknown diagnostic code `{name}`; `writ explain` lists them all\n"), exit::INPUT),
         },
     }
 }

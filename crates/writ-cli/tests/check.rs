@@ -18,10 +18,12 @@ fn check_binary_reports_three_broken_rules_and_exits_1() {
     let broken = "tests/ui/syntax/three_broken_rules.writ";
 
     let human = writ(&["check", broken]);
-    let stdout = String::from_utf8_lossy(&human.stdout);
-    assert_eq!(human.status.code(), Some(1), "human output:\n{stdout}");
-    assert_eq!(stdout.matches("] Error: ").count(), 3, "human output:\n{stdout}");
-    assert!(stdout.ends_with("checked 1 file: 3 errors, 0 warnings\n"), "human output:\n{stdout}");
+    // The report is diagnostics: standard error; nothing on standard output.
+    let stderr = String::from_utf8_lossy(&human.stderr);
+    assert_eq!(human.status.code(), Some(1), "human output:\n{stderr}");
+    assert!(human.stdout.is_empty());
+    assert_eq!(stderr.matches("] Error: ").count(), 3, "human output:\n{stderr}");
+    assert!(stderr.ends_with("checked 1 file: 3 errors, 0 warnings\n"), "human output:\n{stderr}");
 
     let json = writ(&["check", "--format", "json", broken]);
     assert_eq!(json.status.code(), Some(1));
@@ -37,5 +39,5 @@ fn check_binary_reports_three_broken_rules_and_exits_1() {
     assert!(items.iter().all(|d| d["file"] == broken && d["severity"] == "error"));
 
     let clean = writ(&["check", "tests/ui/syntax/ok_full_pipeline.writ"]);
-    assert_eq!(clean.status.code(), Some(0), "{}", String::from_utf8_lossy(&clean.stdout));
+    assert_eq!(clean.status.code(), Some(0), "{}", String::from_utf8_lossy(&clean.stderr));
 }

@@ -92,9 +92,8 @@ fn writ_eval_takes_allow_inline_override() {
         args.extend([p, "--entities".into(), e, "--request".into(), r].map(|x| x.display().to_string()));
         args.extend(flag.map(String::from));
         let cli = writ_cli::Cli::try_parse_from(&args).unwrap();
-        let mut out = Vec::new();
-        writ_cli::run(cli.command, &mut out, false);
-        let d: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let out = writ_cli::run(cli.command, false);
+        let d: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         d["decision"].as_str().unwrap().to_string()
     };
     let (strict, lenient) = (eval(None), eval(Some("--allow-inline-override")));
