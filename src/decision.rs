@@ -212,6 +212,10 @@ pub struct NearMiss {
     pub saw: BTreeMap<String, serde_json::Value>,
     /// How many of the rule's `when`/`unless` clauses held before the failing one.
     pub clauses_passed: usize,
+    /// The parts of the failing condition that held before it failed: the conjuncts of an
+    /// `and` before its false one, by source text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub passed: Vec<String>,
 }
 
 /// Which back end an engine runs ([`crate::Engine::backend`]), and which one made a decision

@@ -382,6 +382,11 @@ always win, so the permit can never make a difference.";
 annotation is ignored, which is usually a typo: a rule written with `@Id(\"x\")` or
 `@ids(\"x\")` has no id and is named `FILE:LINE` in decisions. For notes about a rule,
 use a `///` doc comment.";
+
+    GRANT_WITHOUT_EFFECT = "W0007", Warning, "grant on a rule that grants nothing",
+"Obligations come only from the permits that allow a request. A `grant` on a `forbid` or
+`escalate` rule is never read: move it to the permit that allows the action (an escalation
+that a human approves is then allowed by a permit, whose grant applies).";
 }
 
 #[cfg(test)]

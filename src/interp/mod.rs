@@ -750,6 +750,7 @@ impl<'p> Interpreter<'p> {
                 failed: String::new(),
                 saw: BTreeMap::new(),
                 clauses_passed: 0,
+                passed: Vec::new(),
             };
             if !self.matches(&rule.principal, who, req, store) {
                 miss.failed = "the principal is not the one the rule's target names".into();
@@ -764,10 +765,11 @@ impl<'p> Interpreter<'p> {
                     BodyResult::Fails(i) => {
                         miss.clauses_passed = i;
                         if let Some(c) = body.clauses.get(i) {
-                            let (expr, saw) = failing_part(&c.expr, c.when, &mut ev, sources);
-                            let text = sources.snippet(expr.span).split_whitespace().collect::<Vec<_>>().join(" ");
+                            let part = failing_part(&c.expr, c.when, &mut ev, sources);
+                            let text = snippet(sources, part.expr);
                             miss.failed = if c.when { format!("when {text}") } else { format!("unless {text}") };
-                            miss.saw = saw;
+                            miss.saw = part.saw;
+                            miss.passed = part.passed;
                         }
                     }
                 }
@@ -804,7 +806,7 @@ fn unless_texts(rule: &Rule, sources: &SourceMap) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for b in &rule.bodies {
         for c in b.clauses.iter().filter(|c| !c.when) {
-            let text = sources.snippet(c.expr.span).split_whitespace().collect::<Vec<_>>().join(" ");
+            let text = snippet(sources, &c.expr);
             if !out.contains(&text) {
                 out.push(text);
             }
@@ -813,21 +815,62 @@ fn unless_texts(rule: &Rule, sources: &SourceMap) -> Vec<String> {
     out
 }
 
-/// Narrows a failed clause to the conjunct (or disjunct) that decided it, and collects the
-/// values its operands had.
-fn failing_part<'e>(
-    e: &'e ir::Expr,
-    want: bool,
-    ev: &mut Eval<'_>,
-    sources: &SourceMap,
-) -> (&'e ir::Expr, BTreeMap<String, serde_json::Value>) {
+/// An expression's source text, on one line.
+fn snippet(sources: &SourceMap, e: &ir::Expr) -> String {
+    sources.snippet(e.span).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The part of a failed clause that decided it.
+struct FailingPart<'e> {
+    expr: &'e ir::Expr,
+    /// The values its operands had, and the arguments of the functions it is inside.
+    saw: BTreeMap<String, serde_json::Value>,
+    /// The conjuncts that held before it.
+    passed: Vec<String>,
+}
+
+/// Narrows a failed clause to the conjunct (or disjunct) that decided it, through the
+/// functions it calls (their arguments are shown with the values they had), and collects
+/// the values its operands had.
+fn failing_part<'e>(e: &'e ir::Expr, want: bool, ev: &mut Eval<'_>, sources: &SourceMap) -> FailingPart<'e> {
     // For a `when` (want = true) that failed, an `and` failed at its first false part; for
     // an `unless` (want = false) that held, an `or` held at its first true part.
+    let mut saw = BTreeMap::new();
+    let mut passed = Vec::new();
     let mut cur = e;
-    loop {
+    for _ in 0..crate::ir::MAX_EXPLAIN_STEPS {
         let next = match (&cur.kind, want) {
-            (K::And(es), true) => es.iter().find(|x| matches!(ev.eval(x), Ok(Value::Bool(false)))),
+            (K::And(es), true) => {
+                let mut found = None;
+                for x in es {
+                    match ev.eval(x) {
+                        Ok(Value::Bool(true)) => passed.push(snippet(sources, x)),
+                        Ok(Value::Bool(false)) => {
+                            found = Some(x);
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+                found
+            }
             (K::Or(es), false) => es.iter().find(|x| matches!(ev.eval(x), Ok(Value::Bool(true)))),
+            // An inlined function call: bind its argument, show it, look inside the body.
+            (K::Let(n, v, body), _) => match ev.eval(v) {
+                Ok(val) => {
+                    if !matches!(v.kind, K::Lit(_)) {
+                        saw.insert(snippet(sources, v), value_to_json(ev.schema, &val));
+                    }
+                    match ev.locals.get_mut(*n as usize) {
+                        Some(slot) => {
+                            *slot = val;
+                            Some(&**body)
+                        }
+                        None => None,
+                    }
+                }
+                Err(_) => None,
+            },
             _ => None,
         };
         match next {
@@ -835,14 +878,12 @@ fn failing_part<'e>(
             None => break,
         }
     }
-    let mut saw = BTreeMap::new();
     let mut show = |x: &ir::Expr, ev: &mut Eval<'_>| {
         if matches!(x.kind, K::Lit(_)) {
             return;
         }
         if let Ok(v) = ev.eval(x) {
-            let text = sources.snippet(x.span).split_whitespace().collect::<Vec<_>>().join(" ");
-            saw.insert(text, value_to_json(ev.schema, &v));
+            saw.insert(snippet(sources, x), value_to_json(ev.schema, &v));
         }
     };
     match &cur.kind {
@@ -854,7 +895,7 @@ fn failing_part<'e>(
         K::Call(_, args) => args.iter().for_each(|a| show(a, ev)),
         _ => show(cur, ev),
     }
-    (cur, saw)
+    FailingPart { expr: cur, saw, passed }
 }
 
 /// Obligations being merged (docs/decisions.md): the smallest `ttl`, every value of each other key.

@@ -222,6 +222,10 @@ impl Body {
     }
 }
 
+/// How many steps an explanation takes to narrow a failed clause (through `and`s, `or`s
+/// and inlined calls), at most: the IR is at most 400 deep, so this is never the limit.
+pub const MAX_EXPLAIN_STEPS: usize = 1_000;
+
 /// What a rule does when it applies. The surface syntax has its own (`syntax::ast::Effect`);
 /// the checker maps it here, so the back ends know nothing of the syntax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

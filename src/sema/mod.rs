@@ -1266,10 +1266,12 @@ impl Checker {
             })
             .collect();
         for (k, (when, span)) in constant.iter().zip(clause_spans) {
-            // Warn only when the clause is the same constant for every request shape (and not
-            // because of an `in` already reported as an error).
+            // Warn only when the clause is the same constant for every request shape, and not
+            // because of an error inside it (an `in` already reported, a bad literal, an
+            // invalid escape: the constant is then the error's stand-in, not the author's).
+            let within = |s: &Span| s.file == span.file && span.start <= s.start && s.end <= span.end;
             let inner_error =
-                reported.iter().any(|s: &Span| s.file == span.file && span.start <= s.start && s.end <= span.end);
+                reported.iter().any(within) || self.diags.iter().any(|d| d.is_error() && within(&d.primary.span));
             if let (Some(Some(b)), false) = (k, inner_error) {
                 let word = if when { "when" } else { "unless" };
                 let effect =
@@ -1284,7 +1286,7 @@ impl Checker {
             if let Some(ast::Clause::Grant(g)) = r.clauses.iter().find(|c| matches!(c, ast::Clause::Grant(_))) {
                 self.err(
                     Diagnostic::new(
-                        codes::CONSTANT_CONDITION,
+                        codes::GRANT_WITHOUT_EFFECT,
                         g.span,
                         format!("`grant` on a {} rule has no effect", r.effect.node.as_str()),
                     )
@@ -1379,8 +1381,23 @@ impl Checker {
     }
 
     fn warn_unused(&mut self) {
-        // A fn is used if a rule inlined it; fns used only by unused fns are unused too,
-        // which is what inlining-based marking gives.
+        // A fn is used if a rule inlined it, or a used fn calls it (inlining may have stopped
+        // short of it: calls too deep, E0209); fns used only by unused fns are unused too.
+        // Without a schema (E0205) no rule was checked, so nothing is known to be unused.
+        if self.diags.iter().any(|d| d.code == codes::NO_SCHEMA) {
+            return;
+        }
+        let mut stack: Vec<FnId> = self.used_fns.iter().copied().collect();
+        while let Some(f) = stack.pop() {
+            let Some(info) = self.fns.get(f) else { continue };
+            let mut calls = Vec::new();
+            collect_calls(&info.decl.body, self.scopes.get(info.scope), &self.modules, &mut calls);
+            for (g, _) in calls {
+                if self.used_fns.insert(g) {
+                    stack.push(g);
+                }
+            }
+        }
         let mut warnings = Vec::new();
         for (i, f) in self.fns.iter().enumerate() {
             if !f.std && !f.recursive && !self.used_fns.contains(&i) {

@@ -389,7 +389,9 @@ fn explain(code: Option<&str>) -> Output {
                 format!("{} ({}): {}\n\n{}\n", c.as_str(), c.severity().as_str(), c.title(), c.explanation()),
                 exit::OK,
             ),
-            None => Output::err(format!("unknown diagnostic code `{name}`; `writ explain` lists them all\n"), exit::INPUT),
+            None => {
+                Output::err(format!("unknown diagnostic code `{name}`; `writ explain` lists them all\n"), exit::INPUT)
+            }
         },
     }
 }

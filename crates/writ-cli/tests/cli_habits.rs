@@ -150,11 +150,31 @@ fn test_run(dir: &Path, extra: &[&str]) -> Output {
 #[test]
 fn test_files_are_read_strictly() {
     let cases = [
-        ("unknown-key", "entities = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpct = \"allow\"\n", "unknown field `expct`"),
-        ("wrong-type", "entities = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"allow\"\nreasons = \"agent-tools\"\n", "reasons"),
-        ("bad-verdict", "entities = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"permit\"\n", "unknown variant `permit`"),
-        ("duplicate-name", "entities = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"allow\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"allow\"\n", "two cases are named \"a\""),
-        ("top-level-typo", "entitis = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"allow\"\n", "unknown field `entitis`"),
+        (
+            "unknown-key",
+            "entities = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpct = \"allow\"\n",
+            "unknown field `expct`",
+        ),
+        (
+            "wrong-type",
+            "entities = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"allow\"\nreasons = \"agent-tools\"\n",
+            "reasons",
+        ),
+        (
+            "bad-verdict",
+            "entities = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"permit\"\n",
+            "unknown variant `permit`",
+        ),
+        (
+            "duplicate-name",
+            "entities = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"allow\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"allow\"\n",
+            "two cases are named \"a\"",
+        ),
+        (
+            "top-level-typo",
+            "entitis = \"entities.json\"\n[[case]]\nname = \"a\"\nrequest = \"request.json\"\nexpect = \"allow\"\n",
+            "unknown field `entitis`",
+        ),
     ];
     for (name, file, want) in cases {
         let dir = suite(name, file);
@@ -246,7 +266,8 @@ fn test_reports_in_json_and_junit() {
     assert_eq!(json.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!((v["passed"].as_u64(), v["failed"].as_u64()), (Some(3), Some(1)));
-    let failed: Vec<&serde_json::Value> = v["cases"].as_array().unwrap().iter().filter(|c| c["passed"] == false).collect();
+    let failed: Vec<&serde_json::Value> =
+        v["cases"].as_array().unwrap().iter().filter(|c| c["passed"] == false).collect();
     assert_eq!(failed[0]["name"], "destructive escalates, explained");
     assert!(failed[0]["detail"].as_str().unwrap().starts_with("expected allow, got escalate"));
 
