@@ -114,7 +114,7 @@ fn color_follows_the_flag_and_no_color() {
     // `auto` colours only a terminal, and never with NO_COLOR set.
     let auto = writ_with(&["check", broken], None, &[("NO_COLOR", "1")]);
     assert!(!text(&auto.stderr).contains("\u{1b}["));
-    assert!(writ_cli::ColorChoice::Auto.resolve(false) == false);
+    assert!(!writ_cli::ColorChoice::Auto.resolve(false));
     assert!(writ_cli::ColorChoice::Always.resolve(false));
 }
 
