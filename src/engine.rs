@@ -941,6 +941,41 @@ impl Engine {
             .made_by(Backend::Interpreter)
     }
 
+    /// An empty coverage record for this engine's policy set, to fill with
+    /// [`Engine::cover`] (`writ test --coverage`).
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// let mut coverage = engine.coverage();
+    /// let request = engine.request_from_json(&std::fs::read_to_string("examples/spec/request.json")?, &entities)?;
+    /// engine.cover(&request, &mut coverage);
+    /// let tools = coverage.rules.iter().find(|r| r.id == "agent-tools").unwrap();
+    /// assert_eq!(tools.applied, 1);
+    /// assert!(tools.clauses.iter().all(|c| c.true_count + c.false_count == 1));
+    /// assert!(coverage.never_applied().any(|r| r.id == "risk-ceiling"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn coverage(&self) -> crate::Coverage {
+        crate::Coverage::new(&self.policy.ir, &self.policy.sources)
+    }
+
+    /// Records in `coverage` what deciding `request` exercises: the rules that apply, and
+    /// for each rule whose target matches, whether each `when`/`unless` condition it reaches
+    /// is true or false (by the reference interpreter; the decision itself is not made).
+    /// A request of another schema records nothing.
+    pub fn cover(&self, request: &Request, coverage: &mut crate::Coverage) {
+        if self.foreign(Some(request.schema)) || coverage.rules.len() != self.policy.ir.rules.len() {
+            return;
+        }
+        Interpreter::with_fuel(&self.policy.ir, self.options.limits.max_fuel).cover(
+            &request.inner,
+            request.entities.store(),
+            coverage,
+        );
+    }
+
     /// Decides, and for a deny or escalate explains which permits came closest (always by
     /// the interpreter, the reference semantics).
     ///

@@ -59,6 +59,7 @@ pub use engine::{
     BackendChoice, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request, RequestBuilder,
 };
 pub use host::{DecodeError, DecodeErrorKind};
+pub use interp::coverage::{ClauseCoverage, Coverage, RuleCoverage};
 pub use ir::DEFAULT_FUEL;
 pub use jit::JitError;
 pub use syntax::span::{FileId, SourceFile, SourceMap, Span};

@@ -1,6 +1,8 @@
 //! The reference interpreter: walks the typed IR. Its results *are* the semantics; the JIT
 //! must agree with it on every decision.
 
+pub mod coverage;
+
 use crate::decision::{
     Decision, DecisionError, EntityRef, Escalation, Explanation, NearMiss, Obligations, Reason, Reasons, Verdict,
     value_to_json,

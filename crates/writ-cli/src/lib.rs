@@ -123,6 +123,13 @@ pub enum Command {
         /// `human` (a line per case), `json` (one report) or `junit` (JUnit XML, for CI).
         #[arg(long, value_enum, default_value_t = TestFormat::Human)]
         format: TestFormat,
+        /// Also report which rules applied and which `when`/`unless` conditions the cases
+        /// made both true and false (after the results; in the JSON report, `coverage`).
+        #[arg(long)]
+        coverage: bool,
+        /// Write the coverage as LCOV to FILE (for editors and CI coverage tools).
+        #[arg(long, value_name = "FILE")]
+        lcov: Option<PathBuf>,
         /// Let requests' inline entities replace entities of the store (by default such a
         /// request is bad input, denied).
         #[arg(long)]
@@ -220,9 +227,10 @@ pub fn run(command: Command, color: bool) -> Output {
             let e = Eval { engine, options, explain, fail_on_deny, color };
             eval(&paths, &request, entities.as_deref(), &e)
         }
-        Command::Test { paths, filter, format, allow_inline_override } => {
+        Command::Test { paths, filter, format, coverage, lcov, allow_inline_override } => {
             let options = writ::EngineOptions { allow_inline_override, ..Default::default() };
-            test(&paths, filter.as_deref(), format, options, color)
+            let t = TestRun { filter: filter.as_deref(), format, coverage, lcov: lcov.as_deref() };
+            test(&paths, &t, options, color)
         }
         Command::Bench { input: RequestInput { paths, request, entities }, iterations, time, format } => {
             let budget = iterations.map_or(bench::Budget::Seconds(time), bench::Budget::Iterations);
@@ -344,13 +352,15 @@ fn eval(paths: &[PathBuf], request: &std::path::Path, entities: Option<&std::pat
     Output::out(format!("{}\n", decision.to_json()), code)
 }
 
-fn test(
-    paths: &[PathBuf],
-    filter: Option<&str>,
+/// How `writ test` runs and reports.
+struct TestRun<'a> {
+    filter: Option<&'a str>,
     format: TestFormat,
-    options: writ::EngineOptions,
-    color: bool,
-) -> Output {
+    coverage: bool,
+    lcov: Option<&'a std::path::Path>,
+}
+
+fn test(paths: &[PathBuf], t: &TestRun<'_>, options: writ::EngineOptions, color: bool) -> Output {
     let files = testrun::find_test_files(paths);
     if files.is_empty() {
         return Output::err("no `*.test.toml` files found\n".into(), exit::INPUT);
@@ -361,18 +371,43 @@ fn test(
         Err(s) => return Output::err(s, exit::FAILURE),
     };
     let reference = writ::Engine::interpreted_with(jit.policy(), options);
-    let results = testrun::run_filtered(&[jit, reference], &files, filter);
+    let measure = t.coverage || t.lcov.is_some();
+    let mut coverage = reference.coverage();
+    let results =
+        testrun::run_with(&[jit, reference], &files, t.filter, if measure { Some(&mut coverage) } else { None });
     let failed = results.iter().filter(|r| !r.passed).count();
-    let code = if failed == 0 { exit::OK } else { exit::FAILURE };
-    let text = match format {
+    let mut code = if failed == 0 { exit::OK } else { exit::FAILURE };
+    let mut out = match t.format {
         TestFormat::Human => testrun::human(&results),
         TestFormat::Json => testrun::json(&results),
         TestFormat::Junit => testrun::junit(&results),
     };
-    if filter.is_some() && results.is_empty() {
-        return Output { stdout: text, stderr: "no test case matches the filter\n".into(), code: exit::FAILURE };
+    let mut err = String::new();
+    if t.coverage {
+        match t.format {
+            TestFormat::Human => out.push_str(&coverage.to_text()),
+            TestFormat::Json => {
+                let mut v: serde_json::Value = serde_json::from_str(&out).unwrap_or(serde_json::Value::Null);
+                if let serde_json::Value::Object(o) = &mut v {
+                    o.insert("coverage".into(), coverage.to_json());
+                }
+                out = format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default());
+            }
+            // The XML stays JUnit; the coverage goes to standard error.
+            TestFormat::Junit => err.push_str(&coverage.to_text()),
+        }
     }
-    Output::out(text, code)
+    if let Some(path) = t.lcov {
+        if let Err(e) = std::fs::write(path, coverage.to_lcov()) {
+            err.push_str(&format!("cannot write `{}`: {e}\n", path.display()));
+            code = exit::INPUT;
+        }
+    }
+    if t.filter.is_some() && results.is_empty() {
+        err.push_str("no test case matches the filter\n");
+        code = exit::FAILURE;
+    }
+    Output { stdout: out, stderr: err, code }
 }
 
 fn explain(code: Option<&str>) -> Output {

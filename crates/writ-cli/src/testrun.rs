@@ -174,9 +174,20 @@ pub fn run(engines: &[Engine], files: &[PathBuf]) -> Vec<CaseResult> {
 
 /// [`run`], only for the cases whose name or file contains `filter`.
 pub fn run_filtered(engines: &[Engine], files: &[PathBuf], filter: Option<&str>) -> Vec<CaseResult> {
+    run_with(engines, files, filter, None)
+}
+
+/// [`run_filtered`], recording in `coverage` what the cases' requests exercise of the
+/// policy set (by the first engine).
+pub fn run_with(
+    engines: &[Engine],
+    files: &[PathBuf],
+    filter: Option<&str>,
+    mut coverage: Option<&mut writ::Coverage>,
+) -> Vec<CaseResult> {
     let mut out = Vec::new();
     for f in files {
-        run_file(engines, f, filter, &mut out);
+        run_file(engines, f, filter, coverage.as_deref_mut(), &mut out);
     }
     out
 }
@@ -185,7 +196,13 @@ fn fail(file: &str, name: &str, detail: String) -> CaseResult {
     CaseResult { file: file.to_string(), name: name.to_string(), passed: false, detail }
 }
 
-fn run_file(engines: &[Engine], path: &Path, filter: Option<&str>, out: &mut Vec<CaseResult>) {
+fn run_file(
+    engines: &[Engine],
+    path: &Path,
+    filter: Option<&str>,
+    mut coverage: Option<&mut writ::Coverage>,
+    out: &mut Vec<CaseResult>,
+) {
     let fname = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -229,6 +246,11 @@ fn run_file(engines: &[Engine], path: &Path, filter: Option<&str>, out: &mut Vec
         if filter.is_some_and(|f| !case.name.contains(f) && !fname.contains(f)) {
             continue;
         }
+        if let (Some(cov), Some(engine), Some(Ok(default))) =
+            (coverage.as_deref_mut(), engines.first(), default_entities.first())
+        {
+            cover_case(engine, base, case, default, cov);
+        }
         out.push(match run_case(engines, base, case, &default_entities) {
             Ok(()) => CaseResult { file: fname.clone(), name: case.name.clone(), passed: true, detail: String::new() },
             Err(detail) => fail(&fname, &case.name, detail),
@@ -268,6 +290,26 @@ fn load_entities(engine: &Engine, base: &Path, src: &Source) -> Result<Entities,
     }
     let text = source_text(base, src, "entities")?;
     engine.entities_from_json(&text).map_err(|e| format!("bad entities: {e}"))
+}
+
+/// Records what a case's request exercises (a request that cannot be decoded exercises
+/// nothing).
+fn cover_case(engine: &Engine, base: &Path, case: &Case, default: &Entities, cov: &mut writ::Coverage) {
+    let Ok(request) = source_text(base, &case.request, "request") else { return };
+    let own;
+    let entities = match &case.entities {
+        Some(v) => match load_entities(engine, base, v) {
+            Ok(e) => {
+                own = e;
+                &own
+            }
+            Err(_) => return,
+        },
+        None => default,
+    };
+    if let Ok(r) = engine.request_from_json(&request, entities) {
+        engine.cover(&r, cov);
+    }
 }
 
 fn run_case(

@@ -277,3 +277,55 @@ fn test_reports_in_json_and_junit() {
     assert_eq!(junit.matches("<testcase ").count(), 4);
     assert_eq!(junit.matches("<failure message=\"expected allow, got escalate").count(), 1, "{junit}");
 }
+
+#[test]
+fn coverage_reports_rules_and_clauses_both_ways_in_text_json_and_lcov() {
+    let dir = scratch("coverage");
+    std::fs::write(
+        dir.join("p.writ"),
+        r#"schema { entity Agent { level: Int }  entity Tool  context { n: Int }  action call: Agent -> Tool }
+@id("low") permit Agent to call on Tool when context.n < 10 and principal.level > 1;
+@id("never") forbid Agent to call on Tool when context.n > 1000;
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("entities.json"),
+        r#"[{"type": "Agent", "id": "a", "attrs": {"level": 3}}, {"type": "Tool", "id": "t"}]"#,
+    )
+    .unwrap();
+    let case = |name: &str, n: i64, expect: &str| {
+        format!(
+            "[[case]]\nname = \"{name}\"\nexpect = \"{expect}\"\nrequest = {{ principal = {{ type = \"Agent\", id = \"a\" }}, action = \"call\", resource = {{ type = \"Tool\", id = \"t\" }}, context = {{ n = {n} }} }}\n"
+        )
+    };
+    std::fs::write(
+        dir.join("c.test.toml"),
+        format!("entities = \"entities.json\"\n{}{}", case("small", 3, "allow"), case("big", 50, "deny")),
+    )
+    .unwrap();
+    let lcov = dir.join("out.lcov");
+    let o = writ(&["test", dir.to_str().unwrap(), "--coverage", "--lcov", lcov.to_str().unwrap()]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
+    assert!(out.contains("coverage: 1 of 2 rules applied; 1 of 2 clauses seen both true and false"), "{out}");
+    assert!(out.contains("when context.n < 10 and principal.level > 1 (line 2): true 1, false 1"), "{out}");
+    assert!(out.contains("!   when context.n > 1000 (line 3): true 0, false 2"), "{out}");
+    assert!(out.contains("never applied: never ("), "{out}");
+
+    let json = writ(&["test", dir.to_str().unwrap(), "--coverage", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let cov = &v["coverage"];
+    assert_eq!(cov["never_applied"], serde_json::json!(["never"]));
+    assert_eq!(cov["rules"][0]["applied"], 1);
+    assert_eq!(
+        (cov["rules"][1]["clauses"][0]["true_count"].as_u64(), cov["rules"][1]["clauses"][0]["false_count"].as_u64()),
+        (Some(0), Some(2))
+    );
+
+    let l = std::fs::read_to_string(&lcov).unwrap();
+    assert!(l.starts_with("TN:writ\nSF:"), "{l}");
+    assert!(l.contains("FNDA:1,low\n") && l.contains("FNDA:0,never\n"), "{l}");
+    assert!(l.contains("BRDA:2,0,0,1\nBRDA:2,0,1,1\n") && l.contains("BRDA:3,1,0,0\nBRDA:3,1,1,2\n"), "{l}");
+    assert!(l.trim_end().ends_with("end_of_record"));
+}
