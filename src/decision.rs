@@ -555,7 +555,27 @@ impl Decision {
     }
 }
 
-/// A value as JSON, the way host data would write it.
+/// A value of type `ty` as JSON, the way host data would write it: records as objects with
+/// their field names (absent optional fields left out).
+pub fn typed_value_to_json(schema: &Schema, v: &Value, ty: &crate::ir::Ty) -> serde_json::Value {
+    use crate::ir::Ty;
+    match (v, ty) {
+        (Value::Record(fields), Ty::Record(r)) => serde_json::Value::Object(
+            r.fields
+                .iter()
+                .zip(fields.iter())
+                .filter_map(|(f, x)| Some((f.name.clone(), typed_value_to_json(schema, x.as_ref()?, &f.ty))))
+                .collect(),
+        ),
+        (Value::Set(items), Ty::Set(elem)) => {
+            serde_json::Value::Array(items.iter().map(|x| typed_value_to_json(schema, x, elem)).collect())
+        }
+        _ => value_to_json(schema, v),
+    }
+}
+
+/// A value as JSON, the way host data would write it (a record, whose field names the
+/// value does not carry, as the array of its fields in name order).
 pub fn value_to_json(schema: &Schema, v: &Value) -> serde_json::Value {
     use serde_json::Value as J;
     match v {

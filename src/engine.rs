@@ -72,6 +72,31 @@ impl fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
+/// Why [`Engine::evaluate`] gave no value.
+#[derive(Debug)]
+pub enum ExpressionError {
+    /// The expression does not parse or check: its diagnostics (the expression is the file
+    /// `<expr>`).
+    Invalid(CompileError),
+    /// Evaluating it failed (an overflow, the evaluation budget), or the request was
+    /// decoded by an engine of another schema.
+    Failed(String),
+}
+
+impl fmt::Display for ExpressionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpressionError::Invalid(e) => match e.diagnostics.first() {
+                Some(d) => write!(f, "[{}] {}", d.code, d.message),
+                None => f.write_str("the expression does not check"),
+            },
+            ExpressionError::Failed(why) => write!(f, "evaluation failed: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ExpressionError {}
+
 /// A checked policy set, ready to be turned into an [`Engine`].
 #[derive(Clone, Debug)]
 pub struct PolicySet {
@@ -82,6 +107,8 @@ pub struct PolicySet {
     fingerprint: u64,
     /// A content hash of the sources (see [`PolicySet::version`]).
     version: Arc<str>,
+    /// The files given (not imported), to check again with an expression.
+    roots: Arc<[crate::syntax::span::FileId]>,
 }
 
 impl PolicySet {
@@ -105,8 +132,8 @@ impl PolicySet {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load_paths(paths: &[PathBuf]) -> Result<PolicySet, CompileError> {
-        let (sources, policy, diagnostics) = crate::load::compile_paths(paths);
-        PolicySet::finish(sources, policy, diagnostics)
+        let (sources, policy, diagnostics, roots) = crate::load::compile_paths_rooted(paths);
+        PolicySet::finish(sources, policy, diagnostics, roots)
     }
 
     /// Checks a policy set given as (file name, text) pairs; no file system is touched
@@ -115,13 +142,14 @@ impl PolicySet {
         let mut sources = SourceMap::new();
         let ids: Vec<_> = files.iter().map(|(n, t)| sources.add(*n, *t)).collect();
         let checked = crate::sema::check(&mut sources, &ids, &mut crate::sema::NoFiles);
-        PolicySet::finish(sources, checked.policy, checked.diagnostics)
+        PolicySet::finish(sources, checked.policy, checked.diagnostics, ids)
     }
 
     fn finish(
         sources: SourceMap,
         policy: Option<ir::PolicySet>,
         diagnostics: Vec<Diagnostic>,
+        roots: Vec<crate::syntax::span::FileId>,
     ) -> Result<PolicySet, CompileError> {
         match policy {
             Some(p) if !diag::has_errors(&diagnostics) => {
@@ -133,6 +161,7 @@ impl PolicySet {
                     warnings: diagnostics.into(),
                     fingerprint,
                     version,
+                    roots: roots.into(),
                 })
             }
             _ => Err(CompileError { diagnostics, sources }),
@@ -941,6 +970,45 @@ impl Engine {
             .made_by(Backend::Interpreter)
     }
 
+    /// Evaluates an expression of the policy language against a decoded request, as a
+    /// condition of a rule for that request would see it (`writ eval --expr`): `principal`,
+    /// `resource`, `context`, `on_behalf_of`, the entities, the fns and imports of the policy
+    /// set. The value comes back as the JSON that host data would write it in.
+    ///
+    /// ```
+    /// # let policies = writ::PolicySet::load("examples/spec")?;
+    /// # let engine = writ::Engine::compile(&policies)?;
+    /// # let entities = engine.entities_from_json(&std::fs::read_to_string("examples/spec/entities.json")?)?;
+    /// let request = engine.request_from_json(&std::fs::read_to_string("examples/spec/request.json")?, &entities)?;
+    /// assert_eq!(engine.evaluate("context.risk < 50", &request)?, serde_json::json!(true));
+    /// assert_eq!(engine.evaluate("principal.owner", &request)?, serde_json::json!({"type": "Human", "id": "alice"}));
+    /// let err = engine.evaluate("context.rsik", &request).unwrap_err();
+    /// assert!(err.to_string().contains("rsik"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn evaluate(&self, expr: &str, request: &Request) -> Result<serde_json::Value, ExpressionError> {
+        if self.foreign(Some(request.schema)) {
+            return Err(ExpressionError::Failed(STALE_REQUEST.into()));
+        }
+        let schema = &self.policy.ir.schema;
+        let r = &request.inner;
+        let action = schema.action(r.action).map_or("", |a| a.name.as_str());
+        let shape = (schema.entity_name(r.principal.ty), schema.entity_name(r.resource.ty), action);
+        let mut sources = (*self.policy.sources).clone();
+        let id = sources.add("<expr>", expr);
+        let mut resolver = crate::load::MapResolver(&self.policy.sources);
+        let (lowered, diagnostics) =
+            crate::sema::lower_expr(&mut sources, &self.policy.roots, &mut resolver, id, shape);
+        let Some((ir, locals)) = lowered else {
+            let diagnostics = diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+            return Err(ExpressionError::Invalid(CompileError { diagnostics, sources }));
+        };
+        Interpreter::with_fuel(&self.policy.ir, self.options.limits.max_fuel)
+            .evaluate(&ir, locals, r, request.entities.store())
+            .map(|v| crate::decision::typed_value_to_json(schema, &v, &ir.ty))
+            .map_err(|e| ExpressionError::Failed(e.to_string()))
+    }
+
     /// An empty coverage record for this engine's policy set, to fill with
     /// [`Engine::cover`] (`writ test --coverage`).
     ///
@@ -957,15 +1025,15 @@ impl Engine {
     /// assert!(coverage.never_applied().any(|r| r.id == "risk-ceiling"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn coverage(&self) -> crate::Coverage {
-        crate::Coverage::new(&self.policy.ir, &self.policy.sources)
+    pub fn coverage(&self) -> crate::interp::coverage::Coverage {
+        crate::interp::coverage::Coverage::new(&self.policy.ir, &self.policy.sources)
     }
 
     /// Records in `coverage` what deciding `request` exercises: the rules that apply, and
     /// for each rule whose target matches, whether each `when`/`unless` condition it reaches
     /// is true or false (by the reference interpreter; the decision itself is not made).
     /// A request of another schema records nothing.
-    pub fn cover(&self, request: &Request, coverage: &mut crate::Coverage) {
+    pub fn cover(&self, request: &Request, coverage: &mut crate::interp::coverage::Coverage) {
         if self.foreign(Some(request.schema)) || coverage.rules.len() != self.policy.ir.rules.len() {
             return;
         }

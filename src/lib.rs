@@ -56,7 +56,8 @@ pub use decision::{
 };
 pub use diag::{Diagnostic, Severity};
 pub use engine::{
-    BackendChoice, CompileError, Engine, EngineOptions, Entities, Limits, PolicySet, Request, RequestBuilder,
+    BackendChoice, CompileError, Engine, EngineOptions, Entities, ExpressionError, Limits, PolicySet, Request,
+    RequestBuilder,
 };
 pub use host::{DecodeError, DecodeErrorKind};
 pub use interp::coverage::{ClauseCoverage, Coverage, RuleCoverage};

@@ -35,6 +35,42 @@ pub struct Loaded {
     roots: HashMap<String, Vec<Root>>,
 }
 
+/// [`compile_paths`], with the files that were given (not imported): the roots of the set.
+pub fn compile_paths_rooted<P: AsRef<Path>>(
+    paths: &[P],
+) -> (SourceMap, Option<crate::ir::PolicySet>, Vec<Diagnostic>, Vec<crate::syntax::span::FileId>) {
+    let loaded = load_paths(paths);
+    let files: Vec<_> = loaded.sources.files().map(|(id, _)| id).filter(|id| loaded.is_readable(*id)).collect();
+    let mut resolver = loaded.resolver();
+    let mut diags = loaded.diagnostics;
+    let mut sources = loaded.sources;
+    let checked = crate::sema::check(&mut sources, &files, &mut resolver);
+    diags.extend(checked.diagnostics);
+    crate::diag::sort(&mut diags);
+    let policy = if crate::diag::has_errors(&diags) { None } else { checked.policy };
+    (sources, policy, diags, files)
+}
+
+/// Path imports resolved against files already loaded (by the names loading gave them):
+/// for checking again, in memory, a policy set that was read from disk (`writ eval --expr`).
+/// Nothing is read from the file system.
+pub struct MapResolver<'a>(pub &'a SourceMap);
+
+impl crate::sema::Resolver for MapResolver<'_> {
+    fn read(&mut self, from: &str, path: &str) -> Result<(String, Vec<u8>), ImportError> {
+        let rel = Path::new(path);
+        if rel.has_root() {
+            return Err(ImportError::OutsideRoot("an absolute path".into()));
+        }
+        let base = Path::new(from).parent().unwrap_or_else(|| Path::new(""));
+        let name = display(&normalize(&base.join(rel)));
+        match self.0.files().find(|(_, f)| f.name == name) {
+            Some((_, f)) => Ok((name, f.text.as_bytes().to_vec())),
+            None => Err(ImportError::Unreadable(format!("`{name}` was not loaded"))),
+        }
+    }
+}
+
 /// Reads and checks a policy set; the IR is there when there are no errors.
 pub fn compile_paths<P: AsRef<Path>>(paths: &[P]) -> (SourceMap, Option<crate::ir::PolicySet>, Vec<Diagnostic>) {
     let loaded = load_paths(paths);

@@ -5,7 +5,7 @@ pub mod coverage;
 
 use crate::decision::{
     Decision, DecisionError, EntityRef, Escalation, Explanation, NearMiss, Obligations, Reason, Reasons, Verdict,
-    value_to_json,
+    typed_value_to_json, value_to_json,
 };
 use crate::host::{EntityStore, Request};
 use crate::ir::Effect;
@@ -452,6 +452,26 @@ impl<'p> Interpreter<'p> {
         Interpreter { policy, fuel }
     }
 
+    /// Evaluates one expression (lowered for this request's shape, with `locals` locals)
+    /// for the request's principal.
+    pub(crate) fn evaluate(
+        &self,
+        e: &ir::Expr,
+        locals: u32,
+        req: &Request,
+        store: &EntityStore,
+    ) -> Result<Value, EvalError> {
+        let mut ev = Eval {
+            schema: &self.policy.schema,
+            store,
+            req,
+            principal: &req.principal,
+            locals: vec![Value::Bool(false); locals as usize],
+            fuel: self.fuel,
+        };
+        ev.eval(e)
+    }
+
     fn matches(&self, c: &EntityConstraint, uid: &EntityUid, req: &Request, store: &EntityStore) -> bool {
         let is_in = |a: &EntityUid, b: &EntityUid| req.is_in(store, a, b);
         match c {
@@ -861,7 +881,7 @@ fn failing_part<'e>(e: &'e ir::Expr, want: bool, ev: &mut Eval<'_>, sources: &So
             (K::Let(n, v, body), _) => match ev.eval(v) {
                 Ok(val) => {
                     if !matches!(v.kind, K::Lit(_)) {
-                        saw.insert(snippet(sources, v), value_to_json(ev.schema, &val));
+                        saw.insert(snippet(sources, v), typed_value_to_json(ev.schema, &val, &v.ty));
                     }
                     match ev.locals.get_mut(*n as usize) {
                         Some(slot) => {
@@ -885,7 +905,7 @@ fn failing_part<'e>(e: &'e ir::Expr, want: bool, ev: &mut Eval<'_>, sources: &So
             return;
         }
         if let Ok(v) = ev.eval(x) {
-            saw.insert(snippet(sources, x), value_to_json(ev.schema, &v));
+            saw.insert(snippet(sources, x), typed_value_to_json(ev.schema, &v, &x.ty));
         }
     };
     match &cur.kind {

@@ -140,6 +140,65 @@ pub fn lower_function(
     (body.filter(|_| ok), diags)
 }
 
+/// Checks a policy set and lowers one expression against it (`writ eval --expr`), as a
+/// condition of a rule over one request shape would be lowered — but of any type: the
+/// names of the first policy file (its imports, the fns of the set) are in scope, and
+/// `principal`, `resource`, `context` and `on_behalf_of` have the types of the principal
+/// type, resource type and action given by name. The expression is the text of the file
+/// `expr` (already in `sources`). Returns the IR and how many locals evaluating it needs.
+pub fn lower_expr(
+    sources: &mut SourceMap,
+    files: &[FileId],
+    resolver: &mut dyn Resolver,
+    expr: FileId,
+    shape: (&str, &str, &str),
+) -> (Option<(ir::Expr, u32)>, Vec<Diagnostic>) {
+    let mut cx = Checker::default();
+    cx.load(sources, files, resolver);
+    cx.build_schema(sources);
+    cx.declare_fns();
+    cx.check_fns();
+    let text = sources.get(expr).map(|f| f.text.clone()).unwrap_or_default();
+    let (parsed, parse_diags) = crate::syntax::parse_expr(expr, &text);
+    cx.diags.extend(parse_diags);
+    let at = Span::new(expr, 0, text.len());
+    let (p, r, a) = (cx.schema.entity_id(shape.0), cx.schema.entity_id(shape.1), cx.schema.action_id(shape.2));
+    let scope = cx.units.iter().find(|u| u.module.is_none()).map(|u| u.scope);
+    let env = match (p, r, a) {
+        (Some(p), Some(r), Some(a)) => {
+            let class = cx.action_shapes.get(a.index()).copied().unwrap_or(usize::MAX);
+            cx.shape_classes.get(class).cloned().map(|(ctx, obo)| expr::Env {
+                principal: p,
+                resource: r,
+                context: ctx,
+                on_behalf_of: obo,
+            })
+        }
+        _ => None,
+    };
+    let lowered = match (parsed, env, scope) {
+        (Some(e), Some(env), Some(scope)) => {
+            let mut lx = expr::Lowerer::for_rule(&mut cx, scope, env);
+            let ir = lx.lower(&e, None);
+            let locals = lx.locals_used();
+            Some((ir, locals))
+        }
+        (_, None, _) => {
+            cx.err(Diagnostic::new(
+                codes::UNKNOWN_NAME,
+                at,
+                format!("the request's action `{}` or its entity types are not in the schema", shape.2),
+            ));
+            None
+        }
+        _ => None,
+    };
+    let mut diags = std::mem::take(&mut cx.diags);
+    dedup(&mut diags);
+    let ok = !crate::diag::has_errors(&diags);
+    (lowered.filter(|_| ok), diags)
+}
+
 fn dedup(diags: &mut Vec<Diagnostic>) {
     crate::diag::sort(diags);
     let mut seen = HashSet::new();

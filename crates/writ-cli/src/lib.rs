@@ -91,6 +91,11 @@ pub enum Command {
         /// Exit 3 when the decision is deny and 4 when it is escalate (for scripts).
         #[arg(long)]
         fail_on_deny: bool,
+        /// Instead of deciding, evaluate this expression against the request (as a rule's
+        /// condition would see it) and print its value as JSON, e.g.
+        /// `--expr 'principal.owner.clearance >= resource.sensitivity'`.
+        #[arg(long, value_name = "EXPR", conflicts_with_all = ["explain", "fail_on_deny"])]
+        expr: Option<String>,
         /// Let the request's inline entities replace entities of the store (by default such
         /// a request is bad input, denied).
         #[arg(long)]
@@ -221,10 +226,11 @@ pub fn run(command: Command, color: bool) -> Output {
             engine,
             explain,
             fail_on_deny,
+            expr,
             allow_inline_override,
         } => {
             let options = writ::EngineOptions { allow_inline_override, ..Default::default() };
-            let e = Eval { engine, options, explain, fail_on_deny, color };
+            let e = Eval { engine, options, explain, fail_on_deny, expr, color };
             eval(&paths, &request, entities.as_deref(), &e)
         }
         Command::Test { paths, filter, format, coverage, lcov, allow_inline_override } => {
@@ -301,6 +307,7 @@ struct Eval {
     options: writ::EngineOptions,
     explain: bool,
     fail_on_deny: bool,
+    expr: Option<String>,
     color: bool,
 }
 
@@ -339,6 +346,19 @@ fn eval(paths: &[PathBuf], request: &std::path::Path, entities: Option<&std::pat
             }
         },
     };
+    if let Some(expr) = &e.expr {
+        let request = match engine.request_from_json(&req_text, &store) {
+            Ok(r) => r,
+            Err(err) => return Output::err(format!("the request: {err}\n"), exit::INPUT),
+        };
+        return match engine.evaluate(expr, &request) {
+            Ok(v) => Output::out(format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()), exit::OK),
+            Err(writ::ExpressionError::Invalid(err)) => {
+                Output::err(diag::render::render(&err.diagnostics, &err.sources, e.color), exit::FAILURE)
+            }
+            Err(err) => Output::err(format!("{err}\n"), exit::FAILURE),
+        };
+    }
     let decision = match engine.request_from_json(&req_text, &store) {
         Err(err) => writ::Decision::bad_request(err.to_string()),
         Ok(r) if e.explain => engine.decide_explained(&r),

@@ -329,3 +329,32 @@ fn coverage_reports_rules_and_clauses_both_ways_in_text_json_and_lcov() {
     assert!(l.contains("BRDA:2,0,0,1\nBRDA:2,0,1,1\n") && l.contains("BRDA:3,1,0,0\nBRDA:3,1,1,2\n"), "{l}");
     assert!(l.trim_end().ends_with("end_of_record"));
 }
+
+#[test]
+fn eval_expr_evaluates_an_expression_against_the_request() {
+    let expr = |e: &str| eval("examples/spec/request.json", &["--expr", e, "--color", "never"]);
+    let o = expr("principal.owner.clearance >= resource.sensitivity and context.risk < 50");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap(), serde_json::json!(true));
+    let ctx: serde_json::Value = serde_json::from_slice(&expr("context").stdout).unwrap();
+    assert_eq!(ctx["risk"], 12);
+    assert_eq!(ctx["args"]["query"], "open P1 tickets");
+    // The policy set's imports and fns are in scope.
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&expr("time.business_hours(context.now)").stdout).unwrap(),
+        true
+    );
+    // A typo is a diagnostic on stderr, exit 1.
+    let typo = expr("principal.ownr");
+    assert_eq!(typo.status.code(), Some(1));
+    assert!(typo.stdout.is_empty());
+    assert!(text(&typo.stderr).contains("did you mean `owner`?"), "{}", text(&typo.stderr));
+    // An evaluation error too.
+    let overflow = expr("9223372036854775807 + context.risk");
+    assert_eq!(overflow.status.code(), Some(1));
+    assert!(text(&overflow.stderr).contains("integer overflow"));
+    // A request that cannot be decoded is an input error here.
+    let bad = eval("examples/spec/requests/bad_risk.json", &["--expr", "context.risk"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("context.risk"), "{}", text(&bad.stderr));
+}
