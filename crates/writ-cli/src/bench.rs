@@ -113,12 +113,12 @@ fn bench(opts: &Options, color: bool) -> Result<String, (String, u8)> {
         };
         engine
             .entities_from_json(json)
-            .map_err(|e| fail(format!("cannot decode the entities in `{}`: {e}\n", file.display())))
+            .map_err(|e| (format!("cannot decode the entities in `{}`: {e}\n", file.display()), super::exit::INPUT))
     };
     let decode = |engine: &Engine, entities: &Entities| {
-        engine
-            .request_from_json(&req_text, entities)
-            .map_err(|e| fail(format!("cannot decode the request in `{}`: {e}\n", opts.request.display())))
+        engine.request_from_json(&req_text, entities).map_err(|e| {
+            (format!("cannot decode the request in `{}`: {e}\n", opts.request.display()), super::exit::INPUT)
+        })
     };
     let jit_entities = store(&jit)?;
     let interp_entities = store(&interp)?;

@@ -120,7 +120,7 @@ fn a_missing_entities_file_is_named() {
 fn a_malformed_request_is_refused_with_its_file_and_json_path() {
     let bad = "examples/spec/requests/bad_risk.json";
     let o = writ(&["bench", EXAMPLE, "--request", bad, "--entities", ENTITIES, "--iterations", "1"]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "bad input: {}", text(&o));
     let out = text(&o);
     assert!(out.contains(&format!("cannot decode the request in `{bad}`")), "{out}");
     assert!(out.contains("context.risk: expected Int"), "{out}");
@@ -135,7 +135,7 @@ fn a_request_that_is_not_json_is_refused() {
     let path = file.to_str().unwrap();
     let o = writ(&["bench", EXAMPLE, "--request", path, "--entities", ENTITIES, "--iterations", "1"]);
     let _ = std::fs::remove_dir_all(&dir);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains(&format!("cannot decode the request in `{path}`")), "{}", text(&o));
 }
 
