@@ -37,10 +37,24 @@ fn render_errors_page() -> String {
     );
     s.push_str("| code | severity | summary |\n|---|---|---|\n");
     for c in codes::ALL {
-        let _ = writeln!(s, "| [{0}](#{1}) | {2} | {3} |", c.as_str(), c.as_str().to_lowercase(), c.severity().as_str(), c.title());
+        let _ = writeln!(
+            s,
+            "| [{0}](#{1}) | {2} | {3} |",
+            c.as_str(),
+            c.as_str().to_lowercase(),
+            c.severity().as_str(),
+            c.title().replace('|', "\\|")
+        );
     }
     for c in codes::ALL {
-        let _ = write!(s, "\n## {}\n\n**{}** ({})\n\n{}\n", c.as_str(), c.title(), c.severity().as_str(), c.explanation().trim_end());
+        let _ = write!(
+            s,
+            "\n## {}\n\n**{}** ({})\n\n{}\n",
+            c.as_str(),
+            c.title(),
+            c.severity().as_str(),
+            c.explanation().trim_end()
+        );
     }
     s
 }
@@ -55,10 +69,11 @@ fn the_errors_page_is_generated_from_the_codes() {
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     if have != want {
-        let line = have.lines().zip(want.lines()).position(|(a, b)| a != b).map_or_else(
-            || have.lines().count().min(want.lines().count()) + 1,
-            |i| i + 1,
-        );
+        let line = have
+            .lines()
+            .zip(want.lines())
+            .position(|(a, b)| a != b)
+            .map_or_else(|| have.lines().count().min(want.lines().count()) + 1, |i| i + 1);
         panic!(
             "docs/errors.md is out of date with src/diag/codes.rs (first difference at line {line}).\n\
              Regenerate it: WRIT_BLESS=1 cargo test --test docs"
@@ -244,7 +259,10 @@ impl PageChecker {
             (None, Some(code), _) => self.problem(b, format!("expected warning {code}, got {:?}", codes_of(&all))),
             (None, None, Err(e)) => self.problem(b, format!("the example does not check:\n{}", e.render())),
             (None, None, Ok(p)) if !p.warnings().is_empty() => {
-                self.problem(b, format!("the example has warnings (mark them with `warning=CODE`): {:?}", codes_of(&all)));
+                self.problem(
+                    b,
+                    format!("the example has warnings (mark them with `warning=CODE`): {:?}", codes_of(&all)),
+                );
             }
             (None, None, Ok(_)) => {
                 let key = b.attr("name").unwrap_or("above").to_string();
@@ -475,4 +493,25 @@ fn the_example_checker_catches_broken_examples() {
     assert!(p[2].starts_with("test.md:9: expected error E0203"), "{}", p[2]);
     assert!(p[3].contains("examples/no-such-dir"), "{}", p[3]);
     assert!(p[4].starts_with("test.md:15: the request does not decode"), "{}", p[4]);
+}
+
+/// Every diagnostic code the pages mention exists.
+#[test]
+fn the_docs_name_only_real_codes() {
+    let mut unknown = Vec::new();
+    for path in pages() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let b = text.as_bytes();
+        for (i, w) in b.windows(5).enumerate() {
+            let starts = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+            let ends = b.get(i + 5).is_none_or(|c| !c.is_ascii_alphanumeric());
+            if starts && ends && matches!(w[0], b'P' | b'E' | b'W') && w[1..].iter().all(u8::is_ascii_digit) {
+                let code = std::str::from_utf8(w).unwrap();
+                if codes::lookup(code).is_none() {
+                    unknown.push(format!("{}: {code}", path.strip_prefix(root()).unwrap().display()));
+                }
+            }
+        }
+    }
+    assert!(unknown.is_empty(), "unknown diagnostic codes in the docs: {unknown:?}");
 }
