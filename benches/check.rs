@@ -60,7 +60,7 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// The SPEC example's schema and `rules` as one file.
+/// The running example's (`examples/spec`) schema and `rules` as one file.
 fn with_schema(rules: String) -> Vec<(String, String)> {
     vec![("limits.writ".to_string(), format!("{}\n{rules}", include_str!("../examples/spec/schema.writ")))]
 }

@@ -25,7 +25,7 @@ fn bench(c: &mut Criterion) {
         let entities = engine.entities_from_json(&std::fs::read_to_string(dir.join("entities.json")).unwrap()).unwrap();
         let json = std::fs::read_to_string(dir.join(req)).unwrap();
         let request = engine.request_from_json(&json, &entities).unwrap();
-        // Every scenario is an allow: the path that evaluates the most (all steps of SPEC §7).
+        // Every scenario is an allow: the path that evaluates the most (all steps of docs/decisions.md).
         let expected = engine.decide(&request);
         assert_eq!(expected.decision, writ::Verdict::Allow, "{name} should allow: {expected:?}");
         g.bench_function(format!("{name}/decide"), |b| b.iter(|| black_box(engine.decide(black_box(&request)))));

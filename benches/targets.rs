@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 //! The speed targets of the JIT (issue 5), each next to what it is measured against:
 //!
-//! * `targets/spec/…`: the agent tool-call example of SPEC §2 decided by the JIT, and by a
+//! * `targets/spec/…`: the agent tool-call of the running example (`examples/spec`) decided by the JIT, and by a
 //!   hand-written Rust function that implements the same five rules on the same decoded
 //!   request and builds the same `Decision` (asserted equal on every request of
 //!   `examples/spec` before timing). Target: JIT ≤ 2× the hand-written function.
@@ -28,7 +28,7 @@ use writ::{Decision, Engine, Obligations, PolicySet, Reasons, Verdict};
 use writ::{EntityRef, Reason};
 
 // ---------------------------------------------------------------------------------------
-// The SPEC §2 example by hand.
+// The running example (`examples/spec`) by hand.
 
 /// Everything the hand-written function looks up once, as a host would when it compiles
 /// its rules in by hand: ids, attribute slots, the reasons it can give.
@@ -152,7 +152,7 @@ fn rules_for(s: &Spec, req: &HostRequest, store: &EntityStore, who: &EntityUid) 
     }
 }
 
-/// The SPEC §7 algorithm, by hand, for this policy set.
+/// The decision algorithm (docs/decisions.md), by hand, for this policy set.
 fn spec_by_hand(s: &Spec, schema: &Schema, req: &HostRequest, store: &EntityStore) -> Decision {
     let done = |decision, reasons: Reasons| Decision {
         decision,

@@ -1,6 +1,6 @@
 //! Data-driven tests of the checker's typed IR, where golden files would be awkward: how
 //! rules are specialised per request shape, the rule index, independence from file order,
-//! inlining and folding, imports through a resolver, and the SPEC example end to end.
+//! inlining and folding, imports through a resolver, and the running example (`examples/spec`) end to end.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 #[path = "common/mod.rs"]
@@ -583,7 +583,7 @@ fn a_missing_module_is_reported_at_the_import() {
     assert_eq!(codes_of(&diags), ["E0007"]);
 }
 
-// ------------------------------------------------------------------------------ the SPEC example
+// ------------------------------------------------------------------------------ the running example
 
 #[test]
 fn the_spec_example_compiles_from_disk() {

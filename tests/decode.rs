@@ -1,4 +1,4 @@
-//! SPEC §8 host data: every class of bad input gets an error naming the JSON path, and
+//! Host data (docs/host-data.md): every class of bad input gets an error naming the JSON path, and
 //! `decide_json` turns it into a deny (`bad-request`) carrying that error. Entities files,
 //! inline entities, and the hierarchy computed at load.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]

@@ -1,4 +1,4 @@
-//! Differential tests (SPEC §9): the reference interpreter and the engine `Engine::compile`
+//! Differential tests (ARCHITECTURE.md, the back ends): the reference interpreter and the engine `Engine::compile`
 //! returns (the Cranelift JIT) must agree on every decision — verdict, reasons in order,
 //! obligations and errors — and on every decoding error.
 //!
@@ -564,7 +564,7 @@ fn regression_cases() {
     fail_if_any(&failures);
 }
 
-/// Every expression form of SPEC §6, every built-in method and standard library module, and
+/// Every expression form of docs/language.md, every built-in method and standard library module, and
 /// the declarations around them appear in the generated policy sets (so a change to the
 /// generator cannot quietly drop one), and the host data has its edge values.
 #[test]

@@ -1,6 +1,6 @@
 //! The front end never panics, never overflows the stack, and reports every problem with a
 //! span that lies inside the text. Seeded generators run inside `cargo test` (random bytes,
-//! token soups, mutations of the SPEC example); hostile nesting runs on a thread with a
+//! token soups, mutations of the running example, `examples/spec`); hostile nesting runs on a thread with a
 //! normal 2 MiB stack. (STYLE.md puts the long-running fuzz targets in a `fuzz/` crate.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -16,7 +16,7 @@ use writ::unstable::syntax::{FileId, SourceMap, parse_expr, parse_file};
 
 const FILE: FileId = FileId(0);
 
-/// The SPEC §2 example, both files, as one text.
+/// The running example (`examples/spec`), both files, as one text.
 fn spec_example() -> String {
     format!("{}\n{}", include_str!("../examples/spec/schema.writ"), include_str!("../examples/spec/agents.writ"))
 }
@@ -592,7 +592,7 @@ fn invalid_utf8_is_one_p0009_at_the_first_bad_byte() {
 
 // ------------------------------------------------------------------------------ (f) size limits
 
-/// Checks one file with the SPEC example's schema, and the rules given.
+/// Checks one file with the running example's (`examples/spec`) schema, and the rules given.
 fn check_with_schema(rules: &str) -> (SourceMap, writ::unstable::sema::Checked) {
     let mut sources = SourceMap::new();
     let text = format!("{}\n{rules}", include_str!("../examples/spec/schema.writ"));

@@ -1,4 +1,4 @@
-//! SPEC §7 decisions, through the embedding API, table-driven: each step of the decision
+//! Decisions (docs/decisions.md), through the embedding API, table-driven: each step of the decision
 //! algorithm, every fail-closed path, reasons, `--explain`, the decision JSON, and the
 //! evaluation of every expression form on values only known at decision time (constants
 //! are folded by the checker, so every table row reads the request).
@@ -95,7 +95,8 @@ const ENTITIES: &str = r#"[
   {"type": "Secret", "id": "db-prod", "attrs": {"env": "prod", "sensitivity": "secret"}}
 ]"#;
 
-/// The request every decision row starts from (SPEC §2, a Monday at 10:15 UTC); rows patch it.
+/// The request every decision row starts from (the running example, `examples/spec`, a
+/// Monday at 10:15 UTC); rows patch it.
 fn call_tool_request() -> Json {
     json!({
         "principal": {"type": "Agent", "id": "bot"},
@@ -530,7 +531,7 @@ fn obligations_merge_over_the_principal_and_its_chain() {
     )]);
 }
 
-/// SPEC §7 step 5, for the principal and for each hop: an escalate asks a human only where
+/// Step 5 of docs/decisions.md, for the principal and for each hop: an escalate asks a human only where
 /// the approval could lead to allow, that is where a permit applies too. Humans: alice
 /// (`secret`, permitted), carol (`internal`, permitted and asks), bob (`public`, asks, not
 /// permitted), dave (`confidential`, permitted); agents: bot (permitted, asks on
@@ -1038,7 +1039,7 @@ fn explain_lists_the_closest_permits_and_what_failed() {
 }
 
 /// A deny caused by a hop of the chain is explained with that hop's permits: they are
-/// what would have to change (SPEC §7).
+/// what would have to change (docs/decisions.md).
 #[test]
 fn explain_covers_a_hop_of_the_chain() {
     let rules = r#"
@@ -1158,7 +1159,7 @@ fn the_decision_json_has_exactly_the_specified_keys() {
     let d = bench.decide(GRANTS, call_tool_request(), "{}", true);
     assert_eq!(keys(&d), plain, "an allow carries no explanation: {}", d.to_json());
 
-    // the SPEC §2 shape
+    // the shape of the running example (`examples/spec`)
     let d = bench.decide(
         r#"@id("agent-tools") permit Agent to call_tool on Tool grant { ttl: 15m };"#,
         call_tool_request(),

@@ -233,7 +233,7 @@ fn every_decision_carries_the_policy_version() {
             assert_eq!(d.policy_version(), Some(version.as_str()), "{:?}: {d:?}", engine.backend());
             let v: Json = serde_json::from_str(&d.to_json_versioned()).unwrap();
             assert_eq!(v["policy_version"], json!(version));
-            // The SPEC §8 decision JSON is unchanged.
+            // The decision JSON (docs/decisions.md) is unchanged.
             let plain: Json = serde_json::from_str(&d.to_json()).unwrap();
             assert!(plain.get("policy_version").is_none());
         }

@@ -1,4 +1,4 @@
-//! Any bytes as a request (and as an entity store) for the SPEC §2 example: decoding never
+//! Any bytes as a request (and as an entity store) for the running example (`examples/spec`): decoding never
 //! panics, every request gets a decision, an undecodable one is denied, and the interpreter
 //! and the compiled engine agree.
 #![no_main]

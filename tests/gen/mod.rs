@@ -5,7 +5,7 @@
 //! [`generate`] turns a seed into a [`Case`]: a random schema (entity types with parent
 //! chains, attributes of every type, enums, records, optional attributes, a context, actions,
 //! action groups, intents, sometimes `@max_delegation`), helper `fn`s, 1–25 rules using every
-//! expression form of SPEC §6, an entity store and requests (JSON, some deliberately
+//! expression form of docs/language.md, an entity store and requests (JSON, some deliberately
 //! malformed). Everything is drawn from one splitmix64 stream, so a seed always yields the
 //! same bytes.
 //!
@@ -601,7 +601,8 @@ fn build_model(r: &mut Rng) -> Model {
         ents[i].anc = (0..ents.len()).filter(|t| seen[*t]).collect();
     }
     // The context: common fields, then per action fields from the rest of the dictionary.
-    // Like SPEC §2's `risk` and `now`, every request carries a required Int and Timestamp.
+    // Like `risk` and `now` of the running example (`examples/spec`), every request carries a
+    // required Int and Timestamp.
     let nc = r.range(0, 3);
     let mut common: Vec<Field> = Vec::new();
     for want in [Ty::Int, Ty::Ts] {
@@ -2246,7 +2247,7 @@ impl Gen {
         }
         s.push_str(";\n");
         if effect == "escalate" && self.r.chance(60) {
-            // An escalate asks a human only where a permit applies too (SPEC §7 step 5):
+            // An escalate asks a human only where a permit applies too (docs/decisions.md, step 5):
             // often a plain permit of the same scope, so escalations stay common.
             s.push_str(&format!("permit {ptext} to {acts_text} on {rtext};\n"));
         }

@@ -1,8 +1,8 @@
 //! Writ against Cedar and Rego (regorus), in one run: `benches/compare/run.sh`, or
 //! `cargo bench -p writ-compare --bench compare`.
 //!
-//! For every scenario (the SPEC §2 agent tool call, the CI secret read, generated sets of
-//! 10 to 10,000 rules) and each timed request (an allow and a deny), criterion group
+//! For every scenario (the agent tool call of the running example, `examples/spec`; the
+//! CI secret read; generated sets of 10 to 10,000 rules) and each timed request (an allow and a deny), criterion group
 //! `<scenario>` holds:
 //!
 //! * `prepared/<engine>/<request>`: a decision on a request decoded beforehand: Writ

@@ -9,7 +9,7 @@
 //! * **Rego** (regorus): policy and data loaded once; prepared: `eval_rule` with the input
 //!   already set; end to end: `set_input_json` + `eval_rule`.
 //!
-//! Writ authorizes every principal of the request's `on_behalf_of` chain afresh (SPEC §7)
+//! Writ authorizes every principal of the request's `on_behalf_of` chain afresh (docs/decisions.md)
 //! and checks the declared intent. The Cedar host does the same by asking once per
 //! principal of the chain, with the intent passed in the context (the Cedar policies hold a
 //! `forbid` per intent envelope). The Rego policy walks the chain itself (`every`).

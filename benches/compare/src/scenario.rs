@@ -59,7 +59,7 @@ impl Expect {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Case {
     pub name: String,
-    /// The request in Writ's JSON form (SPEC §8).
+    /// The request in Writ's JSON form (docs/host-data.md).
     pub request: String,
     pub expect: Expect,
 }

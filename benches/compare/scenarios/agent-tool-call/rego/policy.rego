@@ -1,4 +1,4 @@
-# Rego translation of examples/spec/agents.writ and humans.writ (SPEC §2).
+# Rego translation of examples/spec/agents.writ and humans.writ (the running example).
 #
 # input: the request in Writ's JSON form. data.entities[type][id] = {attrs, ancestors},
 # ancestors as {type: {id: true}} (transitive), so `in` is a lookup.
