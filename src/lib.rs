@@ -6,6 +6,7 @@ pub mod cli;
 pub mod decision;
 pub mod diag;
 pub mod engine;
+pub mod fmt;
 pub mod host;
 pub mod interp;
 pub mod ir;

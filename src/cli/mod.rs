@@ -2,6 +2,7 @@
 //! renders diagnostics and decisions.
 
 pub mod bench;
+pub mod fmt;
 pub mod testrun;
 
 use crate::diag::{self, Diagnostic};
@@ -76,6 +77,16 @@ pub enum Command {
         #[arg(long)]
         allow_inline_override: bool,
     },
+    /// Format policy files in place (`-`: standard input to standard output). Exit 1 on
+    /// syntax errors, or with `--check` when a file would change.
+    Fmt {
+        /// Files, directories (every `*.writ` below them), or `-`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write nothing; name the files that would change.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the long explanation of a diagnostic code, e.g. `writ explain P0001`.
     Explain {
         /// The code; omit it to list every code.
@@ -123,6 +134,11 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     let (text, code) = match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Fmt { paths, check } => {
+            let o = fmt::run(&paths, check, &mut std::io::stdin().lock(), std::io::stderr().is_terminal());
+            eprint!("{}", o.stderr);
+            (o.stdout, ExitCode::from(o.code))
+        }
         Command::Eval { input: RequestInput { paths, request, entities }, engine, explain, allow_inline_override } => {
             let options = crate::EngineOptions { allow_inline_override, ..Default::default() };
             eval(&paths, &request, entities.as_deref(), engine, options, explain, color)
