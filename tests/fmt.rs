@@ -240,6 +240,18 @@ fn shipped_files_are_formatted() {
     assert!(unformatted.is_empty(), "run `writ fmt examples stdlib`: {unformatted:#?}");
 }
 
+/// The examples of docs/formatting.md are formatted: the page shows what `writ fmt` does.
+#[test]
+fn the_documented_examples_are_formatted() {
+    let doc = std::fs::read_to_string(root().join("docs/formatting.md")).unwrap();
+    let blocks: Vec<&str> = doc.split("```writ\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    assert!(blocks.len() >= 8, "expected the examples of docs/formatting.md, found {}", blocks.len());
+    for block in blocks {
+        let out = format_source(block).unwrap_or_else(|e| panic!("{e:?}\n{block}"));
+        assert_eq!(out, block, "docs/formatting.md shows a block that `writ fmt` changes:\n{out}");
+    }
+}
+
 // ------------------------------------------------------------------------------ layout
 
 /// Formats `input` and compares with `expected`; then checks that `expected` is stable.
@@ -250,8 +262,6 @@ fn check(input: &str, expected: &str) {
     assert_eq!(format_source(expected).unwrap(), expected, "the expected text is not stable");
     verify(input, &out).unwrap();
 }
-
-const SCHEMA_HEAD: &str = "schema { entity A entity B }\n";
 
 #[test]
 fn rules() {
@@ -287,8 +297,8 @@ fn long_expressions_break() {
         "permit A to x on B\n  when resource.name in [\n         \"alpha-one\",\n         \"bravo-two\",\n         \"charlie-three\",\n         \"delta-four\",\n         \"echo-five\",\n         \"foxtrot\",\n       ];\n",
     );
     check(
-        "permit A to x on B grant { ttl: 5m, audit: \"a rather long audit message\", notify: [\"#sec-ops\", \"#platform\"] };",
-        "permit A to x on B\n  grant {\n    ttl: 5m,\n    audit: \"a rather long audit message\",\n    notify: [\"#sec-ops\", \"#platform\"],\n  };\n",
+        "permit A to x on B grant { ttl: 5m, audit: \"a rather long audit message\", notify: [\"#sec-ops\", \"#platform-engineering\"] };",
+        "permit A to x on B\n  grant {\n    ttl: 5m,\n    audit: \"a rather long audit message\",\n    notify: [\"#sec-ops\", \"#platform-engineering\"],\n  };\n",
     );
 }
 
@@ -348,13 +358,14 @@ fn comments_and_blank_lines() {
     // become one; blank lines at the start and end of a block go.
     check(
         "// head\n\n\n/// doc\n@id(\"a\") // trailing\npermit A to x on B // after head\n  when a // first\n   and bb // second\n  /* inline */ unless c;\n\n\n\n// between\n\npermit A to y on B;\n// end",
-        "// head\n\n/// doc\n@id(\"a\") // trailing\npermit A to x on B // after head\n  when a   // first\n   and bb  // second\n  /* inline */ unless c;\n\n// between\n\npermit A to y on B;\n// end\n",
+        "// head\n\n/// doc\n@id(\"a\")           // trailing\npermit A to x on B // after head\n  when a           // first\n   and bb          // second\n  /* inline */ unless c;\n\n// between\n\npermit A to y on B;\n// end\n",
     );
     check(
         "schema {\n\n  entity A { x: Int, // the x\n  /// the y\n  y: Int }\n\n  // closing\n\n}",
         "schema {\n  entity A {\n    x: Int, // the x\n    /// the y\n    y: Int,\n  }\n\n  // closing\n}\n",
     );
-    check("permit A to x on B when f(a /* one */, b);", "permit A to x on B\n  when f(a /* one */, b);\n");
+    // A comment inside a bracket breaks it.
+    check("permit A to x on B when f(a /* one */, b);", "permit A to x on B\n  when f(\n         a /* one */,\n         b,\n       );\n");
     check(
         "permit A to x on B when f(a, // one\n b);",
         "permit A to x on B\n  when f(\n         a, // one\n         b,\n       );\n",
@@ -566,4 +577,19 @@ fn command_exits_2_for_unreadable_paths() {
     let o = run(&[bytes], false, "");
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("not valid UTF-8"), "{}", o.stderr);
+}
+
+/// `WRIT_FMT_SEED=N cargo test --test fmt dump_generated -- --ignored` writes generated case
+/// N (as numbered by `generated_policies_keep_their_meaning_and_comments`) to the temporary
+/// directory, to reproduce a failure.
+#[test]
+#[ignore]
+fn dump_generated() {
+    let seed: u64 = std::env::var("WRIT_FMT_SEED").unwrap().parse().unwrap();
+    let case = generator::generate(0x464d_5400 + seed);
+    for (name, text) in &case.files {
+        let path = std::env::temp_dir().join(format!("writ-fmt-seed-{seed}-{name}"));
+        std::fs::write(&path, text).unwrap();
+        println!("{}", path.display());
+    }
 }

@@ -131,7 +131,13 @@ fn peel_front<'a>(d: &mut Doc<'a>, out: &mut Vec<Doc<'a>>) -> bool {
             v.drain(..taken);
             go_on
         }
-        Doc::Nil | Doc::Blank | Doc::EnsureLine | Doc::HardLine | Doc::Comment(_) | Doc::Verbatim(_) => {
+        Doc::Nil
+        | Doc::Blank
+        | Doc::EnsureLine
+        | Doc::HardLine
+        | Doc::Comment(_)
+        | Doc::Verbatim(_)
+        | Doc::LineSuffix(_) => {
             out.push(std::mem::replace(d, Doc::Nil));
             true
         }
@@ -143,24 +149,16 @@ fn peel_front<'a>(d: &mut Doc<'a>, out: &mut Vec<Doc<'a>>) -> bool {
     }
 }
 
-/// Moves the trailing comments at the end of `d` to `out`, last first.
+/// Moves the trailing comments at the end of `d` to `out`, last first. Closing punctuation
+/// after them stays (the printer writes it before a pending trailing comment anyway). False
+/// when something else comes before the end.
 fn peel_back<'a>(d: &mut Doc<'a>, out: &mut Vec<Doc<'a>>) -> bool {
     match d {
-        Doc::Concat(v) => {
-            while let Some(last) = v.last_mut() {
-                if !peel_back(last, out) {
-                    return false;
-                }
-                v.pop();
-            }
-            true
-        }
-        Doc::Nest(_, inner) | Doc::Align(inner) => {
-            // The wrapper stays (what it holds before the comments does too).
-            peel_back(inner, out);
-            false
-        }
-        Doc::Nil => true,
+        Doc::Concat(v) => v.iter_mut().rev().all(|c| peel_back(c, out)),
+        Doc::Nest(_, inner) | Doc::Align(inner) => peel_back(inner, out),
+        Doc::Nil | Doc::Blank | Doc::Mark => true,
+        Doc::Text(s) => may_follow_comment(s),
+        Doc::IfBreak(a, b) => may_follow_comment(a) && may_follow_comment(b),
         Doc::LineSuffix(_) => {
             out.push(std::mem::replace(d, Doc::Nil));
             true
@@ -269,7 +267,9 @@ impl Printer {
                 Doc::Concat(v) => stack.extend(v.iter().rev().map(|c| (indent, mode, c))),
                 Doc::Nest(n, inner) => stack.push((indent + n, mode, inner)),
                 Doc::Align(inner) => {
-                    let col = if self.line_start { indent } else { self.col };
+                    // Pending trailing comments end the line before the next text.
+                    let fresh = self.line_start || !self.suffixes.is_empty() || !self.own_lines.is_empty();
+                    let col = if fresh { indent } else { self.col };
                     stack.push((col, mode, inner));
                 }
                 Doc::Group(inner, forced) => {
@@ -289,10 +289,7 @@ impl Printer {
         let mut left = WIDTH as isize - start as isize;
         let mut stack: Vec<(Mode, &Doc<'_>)> = vec![(Mode::Flat, doc)];
         let mut rest = rest.iter().rev();
-        // After a trailing comment the line must end: more text would push the comment
-        // past it.
         let mut suffix = false;
-        let mut seen_text = false;
         loop {
             let Some((mode, d)) = stack.pop() else {
                 match rest.next() {
@@ -305,24 +302,24 @@ impl Printer {
             };
             match d {
                 Doc::Nil | Doc::Mark | Doc::Blank => {}
-                // A trailing comment before any text trails what came before: the text
-                // starts a new line.
-                Doc::LineSuffix(_) if !seen_text => left = WIDTH as isize - indent as isize,
+                // A trailing comment ends the line: the printer starts a new one before the
+                // next text but closing punctuation (a group holding one breaks anyway).
                 Doc::LineSuffix(_) => suffix = true,
-                Doc::Text(s) | Doc::Comment(s) => {
-                    if suffix && !may_follow_comment(s) {
-                        return false;
+                Doc::Text(s) if suffix => {
+                    if !may_follow_comment(s) {
+                        return left >= 0;
                     }
-                    seen_text |= !s.is_empty();
-                    left -= width(s) as isize;
+                    if !s.bytes().all(|b| b == b' ') {
+                        left -= width(s) as isize;
+                    }
                 }
+                Doc::Text(s) => left -= width(s) as isize,
+                // Comments do not count: whether they fit never decides a layout (a comment
+                // may move from between two tokens to the end of a line).
+                Doc::Comment(_) if suffix => return left >= 0,
+                Doc::Comment(_) => {}
                 Doc::Verbatim(s) => {
-                    if suffix {
-                        return false;
-                    }
-                    let first = s.split('\n').next().unwrap_or("");
-                    left -= width(first) as isize;
-                    if s.contains('\n') {
+                    if suffix || s.contains('\n') {
                         return left >= 0;
                     }
                 }
@@ -330,7 +327,7 @@ impl Printer {
                     if mode == Mode::Break {
                         return left >= 0;
                     }
-                    if matches!(d, Doc::Line) {
+                    if matches!(d, Doc::Line) && !suffix {
                         left -= 1;
                     }
                 }
@@ -338,7 +335,7 @@ impl Printer {
                 Doc::IfBreak(broken, flat) => {
                     let s = if mode == Mode::Break { broken } else { flat };
                     if suffix && !may_follow_comment(s) {
-                        return false;
+                        return left >= 0;
                     }
                     left -= width(s) as isize;
                 }

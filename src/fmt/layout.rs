@@ -698,6 +698,9 @@ impl<'a> Layout<'a> {
         v.push(if need { Doc::align(inner) } else { inner });
         for k in 0..parens {
             if need && k + 1 == parens {
+                if !self.next_is(")") {
+                    self.paren_debt += 1;
+                }
                 v.push(self.tok(")"));
             } else if self.next_is(")") {
                 v.push(self.drop_tok(")"));
@@ -759,6 +762,10 @@ impl<'a> Layout<'a> {
                 let l = self.expr(a, lmin);
                 let o = self.tok(op.as_str());
                 let r = self.expr(b, rmin);
+                if matches!(b.kind, ExprKind::Set(_) | ExprKind::Record(_)) {
+                    // `x in [` … `]`: the brackets break, not the line before them.
+                    return cat(vec![l, sp(), o, sp(), r]);
+                }
                 Doc::group(cat(vec![l, sp(), o, Doc::nest(4, cat(vec![Doc::Line, r]))]))
             }
             ExprKind::And(ops) => self.chain("and", ops, PREC_NOT),
