@@ -17,7 +17,11 @@ const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/gen-10
 fn files() -> Vec<String> {
     let mut paths: Vec<_> = std::fs::read_dir(DATA_DIR).unwrap().map(|e| e.unwrap().path()).collect();
     paths.sort();
-    paths.iter().filter(|p| p.extension().is_some_and(|x| x == "writ")).map(|p| std::fs::read_to_string(p).unwrap()).collect()
+    paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "writ"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
 }
 
 fn fmt(c: &mut Criterion) {

@@ -99,7 +99,10 @@ fn format_file(path: &Path, check: bool, color: bool, out: &mut Outcome) -> bool
         Ok(t) => t,
         Err(e) => {
             let offset = e.utf8_error().valid_up_to();
-            out.fail(1, format!("`{shown}` is not valid UTF-8 (first invalid byte at offset {offset}); not formatted\n"));
+            out.fail(
+                1,
+                format!("`{shown}` is not valid UTF-8 (first invalid byte at offset {offset}); not formatted\n"),
+            );
             return false;
         }
     };

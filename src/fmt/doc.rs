@@ -103,13 +103,7 @@ impl<'a> Doc<'a> {
             Doc::Group(_, forced) => *forced,
             Doc::Concat(v) => v.iter().any(Doc::forces_break),
             Doc::Nest(_, d) | Doc::Align(d) => d.forces_break(),
-            Doc::Nil
-            | Doc::Mark
-            | Doc::Text(_)
-            | Doc::Line
-            | Doc::SoftLine
-            | Doc::Blank
-            | Doc::IfBreak(..) => false,
+            Doc::Nil | Doc::Mark | Doc::Text(_) | Doc::Line | Doc::SoftLine | Doc::Blank | Doc::IfBreak(..) => false,
         }
     }
 }

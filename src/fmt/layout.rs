@@ -55,6 +55,7 @@ pub(crate) struct Layout<'a> {
 const PREC_OR: u8 = 1;
 const PREC_AND: u8 = 2;
 const PREC_NOT: u8 = 3;
+const PREC_CMP: u8 = 4;
 const PREC_ADD: u8 = 5;
 const PREC_MUL: u8 = 6;
 const PREC_NEG: u8 = 7;
@@ -69,7 +70,7 @@ fn prec(e: &Expr) -> u8 {
         ExprKind::Unary(UnOp::Not, _) => PREC_NOT,
         ExprKind::Binary(BinOp::Add | BinOp::Sub, ..) => PREC_ADD,
         ExprKind::Binary(BinOp::Mul, ..) => PREC_MUL,
-        ExprKind::Binary(..) | ExprKind::Is(..) | ExprKind::Has(..) | ExprKind::Like(..) => 4,
+        ExprKind::Binary(..) | ExprKind::Is(..) | ExprKind::Has(..) | ExprKind::Like(..) => PREC_CMP,
         ExprKind::Unary(UnOp::Neg, _) => PREC_NEG,
         ExprKind::Field(..) | ExprKind::Method(..) => PREC_POSTFIX,
         _ => 9,
@@ -90,7 +91,19 @@ fn sp<'a>() -> Doc<'a> {
 
 impl<'a> Layout<'a> {
     pub(crate) fn new(src: &'a str, tokens: &'a [Token], comments: &'a [Comment]) -> Layout<'a> {
-        Layout { src, tokens, comments, tok_i: 0, com_i: 0, prev_end: 0, refusal: None, after_line_comment: false, deferred: Vec::new(), own_lines: false, paren_debt: 0 }
+        Layout {
+            src,
+            tokens,
+            comments,
+            tok_i: 0,
+            com_i: 0,
+            prev_end: 0,
+            refusal: None,
+            after_line_comment: false,
+            deferred: Vec::new(),
+            own_lines: false,
+            paren_debt: 0,
+        }
     }
 
     fn slice(&self, r: Range<usize>) -> &'a str {
@@ -137,7 +150,8 @@ impl<'a> Layout<'a> {
         }
         let start = self.next_start();
         let mut lead = Vec::new();
-        self.own_lines = !self.deferred.is_empty() || self.comments.get(self.com_i).is_some_and(|c| c.range.start < start);
+        self.own_lines =
+            !self.deferred.is_empty() || self.comments.get(self.com_i).is_some_and(|c| c.range.start < start);
         self.leading(start, &mut lead);
         self.own_lines = false;
         // A doc comment right before a dropped token documents that token's place (nothing);
@@ -235,10 +249,18 @@ impl<'a> Layout<'a> {
     /// two tokens of one line (then with the spaces it had around it).
     fn leading(&mut self, upto: usize, parts: &mut Vec<Doc<'a>>) {
         parts.append(&mut self.deferred);
+        let mut after_comment = false;
         while let Some(c) = self.comments.get(self.com_i).filter(|c| c.range.start < upto) {
             let gap = self.slice(self.prev_end..c.range.start);
             let newlines = count_newlines(gap);
-            let own_line = self.own_lines || newlines > 0 || self.prev_end == 0 || c.kind != CommentKind::Block;
+            // A `//` comment after a token goes to a line of its own (it cannot trail a
+            // token that is not the last of its line); after a comment it may stay.
+            let own_line = self.own_lines
+                || newlines > 0
+                || self.prev_end == 0
+                || c.kind == CommentKind::Doc
+                || (c.kind == CommentKind::Line && !after_comment);
+            after_comment = true;
             if own_line {
                 if newlines >= 2 {
                     parts.push(Doc::Blank);
@@ -729,12 +751,10 @@ impl<'a> Layout<'a> {
             ExprKind::Intent => self.tok("intent"),
             ExprKind::EntityRef(r) => self.entity_ref(r),
             ExprKind::Set(es) => self.args("[", es, "]"),
-            ExprKind::Record(fields) => self.list("{", fields, "}", true, |l, (n, v)| {
-                cat(vec![l.name(n), l.tok(":"), sp(), l.expr(v, 0)])
-            }),
-            ExprKind::Field(base, f) => {
-                cat(vec![self.expr(base, PREC_POSTFIX), self.tok("."), self.name(f)])
+            ExprKind::Record(fields) => {
+                self.list("{", fields, "}", true, |l, (n, v)| cat(vec![l.name(n), l.tok(":"), sp(), l.expr(v, 0)]))
             }
+            ExprKind::Field(base, f) => cat(vec![self.expr(base, PREC_POSTFIX), self.tok("."), self.name(f)]),
             ExprKind::Method(base, m, args) => {
                 let b = self.expr(base, PREC_POSTFIX);
                 let dot = self.tok(".");
@@ -747,7 +767,10 @@ impl<'a> Layout<'a> {
             }
             ExprKind::Unary(UnOp::Not, inner) => {
                 let kw = self.tok("not");
-                cat(vec![kw, sp(), self.expr(inner, PREC_NOT)])
+                // `not (a like b)`, not `not a like b`: the parentheses are not needed, but
+                // without them the `not` reads as applying to `a`.
+                let min = if prec(inner) == PREC_CMP { PREC_ADD } else { PREC_NOT };
+                cat(vec![kw, sp(), self.expr(inner, min)])
             }
             ExprKind::Unary(UnOp::Neg, inner) => {
                 let minus = self.tok("-");
@@ -779,7 +802,9 @@ impl<'a> Layout<'a> {
                 cat(v)
             }
             ExprKind::Has(a, f) => cat(vec![self.expr(a, PREC_ADD), sp(), self.tok("has"), sp(), self.name(f)]),
-            ExprKind::Like(a, b) => cat(vec![self.expr(a, PREC_ADD), sp(), self.tok("like"), sp(), self.expr(b, PREC_ADD)]),
+            ExprKind::Like(a, b) => {
+                cat(vec![self.expr(a, PREC_ADD), sp(), self.tok("like"), sp(), self.expr(b, PREC_ADD)])
+            }
             ExprKind::If(c, a, b) => {
                 let v = vec![
                     self.tok("if"),

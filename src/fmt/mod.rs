@@ -21,8 +21,8 @@ pub use same::same_tree;
 
 use crate::diag::{self, Diagnostic, Severity, codes};
 use crate::syntax::ast::File;
-use crate::syntax::span::{FileId, Span};
 use crate::syntax::parse_file;
+use crate::syntax::span::{FileId, Span};
 use layout::{Layout, Refusal};
 use std::fmt;
 use std::ops::Range;
@@ -190,7 +190,10 @@ pub fn format_range(text: &str, range: Range<usize>) -> Result<Vec<TextEdit>, Fo
     let (Some(old), Some(new)) = (text.get(*s0..*s1), out.get(*o0..*o1)) else { return Ok(whole()) };
     // The comments of the region must be the same on both sides, or the cut is wrong.
     let kept = |cs: &[trivia::Comment], from: usize, to: usize, t: &str| -> Vec<String> {
-        cs.iter().filter(|c| c.range.start >= from && c.range.start < to).map(|c| c.normalized(t).into_owned()).collect()
+        cs.iter()
+            .filter(|c| c.range.start >= from && c.range.start < to)
+            .map(|c| c.normalized(t).into_owned())
+            .collect()
     };
     if kept(&src_comments, *s0, *s1, text) != kept(&out_comments, *o0, *o1, &out) {
         return Ok(whole());

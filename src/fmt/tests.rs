@@ -29,7 +29,10 @@ fn nothing_follows_a_line_comment() {
 
 #[test]
 fn blank_lines_collapse_and_go_at_block_edges() {
-    assert_eq!(fmt("\n\n\nschema {\n\n\n  entity A\n\n\n\n  entity B\n\n}\n\n\n"), "schema {\n  entity A\n\n  entity B\n}\n");
+    assert_eq!(
+        fmt("\n\n\nschema {\n\n\n  entity A\n\n\n\n  entity B\n\n}\n\n\n"),
+        "schema {\n  entity A\n\n  entity B\n}\n"
+    );
 }
 
 #[test]
