@@ -13,6 +13,17 @@
 //! separators of intent entries, an import's `;`, empty `{}`) are consumed with
 //! [`Layout::drop_tok`], which keeps their comments. A blank line before a token or a comment
 //! in the source asks for one in the output ([`Doc::Blank`]).
+//!
+//! Stability (formatting the output again changes nothing) is the hard part: a comment can
+//! be classified differently in the output than in the input (a trailing comment of a
+//! dropped `)` trails the token before it next time; an inline comment can end up at the
+//! end of a line). So no layout decision may depend on how a comment is printed: comments at
+//! the very start or end of a group are moved out of it, any other comment breaks it
+//! ([`Doc::group`]); comments do not count towards widths; the comments of a dropped token
+//! with comments before it go, on lines of their own, before the next token, where they
+//! will be found next time; a `//` comment after closing punctuation that was printed
+//! before an earlier trailing comment is left to the next token. `tests/fmt.rs` checks
+//! stability on thousands of generated files with comments at random places.
 
 use super::doc::Doc;
 use super::trivia::{Comment, CommentKind, Token};
