@@ -2,6 +2,8 @@
 //! beside this file; they are declared here so that the crate's public surface is the
 //! facade, and these are reachable only as `writ::unstable::…`.
 
+#[path = "fmt/mod.rs"]
+pub mod fmt;
 #[path = "host/mod.rs"]
 pub mod host;
 #[path = "ir/mod.rs"]

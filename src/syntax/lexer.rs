@@ -280,7 +280,8 @@ pub fn lex(file: FileId, src: &str) -> Lexed<'_> {
         let span = Span::new(file, range.start, range.end);
         let tok = match result {
             Ok(Tok::Doc(text)) => {
-                let text = text.strip_prefix(' ').unwrap_or(&text).to_string();
+                // Trailing whitespace (a carriage return included) is not part of the doc.
+                let text = text.strip_prefix(' ').unwrap_or(&text).trim_end().to_string();
                 pending_doc = Some(match pending_doc.take() {
                     Some((s, mut acc)) => {
                         acc.push('\n');

@@ -3,6 +3,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod bench;
+pub mod fmt;
 pub mod testrun;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -140,6 +141,17 @@ pub enum Command {
         #[arg(long)]
         allow_inline_override: bool,
     },
+    /// Format policy files in place, in the one canonical layout (`-`: standard input to
+    /// standard output). Exit 1 on syntax errors (the file is left as it is), or with
+    /// `--check` when a file would change.
+    Fmt {
+        /// Files, directories (every `*.writ` below them), or `-`.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write nothing; name the files that would change.
+        #[arg(long)]
+        check: bool,
+    },
     /// Print the long explanation of a diagnostic code, e.g. `writ explain P0001`.
     Explain {
         /// The code; omit it to list every code.
@@ -221,6 +233,10 @@ pub fn run(command: Command, color: bool) -> Output {
     match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Fmt { paths, check } => {
+            let o = fmt::run(&paths, check, &mut std::io::stdin().lock(), color);
+            Output { stdout: o.stdout, stderr: o.stderr, code: o.code }
+        }
         Command::Eval {
             input: RequestInput { paths, request, entities },
             engine,
