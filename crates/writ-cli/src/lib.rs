@@ -76,6 +76,8 @@ pub enum Command {
         #[arg(long)]
         allow_inline_override: bool,
     },
+    /// Serve decisions over HTTP: OpenID AuthZEN 1.0 and a native JSON API (docs/serve.md).
+    Serve(writ_serve::ServeArgs),
     /// Print the long explanation of a diagnostic code, e.g. `writ explain P0001`.
     Explain {
         /// The code; omit it to list every code.
@@ -123,6 +125,7 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     let (text, code) = match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Serve(args) => return writ_serve::run(args),
         Command::Eval { input: RequestInput { paths, request, entities }, engine, explain, allow_inline_override } => {
             let options = writ::EngineOptions { allow_inline_override, ..Default::default() };
             eval(&paths, &request, entities.as_deref(), engine, options, explain, color)
