@@ -231,16 +231,29 @@ const BATCH_BYTES: usize = 256 << 10;
 impl Writer {
     fn run(mut self, rx: Receiver<Msg>) {
         let mut buf = Vec::with_capacity(BATCH_BYTES);
+        let mut line = Vec::new();
         let mut next = rx.recv().ok();
         while let Some(msg) = next.take() {
-            buf.clear();
             let mut lines = 0u64;
             let mut acks = Vec::new();
             let mut msg = Some(msg);
             while let Some(m) = msg.take() {
                 match m {
                     Msg::Record(r) => {
-                        self.push(&mut buf, &r);
+                        self.line(&mut line, &r);
+                        // A line that would take the file past its size goes to the next file.
+                        let pending = self.size.saturating_add(buf.len() as u64);
+                        if pending > 0 && pending.saturating_add(line.len() as u64) > self.config.max_bytes {
+                            self.write(&buf, lines);
+                            buf.clear();
+                            lines = 0;
+                            if self.rotate().is_err() {
+                                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                                msg = rx.try_recv().ok();
+                                continue;
+                            }
+                        }
+                        buf.extend_from_slice(&line);
                         lines += 1;
                     }
                     Msg::Flush(ack) => acks.push(ack),
@@ -249,9 +262,8 @@ impl Writer {
                     msg = rx.try_recv().ok();
                 }
             }
-            if lines > 0 {
-                self.write(&buf, lines);
-            }
+            self.write(&buf, lines);
+            buf.clear();
             let _ = self.file.flush();
             for a in acks {
                 let _ = a.send(());
@@ -260,23 +272,25 @@ impl Writer {
         }
     }
 
-    fn push(&self, buf: &mut Vec<u8>, record: &Record) {
-        let line = line_json(record, &self.config.mask);
-        if serde_json::to_writer(&mut *buf, &line).is_err() {
-            buf.extend_from_slice(b"{\"error\":\"unserializable record\"}");
+    /// One record as a whole line, newline included.
+    fn line(&self, out: &mut Vec<u8>, record: &Record) {
+        out.clear();
+        let v = line_json(record, &self.config.mask);
+        if serde_json::to_writer(&mut *out, &v).is_err() {
+            out.clear();
+            out.extend_from_slice(b"{\"error\":\"unserializable record\"}");
         }
-        buf.push(b'\n');
+        out.push(b'\n');
     }
 
+    /// Appends complete lines with one write.
     fn write(&mut self, buf: &[u8], lines: u64) {
-        let len = buf.len() as u64;
-        if self.size > 0 && self.size.saturating_add(len) > self.config.max_bytes && self.rotate().is_err() {
-            self.counters.dropped.fetch_add(lines, Ordering::Relaxed);
+        if buf.is_empty() {
             return;
         }
         match self.file.write_all(buf) {
             Ok(()) => {
-                self.size = self.size.saturating_add(len);
+                self.size = self.size.saturating_add(buf.len() as u64);
                 self.counters.written.fetch_add(lines, Ordering::Relaxed);
             }
             Err(_) => {
