@@ -379,7 +379,7 @@ fn mask_path(v: &mut serde_json::Value, path: &[&str]) {
 /// A time as RFC 3339 text in UTC with milliseconds (`2026-11-23T10:15:00.123Z`).
 ///
 /// ```
-/// let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_342_500_123);
+/// let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_428_900_123);
 /// assert_eq!(writ_serve::decision_log::rfc3339(t), "2026-11-23T10:15:00.123Z");
 /// ```
 pub fn rfc3339(t: SystemTime) -> String {

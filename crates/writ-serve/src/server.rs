@@ -323,7 +323,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 /// Bearer tokens, the concurrency limit (429), the time limit (503), `X-Request-ID`.
 async fn guard(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let request_id = req.headers().get("x-request-id").cloned();
-    let open = matches!(req.uri().path(), "/healthz" | "/readyz");
+    let path = req.uri().path();
+    let open = matches!(path, "/healthz" | "/readyz");
+    // Metrics are read past the limits (and do not count themselves in flight).
+    let unlimited = path == "/metrics";
     let mut response = if open {
         next.run(req).await
     } else if !s.authorized(req.headers()) {
@@ -331,6 +334,8 @@ async fn guard(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respon
         let mut r = error(StatusCode::UNAUTHORIZED, "", "a valid bearer token is required");
         r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         r
+    } else if unlimited {
+        next.run(req).await
     } else {
         match s.busy.clone().try_acquire_owned() {
             Err(_) => {

@@ -16,12 +16,13 @@ pub fn repo_root() -> PathBuf {
 /// A config serving an example directory (and its `entities.json`) on a free port.
 pub fn example_config(name: &str) -> Config {
     let dir = repo_root().join("examples").join(name);
-    let mut c = Config::default();
-    c.entities = Some(dir.join("entities.json")).filter(|p| p.is_file());
-    c.policies = vec![dir];
-    c.addr = "127.0.0.1:0".parse().unwrap();
-    c.watch = false;
-    c
+    Config {
+        entities: Some(dir.join("entities.json")).filter(|p| p.is_file()),
+        policies: vec![dir],
+        addr: "127.0.0.1:0".parse().unwrap(),
+        watch: false,
+        ..Config::default()
+    }
 }
 
 pub async fn start(config: Config) -> Server {
