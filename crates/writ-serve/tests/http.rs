@@ -382,3 +382,31 @@ async fn bearer_tokens() {
     server.shutdown().await;
     let _ = std::fs::remove_file(&file);
 }
+
+/// A ConfigMap volume holds its files twice (`name` → `..data/name` → `..TIMESTAMP/name`):
+/// hidden directories are not part of the policy set, so serving the mount works.
+#[test]
+fn hidden_directories_are_not_policies() {
+    let dir = std::env::temp_dir().join(format!("writ-serve-hidden-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("..2026_12_01_10_00_00.123")).unwrap();
+    let schema = "schema { entity A  entity T  action go: A -> T }";
+    std::fs::write(dir.join("..2026_12_01_10_00_00.123/schema.writ"), schema).unwrap();
+    std::fs::write(dir.join("schema.writ"), schema).unwrap();
+    let p = writ::PolicySet::load(&dir).unwrap_or_else(|e| panic!("{}", e.render()));
+    assert_eq!(p.sources().files().count(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The shipped OpenAPI document describes every route the server has.
+#[test]
+fn the_openapi_document_lists_every_route() {
+    let doc = std::fs::read_to_string(repo_root().join("docs/openapi/serve.yaml")).unwrap();
+    let server = std::fs::read_to_string(repo_root().join("crates/writ-serve/src/server.rs")).unwrap();
+    let routes: Vec<&str> =
+        server.lines().filter_map(|l| l.trim().strip_prefix(".route(\"")).filter_map(|l| l.split('"').next()).collect();
+    assert!(routes.len() >= 10, "{routes:?}");
+    for r in routes {
+        assert!(doc.contains(&format!("\n  {r}:\n")), "docs/openapi/serve.yaml does not describe `{r}`");
+    }
+}
