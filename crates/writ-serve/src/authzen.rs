@@ -310,6 +310,41 @@ pub struct Mapped {
     /// Whether it carries an inline entity over a stored one (decode it with an engine
     /// that allows inline overrides).
     pub overrides: bool,
+    /// Which AuthZEN field each inline entity came from (`subject`, `resource`), in order.
+    pub inline_from: Vec<&'static str>,
+}
+
+impl Mapped {
+    /// A decoding error of the Writ request, with its path named in AuthZEN terms
+    /// (`entities[0].attrs.ownerID: …` → `resource.properties.ownerID: …`).
+    ///
+    /// ```
+    /// let m = writ_serve::authzen::Mapped { request: serde_json::Value::Null, overrides: false, inline_from: vec!["resource"] };
+    /// assert_eq!(m.authzen_error("entities[0].attrs.ownerID: expected String, got 5"), "resource.properties.ownerID: expected String, got 5");
+    /// assert_eq!(m.authzen_error("principal: unknown entity User::\"x\""), "subject: unknown entity User::\"x\"");
+    /// assert_eq!(m.authzen_error("action: unknown action `fly`"), "action.name: unknown action `fly`");
+    /// ```
+    pub fn authzen_error(&self, message: &str) -> String {
+        let (path, rest) = message.split_once(": ").unwrap_or(("", message));
+        let renamed = if let Some(tail) = path.strip_prefix("entities[") {
+            let (index, after) = tail.split_once(']').unwrap_or(("", ""));
+            let side = index.parse::<usize>().ok().and_then(|i| self.inline_from.get(i));
+            match side {
+                Some(side) => match after.strip_prefix(".attrs") {
+                    Some(attr) => format!("{side}.properties{attr}"),
+                    None => format!("{side}{after}"),
+                },
+                None => path.to_string(),
+            }
+        } else if let Some(after) = path.strip_prefix("principal") {
+            format!("subject{after}")
+        } else if path == "action" {
+            "action.name".to_string()
+        } else {
+            path.to_string()
+        };
+        if renamed.is_empty() { rest.to_string() } else { format!("{renamed}: {rest}") }
+    }
 }
 
 /// Maps an evaluation to a Writ request. An error names the AuthZEN field (an unknown
@@ -330,15 +365,17 @@ pub struct Mapped {
 /// ```
 pub fn to_writ(e: &Evaluation, mapping: &Mapping, store: &Store) -> Result<Mapped, FieldError> {
     let mut inline: Vec<Value> = Vec::new();
+    let mut inline_from = Vec::new();
     let mut overrides = false;
     let principal = side("subject", &e.subject, mapping, store, mapping.unknown_subjects, mapping.subject_properties)?;
     let resource = side("resource", &e.resource, mapping, store, mapping.unknown_resources, true)?;
-    for (reference, entity, over) in [&principal, &resource] {
+    for ((reference, entity, over), side) in [(&principal, "subject"), (&resource, "resource")] {
         if let Some(ent) = entity {
             let dup =
                 inline.iter().any(|i| i.get("type") == reference.get("type") && i.get("id") == reference.get("id"));
             if !dup {
                 inline.push(ent.clone());
+                inline_from.push(side);
                 overrides |= *over;
             }
         }
@@ -354,7 +391,7 @@ pub fn to_writ(e: &Evaluation, mapping: &Mapping, store: &Store) -> Result<Mappe
     if !inline.is_empty() {
         request.insert("entities".into(), Value::Array(inline));
     }
-    Ok(Mapped { request: Value::Object(request), overrides })
+    Ok(Mapped { request: Value::Object(request), overrides, inline_from })
 }
 
 /// The reference, the inline entity (if any), and whether that entity overrides a stored one.

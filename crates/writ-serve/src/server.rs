@@ -443,7 +443,7 @@ fn evaluate(s: &Shared, snap: &Snapshot, e: &Evaluation, id: &str, start: Instan
             let engine = if m.overrides { &snap.override_engine } else { &snap.engine };
             let d = match engine.request_from_value(&m.request, &snap.entities) {
                 Ok(r) => engine.decide(&r),
-                Err(err) => versioned(Decision::bad_request(err.to_string()), snap),
+                Err(err) => versioned(Decision::bad_request(m.authzen_error(&err.to_string())), snap),
             };
             if s.log.is_some() {
                 s.log(id, "authzen", RequestData::Json(evaluation_json(e)), &d, start);

@@ -76,7 +76,12 @@ async fn authzen_transport_rules() {
     extra["resource"]["properties"] = json!({"colour": "red"});
     let v = post_json(addr, "/access/v1/evaluation", &extra).await.json();
     assert_eq!(v["decision"], false);
-    assert!(v["context"]["error"]["message"].as_str().unwrap().contains("colour"), "{v}");
+    assert!(v["context"]["error"]["message"].as_str().unwrap().starts_with("resource.properties.colour: "), "{v}");
+    // An unknown subject is named as the subject.
+    let mut ghost = spec_evaluation();
+    ghost["subject"]["id"] = json!("ghost");
+    let v = post_json(addr, "/access/v1/evaluation", &ghost).await.json();
+    assert_eq!(v["context"]["error"]["message"], "subject: unknown entity Agent::\"ghost\"", "{v}");
 
     // Bad input inside a well-formed request: a deny naming the path.
     let mut bad = spec_evaluation();
