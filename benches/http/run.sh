@@ -28,6 +28,8 @@ run() { # name, path, body, wrk args…
   BODY=$body PATH_=$path wrk "$@" -d "${SECS}s" -s $HERE/post.lua "$URL" | grep -E "Requests/sec|p50|Latency  "
   wait
 }
+echo "== GET /healthz (HTTP alone: no body, no decision)"
+wrk -t 1 -c ${CONNS:-32} -d "${SECS}s" "$URL/healthz" | grep -E "Requests/sec|Latency  "
 run "AuthZEN evaluation, max throughput" /access/v1/evaluation $HERE/evaluation.json -t 1 -c ${CONNS:-32}
 run "native /v1/decide, max throughput" /v1/decide examples/spec/request.json -t 1 -c ${CONNS:-32}
 RATE=20000 CONNS=40 run "AuthZEN evaluation at about 20,000/s" /access/v1/evaluation $HERE/evaluation.json -t 1 -c 40
