@@ -415,3 +415,46 @@ fn the_openapi_document_lists_every_route() {
         assert!(doc.contains(&format!("\n  {r}:\n")), "docs/openapi/serve.yaml does not describe `{r}`");
     }
 }
+
+/// A config file: relative paths from its folder, flags on top, every table read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_file_configures_the_server() {
+    let dir = std::env::temp_dir().join(format!("writ-serve-config-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("p")).unwrap();
+    let todo = repo_root().join("examples/authzen-todo");
+    for f in ["schema.writ", "todo.writ", "entities.json"] {
+        std::fs::copy(todo.join(f), dir.join("p").join(f)).unwrap();
+    }
+    std::fs::write(
+        dir.join("serve.toml"),
+        "policies = [\"p\"]\nentities = \"p/entities.json\"\nwatch = false\n\
+         [limits]\nmax_batch = 2\n[authzen]\nstrict = true\n[authzen.types]\nperson = \"User\"\n\
+         [authzen.actions]\ndelete = \"can_delete_todo\"\n[log]\npath = \"logs/d.jsonl\"\n",
+    )
+    .unwrap();
+    let args = writ_serve::ServeArgs {
+        config: Some(dir.join("serve.toml")),
+        addr: Some("127.0.0.1:0".parse().unwrap()),
+        ..Default::default()
+    };
+    let config = args.to_config().unwrap();
+    assert_eq!(config.policies, vec![dir.join("p")]);
+    assert_eq!(config.log.as_ref().unwrap().path, dir.join("logs/d.jsonl"));
+    let server = start(config).await;
+    let addr = server.addr();
+    let body = json!({"subject": {"type": "person", "id": "rick@the-citadel.com"}, "action": {"name": "delete"},
+                      "resource": {"type": "todo", "id": "t", "properties": {"ownerID": "x@y"}}});
+    assert_eq!(post_json(addr, "/access/v1/evaluation", &body).await.json(), json!({"decision": true}));
+    let mut many = body.clone();
+    many["evaluations"] = json!([{}, {}, {}]);
+    assert_eq!(post_json(addr, "/access/v1/evaluations", &many).await.status, 413);
+    server.shutdown().await;
+    assert_eq!(std::fs::read_to_string(dir.join("logs/d.jsonl")).unwrap().lines().count(), 1);
+    // A misspelt key is an error, not a silent default.
+    std::fs::write(dir.join("bad.toml"), "[limits]\nmax_bodybytes = 5\n").unwrap();
+    let bad =
+        writ_serve::ServeArgs { config: Some(dir.join("bad.toml")), paths: vec![dir.join("p")], ..Default::default() };
+    assert!(bad.to_config().unwrap_err().contains("max_bodybytes"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
