@@ -183,18 +183,6 @@ impl PolicySet {
         &self.warnings
     }
 
-    /// The ids of the rules, in the order of the policy files.
-    ///
-    /// ```
-    /// let policies = writ::PolicySet::load("examples/spec")?;
-    /// assert_eq!(policies.rule_ids().count(), 5);
-    /// assert!(policies.rule_ids().any(|id| id == "agent-tools"));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn rule_ids(&self) -> impl Iterator<Item = &str> + '_ {
-        self.ir.rules.iter().map(|r| &*r.id)
-    }
-
     /// The typed IR: the schema, the rules (one body per request shape) and the rule index.
     /// Not part of the stable API (its types are `writ::unstable::ir`).
     #[doc(hidden)]
@@ -235,6 +223,42 @@ impl PolicySet {
     /// ```
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// The names of the entity types the schema declares, in declaration order (for hosts
+    /// that map names of their own onto Writ's, like an AuthZEN server).
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::load("examples/spec")?;
+    /// assert!(policies.entity_types().any(|t| t == "Agent"));
+    /// assert!(policies.actions().any(|a| a == "call_tool"));
+    /// assert!(policies.rule_ids().any(|r| r == "agent-tools"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn entity_types(&self) -> impl Iterator<Item = &str> + '_ {
+        self.ir.schema.entities.iter().map(|e| e.name.as_str())
+    }
+
+    /// The names of the actions the schema declares, in declaration order.
+    pub fn actions(&self) -> impl Iterator<Item = &str> + '_ {
+        self.ir.schema.actions.iter().map(|a| a.name.as_str())
+    }
+
+    /// The ids of the rules, once each, in rule order (`@id`, or `FILE:LINE` for a rule
+    /// without one).
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::load("examples/spec")?;
+    /// assert_eq!(policies.rule_ids().count(), 5);
+    /// assert!(policies.rule_ids().any(|id| id == "agent-tools"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> + '_ {
+        let rules = &self.ir.rules;
+        rules.iter().enumerate().filter_map(move |(i, r)| {
+            let repeat = i.checked_sub(1).and_then(|p| rules.get(p)).is_some_and(|prev| prev.id == r.id);
+            (!repeat).then_some(&*r.id)
+        })
     }
 }
 

@@ -213,7 +213,11 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         let path = e.path();
         let Ok(ty) = e.file_type() else { continue };
         if ty.is_dir() {
-            walk(&path, depth + 1, out);
+            // Hidden directories (`.git`, editors' backups, the timestamped copies of a
+            // Kubernetes ConfigMap volume) hold no policies of the set.
+            if !e.file_name().to_string_lossy().starts_with('.') {
+                walk(&path, depth + 1, out);
+            }
         } else if path.extension().is_some_and(|x| x == "writ") && path.is_file() {
             out.push(path);
         }

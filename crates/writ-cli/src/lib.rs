@@ -152,6 +152,8 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Serve decisions over HTTP: OpenID AuthZEN 1.0 and a native JSON API (docs/serve.md).
+    Serve(writ_serve::ServeArgs),
     /// Print the long explanation of a diagnostic code, e.g. `writ explain P0001`.
     Explain {
         /// The code; omit it to list every code.
@@ -219,6 +221,10 @@ impl Output {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = cli.color.resolve(std::io::stderr().is_terminal());
+    // Servers own the process's streams and signals, and run until told to stop.
+    if let Command::Serve(args) = cli.command {
+        return writ_serve::run(args);
+    }
     let o = run(cli.command, color);
     let wrote_out = std::io::stdout().lock().write_all(o.stdout.as_bytes()).and_then(|()| std::io::stdout().flush());
     let _ = std::io::stderr().lock().write_all(o.stderr.as_bytes());
@@ -236,6 +242,9 @@ pub fn run(command: Command, color: bool) -> Output {
         Command::Fmt { paths, check } => {
             let o = fmt::run(&paths, check, &mut std::io::stdin().lock(), color);
             Output { stdout: o.stdout, stderr: o.stderr, code: o.code }
+        }
+        Command::Serve(_) => {
+            Output::err("`writ serve` runs as a process of its own (`writ_cli::main`)\n".into(), exit::INPUT)
         }
         Command::Eval {
             input: RequestInput { paths, request, entities },
