@@ -140,6 +140,9 @@ pub enum Command {
         #[arg(long)]
         allow_inline_override: bool,
     },
+    /// Run an MCP server (after `--`) and decide every tool call the client makes before it
+    /// reaches the server (docs/guard.md).
+    Guard(writ_guard::GuardArgs),
     /// Print the long explanation of a diagnostic code, e.g. `writ explain P0001`.
     Explain {
         /// The code; omit it to list every code.
@@ -207,6 +210,10 @@ impl Output {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = cli.color.resolve(std::io::stderr().is_terminal());
+    // The guard owns the real standard input and output for as long as the server runs.
+    if let Command::Guard(args) = cli.command {
+        return writ_guard::run(args);
+    }
     let o = run(cli.command, color);
     let wrote_out = std::io::stdout().lock().write_all(o.stdout.as_bytes()).and_then(|()| std::io::stdout().flush());
     let _ = std::io::stderr().lock().write_all(o.stderr.as_bytes());
@@ -221,6 +228,9 @@ pub fn run(command: Command, color: bool) -> Output {
     match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Guard(_) => {
+            Output::err("`writ guard` relays standard input and output; run it as a command\n".into(), exit::INPUT)
+        }
         Command::Eval {
             input: RequestInput { paths, request, entities },
             engine,
