@@ -268,9 +268,6 @@ fn everything_else_passes_byte_for_byte() {
     s.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
     s.send(r#"{"jsonrpc":"2.0","id":7,"method":"vendor/custom"}"#);
     assert_eq!(s.recv()["result"]["echo"], "vendor/custom");
-    s.send(r#"{"jsonrpc":"2.0","id":8,"method":"tools/list"}"#);
-    let list = s.recv();
-    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 5);
     let (_, _, log) = s.finish();
     assert_eq!(log[0], odd);
     assert!(log.iter().any(|l| l == r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#));
@@ -336,4 +333,23 @@ fn bad_setup_is_an_input_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot start"));
+}
+
+fn tool_names(list: &Value) -> Vec<String> {
+    list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn tools_list_leaves_out_what_no_permit_could_allow() {
+    // `comment_ticket` and `unknown_tool` are no entities of the store, `exec` is forbidden
+    // without conditions; `get_secret` is forbidden only by a condition, so it is listed
+    // (and its calls denied).
+    let mut s = start("list", CONFIG);
+    s.send(r#"{"jsonrpc":"2.0","id":"l1","method":"tools/list","params":{}}"#);
+    assert_eq!(tool_names(&s.recv()), ["read_ticket", "delete_ticket", "get_secret"]);
+    s.finish();
+    let mut s = start("list-off", &format!("{CONFIG}filter_tools_list = false\n"));
+    s.send(r#"{"jsonrpc":"2.0","id":"l1","method":"tools/list","params":{}}"#);
+    assert_eq!(tool_names(&s.recv()).len(), 6);
+    s.finish();
 }

@@ -174,10 +174,21 @@ impl Decider {
     }
 
     /// Whether `tools/list` offers the tool: whether some permit could allow calling it for
-    /// this principal and intent. For now every tool is offered (every call is still
-    /// decided); docs/guard.md says so.
-    pub fn may_offer(&self, _tool: &str) -> bool {
-        true
+    /// this principal, intent and delegation chain, whatever the arguments and the time
+    /// ([`writ::Engine::could_permit`]). A tool it leaves out is one every call of would be
+    /// denied; a tool it offers is still decided call by call.
+    pub fn may_offer(&self, tool: &str) -> bool {
+        let c = &self.config;
+        let m = &c.tools;
+        let chain: Vec<(&str, &str)> = c.on_behalf_of.iter().map(|e| (e.ty.as_str(), e.id.as_str())).collect();
+        self.engine.could_permit(
+            (&c.principal.ty, &c.principal.id),
+            &m.action,
+            (&m.resource_type, m.resource_id(tool)),
+            c.intent.as_deref(),
+            &chain,
+            &self.entities,
+        )
     }
 
     fn next_id(&self) -> String {

@@ -9,7 +9,7 @@ import json
 import sys
 
 log = open(sys.argv[1], "ab", buffering=0)
-TOOLS = ["read_ticket", "comment_ticket", "delete_ticket", "get_secret", "unknown_tool"]
+TOOLS = ["read_ticket", "comment_ticket", "delete_ticket", "get_secret", "unknown_tool", "exec"]
 
 
 def send(obj):
