@@ -261,6 +261,7 @@ impl Relay {
                     "id": gid,
                     "method": "elicitation/create",
                     "params": {
+                        "mode": "form",
                         "message": approval_message(kind, &name, args, &d),
                         "requestedSchema": {"type": "object", "properties": {}},
                     },
