@@ -353,3 +353,31 @@ fn tools_list_leaves_out_what_no_permit_could_allow() {
     assert_eq!(tool_names(&s.recv()).len(), 6);
     s.finish();
 }
+
+#[test]
+fn resources_and_prompts_are_decided_when_configured() {
+    let config = format!(
+        "{CONFIG}[resources]\nauthorize = true\naction = \"read_resource\"\nresource_type = \"Doc\"\n\
+         [prompts]\nauthorize = true\naction = \"get_prompt\"\nresource_type = \"Prompt\"\n"
+    );
+    let mut s = start("resources", &config);
+    s.send(r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///ok"}}"#);
+    assert_eq!(s.recv()["result"]["echo"], "resources/read");
+    s.send(r#"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///secret"}}"#);
+    let a = s.recv();
+    assert_eq!(a["error"]["code"], -32003);
+    assert!(a["error"]["message"].as_str().unwrap().contains("`file:///secret`"), "{a}");
+    assert_eq!(a["error"]["data"]["writ"]["reasons"][0]["rule"], "no-permit");
+    s.send(r#"{"jsonrpc":"2.0","id":3,"method":"prompts/get","params":{"name":"summary","arguments":{"topic":"tickets"}}}"#);
+    assert_eq!(s.recv()["result"]["echo"], "prompts/get");
+    s.send(r#"{"jsonrpc":"2.0","id":4,"method":"prompts/get","params":{"name":"summary","arguments":{"topic":"secrets"}}}"#);
+    assert_eq!(s.recv()["error"]["code"], -32003);
+    let (_, _, log) = s.finish();
+    assert!(log.iter().all(|l| !l.contains("file:///secret") && !l.contains("\"secrets\"")), "{log:?}");
+    assert_eq!(log.len(), 2, "{log:?}");
+    // By default they pass through undecided.
+    let mut s = start("resources-off", CONFIG);
+    s.send(r#"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///secret"}}"#);
+    assert_eq!(s.recv()["result"]["echo"], "resources/read");
+    s.finish();
+}
