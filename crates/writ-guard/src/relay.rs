@@ -452,3 +452,130 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         Ok(Value::Object(out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::decide::{Decider, NoLog};
+    use std::sync::Arc;
+
+    /// A writer whose bytes the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn lines(&self) -> Vec<String> {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).lines().map(str::to_string).collect()
+        }
+    }
+
+    fn relay() -> (Relay, Shared, Shared) {
+        let policies = writ::PolicySet::from_sources(&[(
+            "p.writ",
+            r#"schema { entity Agent  entity Tool { secret: Bool }  context { now: Timestamp }
+                        action call_tool: Agent -> Tool { args: { q: String? } } }
+               @id("tools") permit Agent to call_tool on Tool when not resource.secret;"#,
+        )])
+        .unwrap();
+        let engine = writ::Engine::interpreted(&policies);
+        let entities = engine
+            .entities_from_json(
+                r#"[{"type": "Agent", "id": "bot"}, {"type": "Tool", "id": "read", "attrs": {"secret": false}},
+                    {"type": "Tool", "id": "get_secret", "attrs": {"secret": true}}]"#,
+            )
+            .unwrap();
+        let config = Config::from_toml("principal = { type = \"Agent\", id = \"bot\" }").unwrap();
+        let (client, server) = (Shared::default(), Shared::default());
+        let r = Relay::new(
+            Decider::new(engine, entities, config, Arc::new(NoLog)),
+            Box::new(client.clone()),
+            Box::new(server.clone()),
+        );
+        (r, client, server)
+    }
+
+    /// Whether a server-side parser could read a call of `get_secret` from the line.
+    fn calls_secret(line: &str) -> bool {
+        serde_json::from_str::<Value>(line)
+            .ok()
+            .is_some_and(|v| v.to_string().contains("get_secret") && v.to_string().contains("tools/call"))
+    }
+
+    #[test]
+    fn mangled_calls_never_forward_a_denied_call() {
+        let denied =
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_secret","arguments":{"q":"x"}}}"#;
+        let (r, client, server) = relay();
+        let mut sent = 0;
+        // Every prefix, every single-byte deletion and a few substitutions at every position.
+        for i in 0..denied.len() {
+            let mut variants = vec![denied.as_bytes()[..i].to_vec()];
+            let mut del = denied.as_bytes().to_vec();
+            del.remove(i);
+            variants.push(del);
+            for b in [b'"', b'{', b'}', b',', b'\\', b' ', 0xff, b'\n'] {
+                let mut sub = denied.as_bytes().to_vec();
+                sub[i] = b;
+                variants.push(sub);
+            }
+            for v in variants {
+                r.from_client(&v);
+                sent += 1;
+            }
+        }
+        assert!(sent >= 10 * denied.len());
+        let forwarded = server.lines();
+        assert!(forwarded.iter().all(|l| !calls_secret(l)), "{:?}", forwarded.iter().find(|l| calls_secret(l)));
+        // The guard answered: denials and errors, never a crash.
+        assert!(!client.lines().is_empty());
+        // And it still relays.
+        r.from_client(br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"read","arguments":{}}}"#);
+        assert!(server.lines().last().unwrap().contains("\"read\""));
+    }
+
+    #[test]
+    fn malformed_server_lines_pass_and_lists_are_filtered() {
+        let (r, client, _) = relay();
+        for line in [&b"not json\n"[..], b"{\"id\": 1, \"result\": \n", b"\xff\xfe\n", b"[1,2]\n", b"\n"] {
+            r.from_server(line);
+        }
+        assert_eq!(client.lines().len(), 5);
+        r.from_client(br#"{"jsonrpc":"2.0","id":"l","method":"tools/list"}"#);
+        // A server's request with the same id is not the answer.
+        r.from_server(b"{\"jsonrpc\":\"2.0\",\"id\":\"l\",\"method\":\"ping\"}\n");
+        // `get_secret` stays: the permit's condition reads an attribute, which the static
+        // question does not evaluate. `gone` is no entity; a tool without a name is dropped.
+        r.from_server(br#"{"jsonrpc":"2.0","id":"l","result":{"tools":[{"name":"read"},{"name":"get_secret"},{"name":"gone"},{"x":1}]}}"#);
+        let lines = client.lines();
+        assert_eq!(lines.len(), 7, "{lines:?}");
+        assert!(lines[5].contains("ping"));
+        let list: Value = serde_json::from_str(&lines[6]).unwrap();
+        assert_eq!(list["result"]["tools"], json!([{"name": "read"}, {"name": "get_secret"}]));
+        // Answered once: a second answer with that id passes unchanged.
+        let again = "{\"jsonrpc\":\"2.0\",\"id\":\"l\",\"result\":{\"tools\":[{\"name\":\"gone\"}]}}\n";
+        r.from_server(again.as_bytes());
+        assert_eq!(format!("{}\n", client.lines()[7]), again);
+    }
+
+    #[test]
+    fn strict_parse_refuses_duplicates_at_any_depth() {
+        assert!(strict_parse(br#"{"a":{"b":1,"b":2}}"#).unwrap_err().contains("duplicate key `b`"));
+        assert!(strict_parse(br#"[{"a":1,"a":1}]"#).is_err());
+        assert!(strict_parse(br#"{"a":1} {"b":2}"#).is_err());
+        assert_eq!(
+            strict_parse(b" {\"a\":[1,2.5,null,true,\"x\"]}\n").unwrap(),
+            json!({"a": [1, 2.5, null, true, "x"]})
+        );
+    }
+}
