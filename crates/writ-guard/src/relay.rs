@@ -179,6 +179,13 @@ impl Relay {
             return;
         }
         match (method, &id) {
+            ("notifications/cancelled", None) => {
+                // The client gave up on a call that waits for a human: forget it (the
+                // notification goes on; the server ignores an id it never saw).
+                if let Some(rid) = msg.pointer("/params/requestId") {
+                    self.state().pending.retain(|_, p| p.message.get("id") != Some(rid));
+                }
+            }
             ("initialize", _) => {
                 let declared = msg.pointer("/params/capabilities/elicitation").is_some_and(Value::is_object);
                 self.state().elicitation = declared;
@@ -254,7 +261,8 @@ impl Relay {
                 let gid = {
                     let mut s = self.state();
                     s.next += 1;
-                    format!("writ-guard-{}", s.next)
+                    // Unlikely to be an id of the server's own requests to the client.
+                    format!("writ-guard-{}-{}", std::process::id(), s.next)
                 };
                 let request = json!({
                     "jsonrpc": "2.0",
@@ -566,6 +574,26 @@ mod tests {
         let again = "{\"jsonrpc\":\"2.0\",\"id\":\"l\",\"result\":{\"tools\":[{\"name\":\"gone\"}]}}\n";
         r.from_server(again.as_bytes());
         assert_eq!(format!("{}\n", client.lines()[7]), again);
+    }
+
+    #[test]
+    fn a_cancelled_call_waiting_for_a_human_is_forgotten() {
+        let (r, client, server) = relay();
+        r.from_client(
+            br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"capabilities":{"elicitation":{}}}}"#,
+        );
+        let p = json!({"name": "read", "arguments": {}});
+        // Escalate needs a rule: none here, so fake a pending call directly.
+        let d = r.decider.decide(Kind::Tool, Some(&json!(7)), "read", None, false);
+        let message = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": p});
+        r.state().pending.insert("\"g\"".into(), Pending { message, kind: Kind::Tool, name: "read".into(), first: d });
+        r.from_client(br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#);
+        assert!(r.state().pending.is_empty());
+        // A late accept is an answer to nothing of the guard's: it goes to the server, and
+        // the call is not forwarded.
+        r.from_client(br#"{"jsonrpc":"2.0","id":"g","result":{"action":"accept"}}"#);
+        assert!(server.lines().iter().all(|l| !l.contains("tools/call")), "{:?}", server.lines());
+        assert!(client.lines().is_empty());
     }
 
     #[test]
