@@ -90,7 +90,11 @@ fn main() {
     let denied = g.measure("get_secret");
     println!("MCP guard: {CALLS} tools/call round trips per path over stdio (after {WARMUP} warm-up calls)");
     println!("{:<34} {:>10} {:>10}", "path", "p50 µs", "p99 µs");
-    for (name, t) in [("direct to the server", &d), ("through writ guard (allowed)", &allowed), ("writ guard denies (no server)", &denied)] {
+    for (name, t) in [
+        ("direct to the server", &d),
+        ("through writ guard (allowed)", &allowed),
+        ("writ guard denies (no server)", &denied),
+    ] {
         println!("{name:<34} {:>10.1} {:>10.1}", pct(t, 0.5), pct(t, 0.99));
     }
     println!(
