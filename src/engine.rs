@@ -961,6 +961,92 @@ impl Engine {
         out
     }
 
+    /// Whether some permit could allow `principal` to do `action` on `resource` under
+    /// `intent` (`None`: no intent) with this delegation chain, whatever the context: a cheap
+    /// static question on the compiled set, for hosts that offer an agent only what it may
+    /// use (`writ guard` filters `tools/list` with it). No condition is evaluated, so the
+    /// answer is conservative: `false` means every request of this shape is denied (the
+    /// action on the resource is outside the intent, a forbid without conditions applies,
+    /// no permit's target matches, or the request would be bad input: an unknown action,
+    /// type, intent or entity); `true` means some context might be allowed, or escalated.
+    ///
+    /// ```
+    /// let policies = writ::PolicySet::from_sources(&[(
+    ///     "p.writ",
+    ///     r#"schema { entity Agent  entity Group  entity Tool in Group { secret: Bool }
+    ///                 context { risk: Int }  action call: Agent -> Tool }
+    ///        intent triage "Triage" { call on Group::"tickets" }
+    ///        @id("a") permit Agent to call on Tool when context.risk < 50;
+    ///        @id("b") forbid Agent to call on Tool::"wipe";
+    ///        @id("c") forbid Agent to call on Tool when resource.secret;"#,
+    /// )]).map_err(|e| e.to_string())?;
+    /// let engine = writ::Engine::compile(&policies)?;
+    /// let entities = engine.entities_from_json(
+    ///     r#"[{"type": "Agent", "id": "bot"},
+    ///         {"type": "Tool", "id": "read", "attrs": {"secret": false}, "parents": [{"type": "Group", "id": "tickets"}]},
+    ///         {"type": "Tool", "id": "wipe", "attrs": {"secret": false}, "parents": [{"type": "Group", "id": "tickets"}]},
+    ///         {"type": "Tool", "id": "shell", "attrs": {"secret": false}}]"#,
+    /// )?;
+    /// let could = |tool: &str, intent: Option<&str>| {
+    ///     engine.could_permit(("Agent", "bot"), "call", ("Tool", tool), intent, &[], &entities)
+    /// };
+    /// assert!(could("read", Some("triage")));   // depends on the risk: maybe
+    /// assert!(!could("wipe", Some("triage")));  // an unconditional forbid
+    /// assert!(!could("shell", Some("triage"))); // outside the intent
+    /// assert!(could("shell", None));
+    /// assert!(!could("nope", None));            // not an entity of the store
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn could_permit(
+        &self,
+        principal: (&str, &str),
+        action: &str,
+        resource: (&str, &str),
+        intent: Option<&str>,
+        on_behalf_of: &[(&str, &str)],
+        entities: &Entities,
+    ) -> bool {
+        let schema = &self.policy.ir.schema;
+        let store = entities.store();
+        let uid = |(ty, id): (&str, &str)| {
+            let ty = schema.entity_id(ty)?;
+            let uid = ir::value::EntityUid { ty, id: Arc::from(id) };
+            store.get(&uid).is_some().then_some(uid)
+        };
+        let Some(action_id) = schema.action_id(action) else { return false };
+        let Some(act) = schema.action(action_id) else { return false };
+        let intent = match intent {
+            None | Some("none") => None,
+            Some(name) => match schema.intent_id(name) {
+                Some(i) => Some(i),
+                None => return false,
+            },
+        };
+        let (Some(principal), Some(resource)) = (uid(principal), uid(resource)) else { return false };
+        let mut chain = Vec::with_capacity(on_behalf_of.len());
+        for hop in on_behalf_of {
+            match uid(*hop) {
+                Some(u) if act.principals.contains(&u.ty) => chain.push(u),
+                _ => return false,
+            }
+        }
+        if !act.principals.contains(&principal.ty) || !act.resources.contains(&resource.ty) {
+            return false;
+        }
+        let request = HostRequest {
+            principal,
+            action: action_id,
+            resource,
+            intent,
+            // Never read: no condition is evaluated.
+            context: ir::value::Value::Bool(false),
+            on_behalf_of: chain,
+            entities: EntityStore::new(),
+            overrides_store: false,
+        };
+        Interpreter::with_fuel(&self.policy.ir, self.options.limits.max_fuel).could_permit(&request, store)
+    }
+
     /// Decides a decoded request. A JIT engine runs native code when the request and its
     /// entities were decoded by this engine, and the interpreter otherwise (same answer).
     ///

@@ -745,6 +745,43 @@ impl<'p> Interpreter<'p> {
         })
     }
 
+    /// Whether some permit could allow the request whatever its context (the static question
+    /// behind [`crate::Engine::could_permit`]): no condition is evaluated. False only when
+    /// every decision of this shape denies: the action on the resource lies outside the
+    /// intent, the delegation chain is too long, or for the principal or a hop of the chain
+    /// a forbid without conditions applies or no permit's target matches.
+    pub(crate) fn could_permit(&self, req: &Request, store: &EntityStore) -> bool {
+        let policy = self.policy;
+        if req.intent.is_some_and(|i| !self.within_intent(req, store, i)) {
+            return false;
+        }
+        if req.on_behalf_of.len() > policy.schema.max_delegation {
+            return false;
+        }
+        std::iter::once(&req.principal).chain(&req.on_behalf_of).all(|who| {
+            let mut permit = false;
+            for &(ri, bi) in policy.candidates(req.action, who.ty, req.resource.ty) {
+                let Some((rule, body)) =
+                    policy.rules.get(ri as usize).and_then(|r| Some((r, r.bodies.get(bi as usize)?)))
+                else {
+                    // A broken index fails closed when deciding: so does the question.
+                    return false;
+                };
+                if !self.matches(&rule.principal, who, req, store)
+                    || !self.matches(&rule.resource, &req.resource, req, store)
+                {
+                    continue;
+                }
+                match rule.effect {
+                    Effect::Forbid if body.clauses.is_empty() => return false,
+                    Effect::Permit => permit = true,
+                    Effect::Forbid | Effect::Escalate => {}
+                }
+            }
+            permit
+        })
+    }
+
     /// The permits whose target matched but whose conditions failed, closest first.
     fn explain(
         &self,

@@ -154,6 +154,9 @@ pub enum Command {
     },
     /// Serve decisions over HTTP: OpenID AuthZEN 1.0 and a native JSON API (docs/serve.md).
     Serve(writ_serve::ServeArgs),
+    /// Run an MCP server (after `--`) and decide every tool call the client makes before it
+    /// reaches the server (docs/guard.md).
+    Guard(writ_guard::GuardArgs),
     /// Print the long explanation of a diagnostic code, e.g. `writ explain P0001`.
     Explain {
         /// The code; omit it to list every code.
@@ -221,11 +224,14 @@ impl Output {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let color = cli.color.resolve(std::io::stderr().is_terminal());
-    // Servers own the process's streams and signals, and run until told to stop.
-    if let Command::Serve(args) = cli.command {
-        return writ_serve::run(args);
-    }
-    let o = run(cli.command, color);
+    // Servers own the process's streams and signals, and run until told to stop; the guard
+    // owns the real standard input and output for as long as its MCP server runs.
+    let command = match cli.command {
+        Command::Serve(args) => return writ_serve::run(args),
+        Command::Guard(args) => return writ_guard::run(args),
+        other => other,
+    };
+    let o = run(command, color);
     let wrote_out = std::io::stdout().lock().write_all(o.stdout.as_bytes()).and_then(|()| std::io::stdout().flush());
     let _ = std::io::stderr().lock().write_all(o.stderr.as_bytes());
     if wrote_out.is_err() {
@@ -245,6 +251,9 @@ pub fn run(command: Command, color: bool) -> Output {
         }
         Command::Serve(_) => {
             Output::err("`writ serve` runs as a process of its own (`writ_cli::main`)\n".into(), exit::INPUT)
+        }
+        Command::Guard(_) => {
+            Output::err("`writ guard` relays standard input and output; run it as a command\n".into(), exit::INPUT)
         }
         Command::Eval {
             input: RequestInput { paths, request, entities },
