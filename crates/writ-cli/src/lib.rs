@@ -81,6 +81,8 @@ pub enum Command {
         /// The code; omit it to list every code.
         code: Option<String>,
     },
+    /// Run the language server (LSP 3.17) on stdin and stdout, for editors (docs/editors.md).
+    Lsp,
 }
 
 /// The policies, request and entities of `eval` and `bench`.
@@ -114,6 +116,10 @@ pub enum Format {
 /// Runs the CLI with the process arguments.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Lsp = cli.command {
+        // The server writes to stdout from its own thread: stdout must not be locked here.
+        return writ_lsp::run_stdio();
+    }
     let mut out = std::io::stdout().lock();
     run(cli.command, &mut out, std::io::stdout().is_terminal())
 }
@@ -123,6 +129,7 @@ pub fn run(command: Command, out: &mut dyn std::io::Write, color: bool) -> ExitC
     let (text, code) = match command {
         Command::Check { paths, format } => check(&paths, format, color),
         Command::Explain { code } => explain(code.as_deref()),
+        Command::Lsp => (String::new(), writ_lsp::run_stdio()),
         Command::Eval { input: RequestInput { paths, request, entities }, engine, explain, allow_inline_override } => {
             let options = writ::EngineOptions { allow_inline_override, ..Default::default() };
             eval(&paths, &request, entities.as_deref(), engine, options, explain, color)
