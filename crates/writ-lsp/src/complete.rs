@@ -95,8 +95,8 @@ impl<'a> Cursor<'a> {
         let mut prefix = None;
         if let Some(i) = end.checked_sub(1) {
             if let Some((s, t, e)) = tokens.get(i) {
-                if *e == offset && is_word(t) {
-                    prefix = Some((*s, text.get(*s..*e).unwrap_or("").to_string()));
+                if *s < offset && offset <= *e && is_word(t) {
+                    prefix = Some((*s, text.get(*s..offset).unwrap_or("").to_string()));
                     end = i;
                 } else if *s < offset && offset < *e {
                     // In the middle of a token that is not a word.

@@ -379,11 +379,22 @@ fn check_set(input: SetInput, hash: u64) -> Checked {
     let mut uris = HashMap::new();
     let mut files = HashMap::new();
     let mut overlays: HashMap<String, String> = HashMap::new();
+    // The texts of files checked with a half-typed item closed (see `close_broken_items`):
+    // positions are computed on the text as written.
+    let mut written: HashMap<FileId, String> = HashMap::new();
     for (name, uri, content) in input.files {
         let id = match content {
             Content::Text(t) => {
                 overlays.insert(name.clone(), t.clone());
-                let id = sources.add(name, t);
+                let closed = close_broken_items(&t);
+                let id = match closed {
+                    Some(c) => {
+                        let id = sources.add(name, c);
+                        written.insert(id, t);
+                        id
+                    }
+                    None => sources.add(name, t),
+                };
                 ids.push(id);
                 id
             }
@@ -417,7 +428,7 @@ fn check_set(input: SetInput, hash: u64) -> Checked {
     // Files the checker added (modules imported by path, the standard library).
     let mut lines = HashMap::new();
     for (id, f) in sources.files() {
-        lines.insert(id, LineIndex::new(&f.text));
+        lines.insert(id, LineIndex::new(written.get(&id).unwrap_or(&f.text)));
         if uris.contains_key(&id) {
             continue;
         }
@@ -476,4 +487,65 @@ impl Resolver for BufferResolver {
         let bytes = std::fs::read(&real).map_err(|e| ImportError::Unreadable(format!("cannot read `{name}`: {e}")))?;
         Ok((name, bytes))
     }
+}
+
+/// Words that start an item when they begin a line.
+const ITEM_STARTS: &[&str] = &["@", "permit", "forbid", "escalate", "schema", "intent", "fn", "import"];
+
+/// A rule (or fn) being typed has no `;` yet, so the parser's recovery, which resumes at the
+/// next `;`, would swallow the items after it and hide their diagnostics. For the check (not
+/// the buffer), the line break before the next line that starts with an item (`@id`,
+/// `permit`, …, at column 0) inside such a broken item becomes a `;`: one byte for one byte,
+/// so every offset stays valid (lines are counted on the text as written). `None` when
+/// nothing needed closing.
+fn close_broken_items(text: &str) -> Option<String> {
+    let mut bytes = text.as_bytes().to_vec();
+    let mut changed = false;
+    // One boundary per round; each round parses again (bounded).
+    for _ in 0..16 {
+        let current = String::from_utf8(bytes.clone()).ok()?;
+        let parsed = syntax::parse_file(FileId(0), &current);
+        if !parsed.diagnostics.iter().any(Diagnostic::is_error) {
+            break;
+        }
+        let mut fixed = false;
+        for item in &parsed.file.items {
+            let syntax::ast::Item::Error(span) = item else { continue };
+            if let Some(at) = boundary(&current, span.start as usize, span.end as usize) {
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = b';';
+                    fixed = true;
+                    break;
+                }
+            }
+        }
+        if !fixed {
+            break;
+        }
+        changed = true;
+    }
+    if !changed {
+        return None;
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// The offset of the line break before the first line in `start..end` (after the first)
+/// that begins with an item, if the line it ends holds no `//` comment.
+fn boundary(text: &str, start: usize, end: usize) -> Option<usize> {
+    let region = text.get(start..end.min(text.len()))?;
+    let mut offset = start;
+    for line in region.split_inclusive('\n') {
+        let next = offset + line.len();
+        let rest = text.get(next..).unwrap_or("");
+        let starts_item = ITEM_STARTS.iter().any(|w| {
+            rest.starts_with(w)
+                && (*w == "@" || !rest.as_bytes().get(w.len()).is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_'))
+        });
+        if next < end && line.ends_with('\n') && starts_item && !line.contains("//") {
+            return Some(next - 1);
+        }
+        offset = next;
+    }
+    None
 }
