@@ -226,6 +226,8 @@ impl Server {
             let mut pending: Vec<Pending> = Vec::new();
             // Changes seen so far in this batch, per document.
             let mut changes: HashMap<String, u32> = HashMap::new();
+            // `exit` ends the server once what came before it is answered.
+            let mut exit = false;
             for msg in batch {
                 match msg {
                     Message::Request(r) => {
@@ -245,7 +247,8 @@ impl Server {
                     }
                     Message::Notification(n) => {
                         if n.method == notif::Exit::METHOD {
-                            return if self.shutdown { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+                            exit = true;
+                            break;
                         }
                         if n.method == notif::Cancel::METHOD {
                             let id = n.params.get("id").cloned();
@@ -283,6 +286,9 @@ impl Server {
                     self.request(p.req)
                 };
                 send(conn, resp);
+            }
+            if exit {
+                return if self.shutdown { ExitCode::SUCCESS } else { ExitCode::FAILURE };
             }
         }
     }
