@@ -65,9 +65,12 @@ pub struct FnSummary {
 /// The side output of checking, for editors.
 #[derive(Debug, Default)]
 pub struct Analysis {
-    /// The types an expression had, by its span (several when a rule is checked for
-    /// several request shapes and they differ).
-    pub types: HashMap<Span, Vec<Ty>>,
+    /// The type an expression had, by its span (in the first request shape it was checked
+    /// for); see [`Analysis::types_at`].
+    pub types: HashMap<Span, Ty>,
+    /// Other types the same expressions had in other request shapes (rare: `principal` in a
+    /// rule for several principal types).
+    pub more_types: Vec<(Span, Ty)>,
     /// Each name resolved in an expression: its span and what it denotes.
     pub uses: Vec<(Span, Def)>,
     pub fns: Vec<FnSummary>,
@@ -78,11 +81,25 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Every type the expression at `span` had.
+    pub fn types_at(&self, span: Span) -> Vec<&Ty> {
+        let first = self.types.get(&span);
+        first.into_iter().chain(self.more_types.iter().filter(|(s, _)| *s == span).map(|(_, t)| t)).collect()
+    }
+
     /// Called by the checker for each expression it lowered (outside inlined bodies).
     pub(crate) fn record(&mut self, e: &ast::Expr, out: &ir::Expr, schema: &Schema) {
-        let tys = self.types.entry(e.span).or_default();
-        if !tys.contains(&out.ty) && !out.ty.is_error() {
-            tys.push(out.ty.clone());
+        if !out.ty.is_error() {
+            match self.types.entry(e.span) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(out.ty.clone());
+                }
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    if *o.get() != out.ty && !self.more_types.iter().any(|(s, t)| *s == e.span && *t == out.ty) {
+                        self.more_types.push((e.span, out.ty.clone()));
+                    }
+                }
+            }
         }
         match (&e.kind, &out.kind) {
             (A::Var(name), K::Lit(v)) => {
@@ -111,7 +128,7 @@ impl Analysis {
                 }
             }
             (A::Method(base, name, _), _) => {
-                let recv = self.types.get(&base.span).and_then(|t| t.first()).cloned();
+                let recv = self.types.get(&base.span).cloned();
                 if let Some(sig) = recv.and_then(|t| method_signature(&t, &name.node, schema)) {
                     self.uses.push((name.span, Def::Method(sig)));
                 }

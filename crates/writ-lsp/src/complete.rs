@@ -368,13 +368,10 @@ impl<'s> Env<'s> {
 fn chain_before<'a>(tokens: &[Token<'a>], end: usize) -> Vec<&'a str> {
     let mut names = Vec::new();
     let mut i = end;
-    loop {
-        let Some(j) = i.checked_sub(1) else { break };
-        let Some((_, t, _)) = tokens.get(j) else { break };
-        let Some(w) = word(t) else { break };
+    while let Some(w) = i.checked_sub(1).and_then(|j| tokens.get(j)).and_then(|(_, t, _)| word(t)) {
         names.push(w);
-        match j.checked_sub(1).and_then(|k| tokens.get(k)) {
-            Some((_, Tok::Dot, _)) => i = j - 1,
+        match i.checked_sub(2).and_then(|k| tokens.get(k)) {
+            Some((_, Tok::Dot, _)) => i -= 2,
             _ => break,
         }
     }
@@ -517,27 +514,28 @@ impl Items {
     }
 }
 
-/// The module aliases a file sees: alias → the name of the module's file.
-fn aliases(set: &Checked, file: FileId) -> Vec<(String, String)> {
-    let ix = set.index();
+/// The module aliases a file sees (read off its tokens, so that a file being edited needs
+/// no parse): alias → the name of the module's file.
+fn aliases(set: &Checked, file: FileId, tokens: &[Token<'_>]) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let Some(tree) = ix.trees.get(&file) else { return out };
-    for item in &tree.items {
-        let writ::unstable::syntax::ast::Item::Import(imp) = item else { continue };
-        match &imp.kind {
-            writ::unstable::syntax::ast::ImportKind::Module(path) => {
-                if let Some(last) = path.last() {
-                    out.push((last.node.clone(), format!("<std>/{}.writ", last.node)));
-                }
-            }
-            writ::unstable::syntax::ast::ImportKind::File { path, alias } => {
+    for (i, (_, t, _)) in tokens.iter().enumerate() {
+        if *t != Tok::Import {
+            continue;
+        }
+        let rest = tokens.get(i + 1..).unwrap_or(&[]);
+        match rest {
+            [(_, Tok::Str(path), _), (_, Tok::Ident("as"), _), (_, Tok::Ident(alias), _), ..] => {
                 let base = std::path::Path::new(set.sources.name(file))
                     .parent()
                     .map(std::path::Path::to_path_buf)
                     .unwrap_or_default();
-                let full = writ::unstable::load::normalize(&base.join(&path.node));
-                out.push((alias.node.clone(), full.display().to_string()));
+                let full = writ::unstable::load::normalize(&base.join(path));
+                out.push((alias.to_string(), full.display().to_string()));
             }
+            [(_, Tok::Ident("std"), _), (_, Tok::Dot, _), (_, Tok::Ident(name), _), ..] => {
+                out.push((name.to_string(), format!("<std>/{name}.writ")));
+            }
+            _ => {}
         }
     }
     out
@@ -553,7 +551,7 @@ pub fn completion(s: &Server, p: CompletionParams) -> Option<CompletionResponse>
     let place = cur.place();
     let before = cur.before();
     let last = cur.last();
-    let aliases = aliases(&set, file);
+    let aliases = aliases(&set, file, &cur.tokens);
 
     // The environment of the rule or fn the cursor is in.
     let mut env = Env::empty(schema);
@@ -845,7 +843,7 @@ pub fn signature_help(s: &Server, p: SignatureHelpParams) -> Option<SignatureHel
     let chain = chain_before(before, open);
     let (name, recv) = chain.split_last()?;
     let schema = &set.analysis.schema;
-    let aliases = aliases(&set, file);
+    let aliases = aliases(&set, file, &cur.tokens);
     let (label, params, doc): (String, Vec<String>, Option<String>) = if recv.is_empty() {
         if let Some((_, sig, doc)) = CONSTRUCTORS.iter().find(|(n, _, _)| n == name) {
             (sig.to_string(), vec!["text: String".into()], Some(doc.to_string()))

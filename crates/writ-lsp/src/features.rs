@@ -71,6 +71,14 @@ pub fn diagnostic(s: &Server, set: &Checked, i: usize) -> Option<Diagnostic> {
             Some(DiagnosticRelatedInformation { location: set.location(l.span, s.enc)?, message: l.message.clone() })
         })
         .collect();
+    if !s.related {
+        // The client shows no related information: the labels go into the message.
+        for l in &d.labels {
+            let line = set.sources.get(l.span.file).map_or(0, |f| f.line(l.span.start) + 1);
+            message.push_str(&format!("\n{}:{line}: {}", set.sources.name(l.span.file), l.message));
+        }
+    }
+    let related = if s.related { related } else { Vec::new() };
     let code = d.code.as_str();
     Some(Diagnostic {
         range,
@@ -97,13 +105,13 @@ fn code_block(text: &str) -> String {
 
 /// The types an expression had at an offset (the innermost expression).
 fn type_at(set: &Checked, file: FileId, offset: u32) -> Option<(Span, String)> {
-    let (span, tys) = set
+    let span = set
         .analysis
         .types
-        .iter()
-        .filter(|(sp, t)| sp.file == file && sp.start <= offset && offset <= sp.end && !t.is_empty())
-        .min_by_key(|(sp, _)| sp.end - sp.start)?;
-    let names: Vec<String> = tys.iter().map(|t| set.analysis.schema.ty_name(t)).collect();
+        .keys()
+        .filter(|sp| sp.file == file && sp.start <= offset && offset <= sp.end)
+        .min_by_key(|sp| sp.end - sp.start)?;
+    let names: Vec<String> = set.analysis.types_at(*span).into_iter().map(|t| set.analysis.schema.ty_name(t)).collect();
     Some((*span, names.join(" | ")))
 }
 
@@ -180,8 +188,7 @@ fn type_of_decl(detail: &str) -> String {
 }
 
 fn rule_summary(set: &Checked, d: &Decl) -> String {
-    let effect =
-        set.sources.snippet(d.full).split_whitespace().find(|w| matches!(*w, "permit" | "forbid" | "escalate"));
+    let effect = d.effect.map(|e| set.sources.snippet(e));
     let line = set.sources.get(d.full.file).map_or(0, |f| f.line(d.full.start) + 1);
     format!("{} rule, {}:{line}", effect.unwrap_or("a"), set.sources.name(d.full.file))
 }
@@ -227,25 +234,15 @@ fn hover(s: &Server, p: HoverParams) -> Option<Hover> {
 /// Hover on a rule's effect keyword: its id, effect and target.
 fn keyword_hover(set: &Checked, file: FileId, offset: u32) -> Option<(Span, String)> {
     let ix = set.index();
-    let d = ix
-        .decls
-        .iter()
-        .filter(|d| d.kind == Kind::Rule && d.full.file == file && d.full.start <= offset && offset <= d.full.end)
-        .min_by_key(|d| d.full.end - d.full.start)?;
-    let text = set.sources.snippet(d.full);
-    let effect_at = ["permit", "forbid", "escalate"].iter().filter_map(|w| text.find(w)).min()?;
-    let start = d.full.start + u32::try_from(effect_at).ok()?;
-    let word = text.get(effect_at..)?.split_whitespace().next()?;
-    let end = start + u32::try_from(word.len()).ok()?;
-    if offset < start || offset > end {
-        return None;
-    }
+    let d = ix.decls.iter().find(|d| {
+        d.kind == Kind::Rule && d.effect.is_some_and(|e| e.file == file && e.start <= offset && offset <= e.end)
+    })?;
     let mut out = code_block(&d.detail);
     out.push_str(&format!("\n\n{}", rule_summary(set, d)));
     if let Some(doc) = &d.doc {
         out.push_str(&format!("\n\n{}", doc.trim()));
     }
-    Some((Span { file, start, end }, out))
+    Some((d.effect?, out))
 }
 
 // ------------------------------------------------------------------ definition, references
@@ -387,6 +384,8 @@ fn suggestion(help: &str) -> Option<&str> {
     rest.strip_suffix("`?")
 }
 
+// `WorkspaceEdit::changes` is keyed by `Uri`, which clippy takes for mutable (it caches).
+#[allow(clippy::mutable_key_type)]
 fn code_actions(s: &Server, p: CodeActionParams) -> Option<CodeActionResponse> {
     let uri = p.text_document.uri;
     let (set, file) = s.ws.set_of(&uri)?;
@@ -467,6 +466,7 @@ fn prepare_rename(s: &Server, p: TextDocumentPositionParams) -> Option<PrepareRe
     })
 }
 
+#[allow(clippy::mutable_key_type)]
 fn rename(s: &Server, p: RenameParams) -> Result<Option<WorkspaceEdit>, Failure> {
     let pp = p.text_document_position;
     let Some((set, o)) = sym_at(s, &pp.text_document.uri, pp.position) else { return Ok(None) };

@@ -75,6 +75,8 @@ pub struct Decl {
     pub container: Option<String>,
     /// Index of the parent declaration (for document symbols).
     pub parent: Option<usize>,
+    /// For a rule: the span of its effect keyword.
+    pub effect: Option<Span>,
 }
 
 #[derive(Default, Debug)]
@@ -193,6 +195,7 @@ impl Builder<'_> {
             detail,
             container,
             parent,
+            effect: None,
         });
         self.ix.decls.len() - 1
     }
@@ -261,7 +264,7 @@ impl Builder<'_> {
                 if let Some(id) = r.id() {
                     let name = ast::Name::new(id.node.clone(), id.span);
                     let detail = format!("@id(\"{}\") {head}", id.node);
-                    self.decl(
+                    let i = self.decl(
                         Sym::Rule(id.node.clone()),
                         Kind::Rule,
                         &name,
@@ -271,6 +274,9 @@ impl Builder<'_> {
                         None,
                         None,
                     );
+                    if let Some(d) = self.ix.decls.get_mut(i) {
+                        d.effect = Some(r.effect.span);
+                    }
                 } else {
                     // A rule without an id is still a symbol of its file, named by its target.
                     self.ix.decls.push(Decl {
@@ -283,6 +289,7 @@ impl Builder<'_> {
                         detail: head,
                         container: None,
                         parent: None,
+                        effect: Some(r.effect.span),
                     });
                 }
                 self.scope(&r.principal.node);

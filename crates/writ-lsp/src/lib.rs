@@ -11,6 +11,7 @@
 //! `InternalError` and the server goes on.
 //!
 //! The crate has no binary: the `writ` command runs [`run_stdio`] for `writ lsp`.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod assets;
 mod complete;
@@ -26,7 +27,7 @@ use lsp_types::notification::{self as notif, Notification as _};
 use lsp_types::request::{self as req, Request as _};
 use lsp_types::{InitializeParams, PositionEncodingKind, PublishDiagnosticsParams, ServerCapabilities, Uri};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::process::ExitCode;
 use text::{LineIndex, uri_to_path};
 use workspace::{Doc, Workspace, uri_key};
@@ -420,14 +421,9 @@ impl Server {
             Ok(Err(Failure::Unknown)) => {
                 Response::new_err(id, ErrorCode::MethodNotFound as i32, format!("unknown method `{method}`"))
             }
-            Ok(Err(Failure::Invalid(e))) => Response::new_err(id, ErrorCode::InvalidRequest as i32, e),
+            Ok(Err(Failure::Invalid(e))) => Response::new_err(id, ErrorCode::RequestFailed as i32, e),
             Err(_) => Response::new_err(id, ErrorCode::InternalError as i32, format!("internal error in `{method}`")),
         }
-    }
-
-    /// The documents currently open (their keys).
-    pub fn open_documents(&self) -> HashSet<String> {
-        self.ws.docs.keys().cloned().collect()
     }
 }
 

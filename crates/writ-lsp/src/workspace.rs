@@ -245,7 +245,14 @@ impl Workspace {
                 }
             }
         }
-        self.state.insert(key.to_string(), Folder { sets, published });
+        // The sets replaced are freed on another thread: dropping a checked set of a
+        // thousand rules (its trees, types and names) takes a while, and the diagnostics
+        // should not wait for it.
+        let replaced = self.state.insert(key.to_string(), Folder { sets, published });
+        let stale: Vec<Arc<Checked>> = old.sets.into_iter().chain(replaced.into_iter().flat_map(|f| f.sets)).collect();
+        if !stale.is_empty() {
+            let _ = std::thread::Builder::new().name("writ-lsp-drop".into()).spawn(move || drop(stale));
+        }
         out
     }
 
