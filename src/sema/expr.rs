@@ -363,6 +363,12 @@ impl<'c> Lowerer<'c> {
             self.lower_inner(e, expected)
         };
         self.depth -= 1;
+        if self.call_spans.is_empty() {
+            let cx = &mut *self.cx;
+            if let Some(a) = cx.analysis.as_deref_mut() {
+                a.record(e, &out, &cx.schema);
+            }
+        }
         out
     }
 
@@ -1134,6 +1140,7 @@ impl<'c> Lowerer<'c> {
                         return error(span);
                     }
                     let f = self.cx.modules.get(mid).and_then(|md| md.fns.get(&name.node)).copied();
+                    self.note_use(base.span, m, Some(mid), f.map(|f| (name.span, f)));
                     return match f {
                         Some(f) => self.inline(f, args, span),
                         None => {
@@ -1201,6 +1208,25 @@ impl<'c> Lowerer<'c> {
         mk(K::Call(b, lowered), ret, span)
     }
 
+    /// For the analysis: a module alias used at `at` (its import) and the `fn` a call names.
+    fn note_use(&mut self, at: Span, alias: &str, module: Option<usize>, call: Option<(Span, FnId)>) {
+        if !self.call_spans.is_empty() {
+            return;
+        }
+        let scope = self.scope;
+        let cx = &mut *self.cx;
+        let Some(a) = cx.analysis.as_deref_mut() else { return };
+        if let Some(mid) = module {
+            let import = cx.imports.iter().find(|(s, n, _, m)| *s == scope && n == alias && *m == mid);
+            if let Some((_, _, span, _)) = import {
+                a.uses.push((at, super::analysis::Def::Module { alias: alias.to_string(), import: *span }));
+            }
+        }
+        if let Some((span, f)) = call {
+            a.uses.push((span, super::analysis::Def::Fn(f)));
+        }
+    }
+
     fn arity(&mut self, name: &ast::Name, want: usize, got: usize, span: Span) {
         let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
         self.err(
@@ -1248,6 +1274,9 @@ impl<'c> Lowerer<'c> {
             };
         }
         let f = self.cx.scopes.get(self.scope).and_then(|s| s.fns.get(&name.node)).copied();
+        if let Some(f) = f {
+            self.note_use(name.span, &name.node, None, Some((name.span, f)));
+        }
         match f {
             Some(f) => self.inline(f, args, span),
             None => {

@@ -4,6 +4,7 @@
 //! The checker never evaluates a decision and knows nothing of the back ends; it reads no
 //! files itself — imports by path go through a [`Resolver`] the caller provides.
 
+pub mod analysis;
 mod expr;
 pub mod stdlib;
 
@@ -98,7 +99,26 @@ struct Unit {
 /// Parses and checks a policy set: `files` are its files (already in `sources`); imported
 /// modules are added to `sources` as they are found.
 pub fn check(sources: &mut SourceMap, files: &[FileId], resolver: &mut dyn Resolver) -> Checked {
-    let mut cx = Checker::default();
+    check_inner(sources, files, resolver, None).0
+}
+
+/// [`check`], also recording what editors need to know ([`analysis::Analysis`]).
+pub fn check_with_analysis(
+    sources: &mut SourceMap,
+    files: &[FileId],
+    resolver: &mut dyn Resolver,
+) -> (Checked, analysis::Analysis) {
+    let (checked, analysis) = check_inner(sources, files, resolver, Some(Box::default()));
+    (checked, analysis.map(|a| *a).unwrap_or_default())
+}
+
+fn check_inner(
+    sources: &mut SourceMap,
+    files: &[FileId],
+    resolver: &mut dyn Resolver,
+    analysis: Option<Box<analysis::Analysis>>,
+) -> (Checked, Option<Box<analysis::Analysis>>) {
+    let mut cx = Checker { analysis, ..Checker::default() };
     cx.load(sources, files, resolver);
     let sources: &SourceMap = sources;
     cx.build_schema(sources);
@@ -108,6 +128,7 @@ pub fn check(sources: &mut SourceMap, files: &[FileId], resolver: &mut dyn Resol
     cx.warn_unused();
     let mut diags = std::mem::take(&mut cx.diags);
     dedup(&mut diags);
+    let analysis = cx.finish_analysis();
     let policy = if crate::diag::has_errors(&diags) {
         None
     } else {
@@ -115,7 +136,7 @@ pub fn check(sources: &mut SourceMap, files: &[FileId], resolver: &mut dyn Resol
         p.build_index();
         Some(p)
     };
-    Checked { policy, diagnostics: diags }
+    (Checked { policy, diagnostics: diags }, analysis)
 }
 
 /// Checks a policy set and returns the lowered body of its parameterless function `name`:
@@ -229,11 +250,38 @@ pub(crate) struct Checker {
     /// class numbers instead of record types.
     action_shapes: Vec<usize>,
     shape_classes: Vec<(Arc<RecordTy>, Vec<EntityTypeId>)>,
+    /// What editors need to know, recorded only when asked for.
+    pub analysis: Option<Box<analysis::Analysis>>,
 }
 
 impl Checker {
     pub fn err(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// Completes the analysis (if one is recorded) with the functions, imports and schema.
+    fn finish_analysis(&mut self) -> Option<Box<analysis::Analysis>> {
+        let mut a = self.analysis.take()?;
+        a.fns = self
+            .fns
+            .iter()
+            .map(|f| {
+                let params: Vec<(String, String)> =
+                    f.params.iter().map(|(n, t)| (n.to_string(), self.schema.ty_name(t))).collect();
+                let shown: Vec<String> = params.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+                analysis::FnSummary {
+                    name: f.decl.name.node.clone(),
+                    span: f.decl.name.span,
+                    signature: format!("{}({}) -> {}", f.decl.name.node, shown.join(", "), self.schema.ty_name(&f.ret)),
+                    params,
+                    doc: f.decl.doc.clone(),
+                    std: f.std,
+                }
+            })
+            .collect();
+        a.imports = self.imports.iter().map(|(_, alias, span, _)| (alias.clone(), *span)).collect();
+        a.schema = self.schema.clone();
+        Some(a)
     }
 
     // ------------------------------------------------------------------ loading

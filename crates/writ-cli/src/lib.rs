@@ -162,6 +162,8 @@ pub enum Command {
         /// The code; omit it to list every code.
         code: Option<String>,
     },
+    /// Run the language server (LSP 3.17) on stdin and stdout, for editors (docs/editors.md).
+    Lsp,
 }
 
 /// The policies, request and entities of `eval` and `bench`.
@@ -229,6 +231,8 @@ pub fn main() -> ExitCode {
     let command = match cli.command {
         Command::Serve(args) => return writ_serve::run(args),
         Command::Guard(args) => return writ_guard::run(args),
+        // The language server writes to stdout from its own thread.
+        Command::Lsp => return writ_lsp::run_stdio(),
         other => other,
     };
     let o = run(command, color);
@@ -248,6 +252,9 @@ pub fn run(command: Command, color: bool) -> Output {
         Command::Fmt { paths, check } => {
             let o = fmt::run(&paths, check, &mut std::io::stdin().lock(), color);
             Output { stdout: o.stdout, stderr: o.stderr, code: o.code }
+        }
+        Command::Lsp => {
+            Output::err("`writ lsp` speaks on standard input and output; run it as a command\n".into(), exit::INPUT)
         }
         Command::Serve(_) => {
             Output::err("`writ serve` runs as a process of its own (`writ_cli::main`)\n".into(), exit::INPUT)
