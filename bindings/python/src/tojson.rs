@@ -72,7 +72,8 @@ impl std::fmt::Display for Unwritable {
 /// The keys of a request in the order the engine's fast decoder reads them; a request dict
 /// is written in this order whatever order it was built in (a JSON object's members have
 /// no order, so this changes nothing but speed).
-pub(crate) const REQUEST_KEYS: [&str; 7] = ["principal", "action", "resource", "intent", "context", "on_behalf_of", "entities"];
+pub(crate) const REQUEST_KEYS: [&str; 7] =
+    ["principal", "action", "resource", "intent", "context", "on_behalf_of", "entities"];
 
 /// Writes a request (a dict, or any other value, which the engine will then refuse with
 /// its own message) as JSON text into `out`.
@@ -188,7 +189,9 @@ const NOT_UNICODE: &str = "a string that is not valid Unicode (a lone surrogate)
 /// The text of a dict key, which must be a `str`.
 fn key_text(key: &Bound<'_, PyAny>) -> Result<PyBackedStr, Unwritable> {
     match key.cast::<PyString>() {
-        Ok(s) => s.clone().try_into().map_err(|_| Unwritable::new(format!("a key that is {NOT_UNICODE}"))),
+        Ok(s) => {
+            s.clone().try_into().map_err(|_| Unwritable::new("a key that is not valid Unicode (a lone surrogate)"))
+        }
         Err(_) => Err(Unwritable::new(format!("a dict key must be a `str`, not `{}`", type_name(key)))),
     }
 }
