@@ -147,8 +147,24 @@ def main() -> None:
             cedar = by["cedarpy: is_authorized_batch, parsed handles"]
             line += f"; cedarpy (handles) / writ decide(dict) = {cedar / dict_ns:.1f}x, / decide(json_str) = {cedar / text_ns:.1f}x"
         print(line)
+    # The binding's overhead, measured on a busy machine: short runs of the three,
+    # interleaved, many times; the fastest run of each is the one least disturbed.
+    print()
+    print("binding overhead, fastest of 25 interleaved runs of 5,000 calls each:")
+    store = stores[jit]
+    overhead: Dict[str, Dict[str, float]] = {}
+    for label, req in (("allow", allow), ("deny", deny)):
+        text = json.dumps(req)
+        best = {"rust": float("inf"), "str": float("inf"), "dict": float("inf")}
+        for _ in range(25):
+            best["rust"] = min(best["rust"], jit._rust_ns_per_decision(text, store, 5000))
+            best["str"] = min(best["str"], timeit.timeit(lambda: jit.decide(text, store), number=5000) / 5000 * 1e9)
+            best["dict"] = min(best["dict"], timeit.timeit(lambda: jit.decide(req, store), number=5000) / 5000 * 1e9)
+        overhead[label] = best
+        print(f"  {label}: Rust {fmt(best['rust'])}, decide(json_str) {fmt(best['str'])} "
+              f"(+{fmt(best['str'] - best['rust'])}), decide(dict) {fmt(best['dict'])} (+{fmt(best['dict'] - best['rust'])})")
     if args.json:
-        args.json.write_text(json.dumps({"cedarpy": cedar_version, "rows": rows}, indent=2))
+        args.json.write_text(json.dumps({"cedarpy": cedar_version, "rows": rows, "overhead": overhead}, indent=2))
 
 
 def _dist_version(name: str) -> str:

@@ -247,6 +247,12 @@ pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
 /// Writes `s` as a JSON string (quotes and escapes).
 fn write_str(s: &str, out: &mut String) {
     out.push('"');
+    // The common case, nothing to escape: one copy.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut start = 0;
     for (i, b) in s.bytes().enumerate() {
         let escape = match b {
