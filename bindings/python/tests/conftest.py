@@ -11,14 +11,7 @@ from pathlib import Path
 import pytest
 
 import writ
-
-REPO = Path(__file__).resolve().parents[3]
-EXAMPLES = REPO / "examples"
-AGENT_EXAMPLE = EXAMPLES / "spec"
-
-
-def read(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+from writ_pytest_support import AGENT_EXAMPLE, REPO, read
 
 
 @pytest.fixture(scope="session")

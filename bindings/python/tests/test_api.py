@@ -11,7 +11,7 @@ import pickle
 import pytest
 
 import writ
-from conftest import AGENT_EXAMPLE, read
+from writ_pytest_support import AGENT_EXAMPLE, read
 
 
 def test_policy_set_load_and_from_sources_agree(spec_policies: writ.PolicySet) -> None:

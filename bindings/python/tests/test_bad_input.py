@@ -12,7 +12,7 @@ from typing import Any, Callable, List, Tuple, Union
 import pytest
 
 import writ
-from conftest import AGENT_EXAMPLE, read
+from writ_pytest_support import AGENT_EXAMPLE, read
 
 Path = Tuple[Union[str, int], ...]
 

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 
 import writ
-from conftest import EXAMPLES, read
+from writ_pytest_support import EXAMPLES, read
 
 
 def example_requests() -> List[Tuple[Path, Path]]:

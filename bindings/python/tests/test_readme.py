@@ -7,7 +7,7 @@ import io
 import os
 import re
 
-from conftest import REPO
+from writ_pytest_support import REPO
 
 
 def test_readme_snippet_runs() -> None:

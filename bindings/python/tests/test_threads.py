@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import writ
-from conftest import AGENT_EXAMPLE, read
+from writ_pytest_support import AGENT_EXAMPLE, read
 
 
 def requests(base: dict) -> list:
