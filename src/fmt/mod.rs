@@ -62,7 +62,7 @@ pub struct TextEdit {
 /// Formats a whole file. Diagnostics of the error carry spans in [`FileId`] 0.
 ///
 /// ```
-/// let out = writ::fmt::format_source("permit Agent to  read on Doc when  principal.level>3;").unwrap();
+/// let out = writ::unstable::fmt::format_source("permit Agent to  read on Doc when  principal.level>3;").unwrap();
 /// assert_eq!(out, "permit Agent to read on Doc\n  when principal.level > 3;\n");
 /// ```
 pub fn format_source(text: &str) -> Result<String, FormatError> {

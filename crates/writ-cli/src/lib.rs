@@ -163,7 +163,11 @@ pub enum Command {
         code: Option<String>,
     },
     /// Run the language server (LSP 3.17) on stdin and stdout, for editors (docs/editors.md).
-    Lsp,
+    Lsp {
+        /// Accepted and ignored: stdio is the only transport (many clients pass it).
+        #[arg(long, hide = true)]
+        stdio: bool,
+    },
 }
 
 /// The policies, request and entities of `eval` and `bench`.
@@ -232,7 +236,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => return writ_serve::run(args),
         Command::Guard(args) => return writ_guard::run(args),
         // The language server writes to stdout from its own thread.
-        Command::Lsp => return writ_lsp::run_stdio(),
+        Command::Lsp { .. } => return writ_lsp::run_stdio(),
         other => other,
     };
     let o = run(command, color);
@@ -253,7 +257,7 @@ pub fn run(command: Command, color: bool) -> Output {
             let o = fmt::run(&paths, check, &mut std::io::stdin().lock(), color);
             Output { stdout: o.stdout, stderr: o.stderr, code: o.code }
         }
-        Command::Lsp => {
+        Command::Lsp { .. } => {
             Output::err("`writ lsp` speaks on standard input and output; run it as a command\n".into(), exit::INPUT)
         }
         Command::Serve(_) => {

@@ -41,8 +41,8 @@ fn initialize_advertises_what_the_server_does_and_negotiates_the_encoding() {
     assert!(caps["signatureHelpProvider"].is_object());
     assert_eq!(caps["renameProvider"]["prepareProvider"], true);
     assert_eq!(caps["codeActionProvider"]["codeActionKinds"], json!(["quickfix"]));
-    // Formatting is not offered until the formatter is wired in.
-    assert!(caps.get("documentFormattingProvider").is_none());
+    assert_eq!(caps["documentFormattingProvider"], true);
+    assert_eq!(caps["documentRangeFormattingProvider"], true);
     assert_eq!(init["serverInfo"]["name"], "writ-lsp");
     assert_eq!(c.finish(), Some(0));
 
@@ -125,6 +125,40 @@ fn secondary_labels_are_related_information_and_versions_are_reported() {
     let ds = c.diagnostics_until(&rules, |ds| ds.iter().any(|d| d["code"] == "E0101"));
     assert!(!ds.is_empty());
     assert_eq!(c.last["version"], 7);
+    assert_eq!(c.finish(), Some(0));
+}
+
+/// Formatting and range formatting give the layout of `writ fmt`; a document that does not
+/// parse is left as it is (`null`).
+#[test]
+fn formatting_gives_the_canonical_layout() {
+    let dir = standard_workspace("format");
+    let (mut c, _) = Client::start(&dir, false);
+    let uri = uri_of(&dir.join("messy.writ"));
+    let messy = "@id(\"x\")   permit Agent to call_tool on Tool   when context.risk<50;\n";
+    c.open(&uri, messy);
+    let edits = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": uri}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    let edits = edits.as_array().expect("edits");
+    assert_eq!(edits.len(), 1);
+    let want = writ::unstable::fmt::format_source(messy).unwrap();
+    assert_eq!(edits[0]["newText"], want.as_str());
+    assert_ne!(want, messy);
+    let ranged = c.request(
+        "textDocument/rangeFormatting",
+        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 5}},
+               "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    assert!(!ranged.as_array().expect("edits").is_empty());
+    let broken = uri_of(&dir.join("broken.writ"));
+    c.open(&broken, "permit Agent to call_tool on Tool when ;\n");
+    let none = c.request(
+        "textDocument/formatting",
+        json!({"textDocument": {"uri": broken}, "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    assert!(none.is_null(), "{none}");
     assert_eq!(c.finish(), Some(0));
 }
 

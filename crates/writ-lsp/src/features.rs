@@ -36,8 +36,39 @@ pub fn handle(s: &mut Server, method: &str, p: Value) -> Answer {
         req::CodeActionRequest::METHOD => ok(code_actions(s, params(p)?)),
         req::PrepareRenameRequest::METHOD => ok(prepare_rename(s, params(p)?)),
         req::Rename::METHOD => ok(rename(s, params(p)?)?),
+        req::Formatting::METHOD => ok(format_document(s, params(p)?)),
+        req::RangeFormatting::METHOD => ok(format_range(s, params(p)?)),
         _ => Err(Failure::Unknown),
     }
+}
+
+/// `textDocument/formatting`: the whole document in the canonical layout (`writ fmt`), as
+/// one edit; `null` for a document that does not parse (it is left as it is).
+fn format_document(s: &Server, p: DocumentFormattingParams) -> Option<Vec<TextEdit>> {
+    let doc = s.ws.docs.get(&crate::workspace::uri_key(&p.text_document.uri))?;
+    let out = writ::unstable::fmt::format_source(&doc.text).ok()?;
+    if out == doc.text {
+        return Some(Vec::new());
+    }
+    Some(vec![TextEdit { range: doc.lines.range(&doc.text, 0, doc.text.len(), s.enc), new_text: out }])
+}
+
+/// `textDocument/rangeFormatting`: the smallest run of whole top-level items covering the
+/// range, in the canonical layout; `null` for a document that does not parse.
+fn format_range(s: &Server, p: DocumentRangeFormattingParams) -> Option<Vec<TextEdit>> {
+    let doc = s.ws.docs.get(&crate::workspace::uri_key(&p.text_document.uri))?;
+    let start = doc.lines.offset(&doc.text, p.range.start, s.enc);
+    let end = doc.lines.offset(&doc.text, p.range.end, s.enc).max(start);
+    let edits = writ::unstable::fmt::format_range(&doc.text, start..end).ok()?;
+    Some(
+        edits
+            .into_iter()
+            .map(|e| TextEdit {
+                range: doc.lines.range(&doc.text, e.range.start, e.range.end, s.enc),
+                new_text: e.new_text,
+            })
+            .collect(),
+    )
 }
 
 /// The set holding a document, the file and the byte offset of a position in it.

@@ -75,6 +75,8 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
             save: Some(TextDocumentSyncSaveOptions::Supported(true)),
         })),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        document_range_formatting_provider: Some(OneOf::Left(true)),
         completion_provider: Some(CompletionOptions {
             trigger_characters: Some(vec![".".into(), ":".into(), "@".into()]),
             resolve_provider: Some(false),
