@@ -216,9 +216,10 @@ struct Printer {
 }
 
 impl Printer {
-    fn run(&mut self, doc: &Doc<'_>) {
+    fn run<'d, 'a>(&mut self, doc: &'d Doc<'a>) {
         self.line_start = true;
-        let mut stack: Vec<(usize, Mode, &Doc<'_>)> = vec![(0, Mode::Break, doc)];
+        let mut stack: Vec<(usize, Mode, &'d Doc<'a>)> = vec![(0, Mode::Break, doc)];
+        let mut scratch: Vec<(Mode, &'d Doc<'a>)> = Vec::new();
         while let Some((indent, mode, d)) = stack.pop() {
             match d {
                 Doc::Nil => {}
@@ -267,7 +268,7 @@ impl Printer {
                     stack.push((col, mode, inner));
                 }
                 Doc::Group(inner, forced) => {
-                    let flat = mode == Mode::Flat || (!*forced && self.fits(inner, indent, &stack));
+                    let flat = mode == Mode::Flat || (!*forced && self.fits(inner, indent, &stack, &mut scratch));
                     stack.push((indent, if flat { Mode::Flat } else { Mode::Break }, inner));
                 }
             }
@@ -276,12 +277,19 @@ impl Printer {
 
     /// Whether `doc`, printed flat from here, and what follows it up to the next line break
     /// fit in the line.
-    fn fits(&self, doc: &Doc<'_>, indent: usize, rest: &[(usize, Mode, &Doc<'_>)]) -> bool {
+    fn fits<'d, 'a>(
+        &self,
+        doc: &'d Doc<'a>,
+        indent: usize,
+        rest: &[(usize, Mode, &'d Doc<'a>)],
+        stack: &mut Vec<(Mode, &'d Doc<'a>)>,
+    ) -> bool {
         // Pending trailing comments end the line before the next text.
         let fresh = self.line_start || !self.suffixes.is_empty() || !self.own_lines.is_empty();
         let start = if fresh { indent } else { self.col };
         let mut left = WIDTH as isize - start as isize;
-        let mut stack: Vec<(Mode, &Doc<'_>)> = vec![(Mode::Flat, doc)];
+        stack.clear();
+        stack.push((Mode::Flat, doc));
         let mut rest = rest.iter().rev();
         let mut suffix = false;
         loop {

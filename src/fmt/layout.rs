@@ -146,6 +146,15 @@ impl<'a> Layout<'a> {
         if !self.next_is(text) {
             return Doc::text(text);
         }
+        if self.plain_next() {
+            // The common case: no comment, no blank line around the token.
+            if let Some(t) = self.tokens.get(self.tok_i) {
+                self.prev_end = t.end;
+            }
+            self.tok_i += 1;
+            self.after_line_comment &= matches!(text, "," | ";" | ")" | "]" | "}" | "?" | ">");
+            return Doc::text(text);
+        }
         let mut parts = Vec::new();
         self.take_token(&mut parts, Some(text));
         if parts.len() == 1 { parts.pop().unwrap_or(Doc::Nil) } else { cat(parts) }
@@ -188,6 +197,16 @@ impl<'a> Layout<'a> {
         }
         self.deferred.extend(lead);
         Doc::Nil
+    }
+
+    /// True when the next token has no comment before or after it up to the token after it,
+    /// no blank line before it, and nothing is deferred.
+    fn plain_next(&self) -> bool {
+        let Some(t) = self.tokens.get(self.tok_i) else { return false };
+        let next_start = self.tokens.get(self.tok_i + 1).map_or(usize::MAX, |n| n.start);
+        self.deferred.is_empty()
+            && self.comments.get(self.com_i).is_none_or(|c| c.range.start >= next_start)
+            && count_newlines(self.slice(self.prev_end..t.start)) < 2
     }
 
     /// Drops the `)`s of dropped `(`s that close before the next operator of a chain (down
@@ -715,6 +734,10 @@ impl<'a> Layout<'a> {
     fn expr(&mut self, e: &'a Expr, min: u8) -> Doc<'a> {
         let parens = self.wrapping_parens(e);
         let need = prec(e) < min;
+        let no_comment = self.comments.get(self.com_i).is_none_or(|c| c.range.start >= self.next_start());
+        if parens == 0 && !need && no_comment && self.deferred.is_empty() {
+            return self.expr_kind(e);
+        }
         let mut v = Vec::new();
         for k in 0..parens {
             v.push(if need && k == 0 { self.tok("(") } else { self.drop_tok("(") });
