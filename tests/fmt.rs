@@ -256,7 +256,7 @@ fn shipped_files_are_formatted() {
 #[test]
 fn the_documented_examples_are_formatted() {
     let doc = std::fs::read_to_string(root().join("docs/formatting.md")).unwrap();
-    let blocks: Vec<&str> = doc.split("```writ\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+    let blocks: Vec<&str> = doc.split("```writ fragment\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
     assert!(blocks.len() >= 8, "expected the examples of docs/formatting.md, found {}", blocks.len());
     for block in blocks {
         let out = format_source(block).unwrap_or_else(|e| panic!("{e:?}\n{block}"));
