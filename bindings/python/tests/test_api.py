@@ -109,7 +109,10 @@ def test_explain(engine: writ.Engine, entities: writ.Entities, spec_request: dic
     assert d.explain["principal"] == {"type": "Agent", "id": "support-bot"}
     closest = d.explain["closest_permits"][0]
     assert closest["rule"] == "agent-tools"
-    assert closest["saw"] == {"time.business_hours(context.now)": False}
+    # The failed condition inside the fn it calls, with the argument it was given.
+    assert closest["failed"] == "when t.weekday() <= 5"
+    assert closest["saw"] == {"context.now": "2026-11-28T10:15:00Z", "t.weekday()": 6}
+    assert closest["passed"] == ["resource.sensitivity <= internal", "context.risk < 50"]
     assert d.to_dict()["explain"] == d.explain
     # Not asked: none.
     assert engine.decide(saturday, entities).explain is None
