@@ -73,15 +73,7 @@ impl crate::sema::Resolver for MapResolver<'_> {
 
 /// Reads and checks a policy set; the IR is there when there are no errors.
 pub fn compile_paths<P: AsRef<Path>>(paths: &[P]) -> (SourceMap, Option<crate::ir::PolicySet>, Vec<Diagnostic>) {
-    let loaded = load_paths(paths);
-    let files: Vec<_> = loaded.sources.files().map(|(id, _)| id).filter(|id| loaded.is_readable(*id)).collect();
-    let mut resolver = loaded.resolver();
-    let mut diags = loaded.diagnostics;
-    let mut sources = loaded.sources;
-    let checked = crate::sema::check(&mut sources, &files, &mut resolver);
-    diags.extend(checked.diagnostics);
-    crate::diag::sort(&mut diags);
-    let policy = if crate::diag::has_errors(&diags) { None } else { checked.policy };
+    let (sources, policy, diags, _) = compile_paths_rooted(paths);
     (sources, policy, diags)
 }
 

@@ -169,16 +169,11 @@ fn same_or_below(dir: &Path, root: &Path) -> bool {
 /// checked against the expectations, and every other engine must decide exactly the same
 /// (`writ test` passes the JIT and the interpreter, so every test is also a differential test).
 pub fn run(engines: &[Engine], files: &[PathBuf]) -> Vec<CaseResult> {
-    run_filtered(engines, files, None)
+    run_with(engines, files, None, None)
 }
 
-/// [`run`], only for the cases whose name or file contains `filter`.
-pub fn run_filtered(engines: &[Engine], files: &[PathBuf], filter: Option<&str>) -> Vec<CaseResult> {
-    run_with(engines, files, filter, None)
-}
-
-/// [`run_filtered`], recording in `coverage` what the cases' requests exercise of the
-/// policy set (by the first engine).
+/// [`run`], only for the cases whose name or file contains `filter`, recording in
+/// `coverage` what the cases' requests exercise of the policy set (by the first engine).
 pub fn run_with(
     engines: &[Engine],
     files: &[PathBuf],
