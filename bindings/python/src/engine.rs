@@ -5,9 +5,9 @@ use crate::decision::PyDecision;
 use crate::policy::PyPolicySet;
 use crate::shared::{Shared, shared};
 use crate::tojson::{self, Unwritable};
+use crate::utf8;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use std::cell::Cell;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -31,27 +31,28 @@ pub struct PyEngine {
     policies: Py<PyPolicySet>,
 }
 
-/// Host data on its way to the decoder: text the caller gave, or JSON written from Python
-/// objects, or a value that has no JSON form.
-enum Input {
-    Str(PyBackedStr),
-    Bytes(PyBackedBytes),
+/// Host data on its way to the decoder: text the caller gave (borrowed from its `str` or
+/// `bytes`, not copied), or JSON written from Python objects, or a value that has no JSON
+/// form.
+enum Input<'a> {
+    Str(&'a str),
+    Bytes(&'a [u8]),
     Written(String),
     Unwritable(Unwritable),
 }
 
-impl Input {
+impl<'a> Input<'a> {
     /// Reads a request or entities argument: `str` and `bytes` are JSON text, anything
     /// else a Python value written as JSON (`request` selects the request's key order).
-    fn read(shared: &Shared, obj: &Bound<'_, PyAny>, buf: String, request: bool) -> Input {
+    fn read(shared: &Shared, obj: &'a Bound<'_, PyAny>, buf: String, request: bool) -> Input<'a> {
         if let Ok(s) = obj.cast::<PyString>() {
-            return match PyBackedStr::try_from(s.clone()) {
-                Ok(text) => Input::Str(text),
-                Err(_) => Input::Unwritable(unicode_error()),
+            return match utf8::text(s) {
+                Some(text) => Input::Str(text),
+                None => Input::Unwritable(unicode_error()),
             };
         }
         if let Ok(b) = obj.cast::<PyBytes>() {
-            return Input::Bytes(PyBackedBytes::from(b.clone()));
+            return Input::Bytes(b.as_bytes());
         }
         let mut buf = buf;
         buf.clear();
@@ -227,10 +228,10 @@ impl PyEngine {
     ) -> PyResult<Bound<'py, PyList>> {
         let shared = shared(py)?;
         let store = entities.as_ref().map(|e| e.get());
-        let mut inputs = Vec::new();
-        for request in requests.try_iter()? {
-            inputs.push(Input::read(shared, &request?, String::new(), true));
-        }
+        // The requests stay alive (and their text borrowed) until the decisions are made.
+        let objects = requests.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+        let inputs: Vec<Input<'_>> =
+            objects.iter().map(|request| Input::read(shared, request, String::new(), true)).collect();
         let decisions: Vec<writ::Decision> = py.detach(|| {
             inputs
                 .iter()

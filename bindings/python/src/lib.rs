@@ -12,6 +12,7 @@ mod policy;
 mod shared;
 mod tojson;
 mod topy;
+mod utf8;
 
 use pyo3::prelude::*;
 

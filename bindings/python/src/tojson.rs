@@ -10,6 +10,7 @@
 //! naming where it is.
 
 use crate::shared::Shared;
+use crate::utf8;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -125,8 +126,8 @@ pub(crate) fn write_value(
         return Err(Unwritable::new(format!("the value nests more than {MAX_DEPTH} levels deep (or contains itself)")));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        let text: PyBackedStr = s.clone().try_into().map_err(|_| Unwritable::new(NOT_UNICODE))?;
-        write_str(&text, out);
+        let text = utf8::text(s).ok_or_else(|| Unwritable::new(NOT_UNICODE))?;
+        write_str(text, out);
     } else if let Ok(dict) = obj.cast::<PyDict>() {
         out.push('{');
         for (n, (key, value)) in dict.iter().enumerate() {
@@ -187,11 +188,9 @@ pub(crate) fn write_value(
 const NOT_UNICODE: &str = "a string that is not valid Unicode (a lone surrogate)";
 
 /// The text of a dict key, which must be a `str`.
-fn key_text(key: &Bound<'_, PyAny>) -> Result<PyBackedStr, Unwritable> {
+fn key_text<'a>(key: &'a Bound<'_, PyAny>) -> Result<&'a str, Unwritable> {
     match key.cast::<PyString>() {
-        Ok(s) => {
-            s.clone().try_into().map_err(|_| Unwritable::new("a key that is not valid Unicode (a lone surrogate)"))
-        }
+        Ok(s) => utf8::text(s).ok_or_else(|| Unwritable::new("a key that is not valid Unicode (a lone surrogate)")),
         Err(_) => Err(Unwritable::new(format!("a dict key must be a `str`, not `{}`", type_name(key)))),
     }
 }

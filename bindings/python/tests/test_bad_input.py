@@ -183,3 +183,17 @@ def test_mutated_requests(spec_policies: writ.PolicySet, base: dict) -> None:
             if d.errors:
                 assert_bad_request(d, "")
     assert retyped > 300 and removed > 100
+
+
+@pytest.mark.parametrize("ident", ["bøt", "robot-🤖", "\u00e9" * 40, 'quote"and\\slash\n'])
+def test_non_ascii_text_reads_alike_from_dicts_and_text(engine: writ.Engine, entities: writ.Entities, base: dict, ident: str) -> None:
+    # Strings are read without a copy (their UTF-8 form, borrowed from the `str`): an
+    # identifier with non-ASCII characters or characters JSON escapes reaches the decoder
+    # intact, the same from a dict, from `str` JSON and from `bytes` JSON.
+    request = mutated(base, lambda r: r["principal"].__setitem__("id", ident))
+    text = json.dumps(request, ensure_ascii=False)
+    decisions = [engine.decide(request, entities), engine.decide(text, entities), engine.decide(text.encode(), entities)]
+    for d in decisions:
+        assert_bad_request(d, "principal: unknown entity")
+        assert ident.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") in d.errors[0].message or ident in d.errors[0].message
+    assert decisions[0].to_dict() == decisions[1].to_dict() == decisions[2].to_dict()
