@@ -12,6 +12,11 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use std::hint::black_box;
 use std::time::Duration;
 
+/// The allocator of the `writ` binary (crates/writ-cli/src/main.rs): the figures are those
+/// of the program users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/gen-1000");
 
 fn files() -> Vec<String> {

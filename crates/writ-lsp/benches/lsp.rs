@@ -25,6 +25,11 @@ use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The allocator of the `writ` binary (crates/writ-cli/src/main.rs): the figures are those
+/// of the program users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Session {
     client: Connection,
     next: i32,
