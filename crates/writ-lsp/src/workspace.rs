@@ -86,7 +86,13 @@ struct Folder {
     sets: Vec<Arc<Checked>>,
     /// URIs that were given diagnostics last time (to clear the ones that have none now).
     published: HashSet<String>,
+    /// What `close_broken_items` made of each file's text last time, by file name: the
+    /// files an edit did not touch are not parsed again for it.
+    closed: Closed,
 }
+
+/// File name → (its text, what `close_broken_items` made of it).
+type Closed = HashMap<String, (String, Option<String>)>;
 
 /// Diagnostics to push for one file.
 pub struct Publish {
@@ -203,12 +209,22 @@ impl Workspace {
             }
             self.collect(&dir, key, is_folder)
         };
-        let old = self.state.remove(key).unwrap_or_default();
+        let mut old = self.state.remove(key).unwrap_or_default();
         let mut sets = Vec::new();
+        let mut closed = Closed::new();
         for input in inputs {
             let hash = input.hash();
-            let reuse = old.sets.iter().find(|s| s.hash == hash && s.root == input.root).cloned();
-            sets.push(reuse.unwrap_or_else(|| Arc::new(check_set(input, hash))));
+            match old.sets.iter().find(|s| s.hash == hash && s.root == input.root) {
+                Some(set) => {
+                    for (name, _, _) in &input.files {
+                        if let Some(entry) = old.closed.remove(name) {
+                            closed.insert(name.clone(), entry);
+                        }
+                    }
+                    sets.push(set.clone());
+                }
+                None => sets.push(Arc::new(check_set(input, hash, &old.closed, &mut closed))),
+            }
         }
         let mut per_uri: BTreeMap<String, Publish> = BTreeMap::new();
         for set in &sets {
@@ -248,7 +264,7 @@ impl Workspace {
         // The sets replaced are freed on another thread: dropping a checked set of a
         // thousand rules (its trees, types and names) takes a while, and the diagnostics
         // should not wait for it.
-        let replaced = self.state.insert(key.to_string(), Folder { sets, published });
+        let replaced = self.state.insert(key.to_string(), Folder { sets, published, closed });
         let stale: Vec<Arc<Checked>> = old.sets.into_iter().chain(replaced.into_iter().flat_map(|f| f.sets)).collect();
         if !stale.is_empty() {
             let _ = std::thread::Builder::new().name("writ-lsp-drop".into()).spawn(move || drop(stale));
@@ -378,8 +394,9 @@ impl SetInput {
     }
 }
 
-/// Checks one policy set.
-fn check_set(input: SetInput, hash: u64) -> Checked {
+/// Checks one policy set. `was` is what `close_broken_items` made of file texts last time;
+/// `now` receives it for this set's files.
+fn check_set(input: SetInput, hash: u64, was: &Closed, now: &mut Closed) -> Checked {
     let mut sources = SourceMap::new();
     let mut ids = Vec::new();
     let mut diagnostics = Vec::new();
@@ -393,7 +410,11 @@ fn check_set(input: SetInput, hash: u64) -> Checked {
         let id = match content {
             Content::Text(t) => {
                 overlays.insert(name.clone(), t.clone());
-                let closed = close_broken_items(&t);
+                let closed = match was.get(&name) {
+                    Some((text, closed)) if *text == t => closed.clone(),
+                    _ => close_broken_items(&t),
+                };
+                now.insert(name.clone(), (t.clone(), closed.clone()));
                 let id = match closed {
                     Some(c) => {
                         let id = sources.add(name, c);
