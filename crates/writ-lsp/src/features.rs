@@ -1,7 +1,7 @@
 //! The requests: hover, definition, references, symbols, completion, signature help, quick
 //! fixes, rename; and diagnostics in LSP's shape.
 
-use crate::index::{Decl, Kind, Occurrence, Sym};
+use crate::index::{Binder, Decl, Kind, Occurrence, Sym};
 use crate::workspace::Checked;
 use crate::{Failure, Server, assets, complete};
 use lsp_types::request::{self as req, Request as _};
@@ -148,6 +148,9 @@ fn type_at(set: &Checked, file: FileId, offset: u32) -> Option<(Span, String)> {
 
 fn describe(set: &Checked, sym: &Sym) -> Option<String> {
     let ix = set.index();
+    if let Sym::Local(span) = sym {
+        return describe_local(set, *span);
+    }
     if let Sym::Fn(span) = sym {
         let f = set.analysis.fns.iter().find(|f| f.span == *span)?;
         let mut out = code_block(&format!("fn {}", f.signature));
@@ -205,6 +208,43 @@ fn describe(set: &Checked, sym: &Sym) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// A fn parameter (its type as declared) or a quantifier variable (the element type of
+/// the set it ranges over, as checked).
+fn describe_local(set: &Checked, span: Span) -> Option<String> {
+    let ix = set.index();
+    let l = ix.local(span)?;
+    let schema = &set.analysis.schema;
+    let (ty, what) = match &l.binder {
+        Binder::Param { of, ty } => (ty.clone(), format!("A parameter of `{of}`.")),
+        Binder::Quant { all, set: over } => {
+            let mut tys: Vec<String> = Vec::new();
+            for t in set.analysis.types_at(*over) {
+                if let writ::unstable::ir::Ty::Set(inner) = t {
+                    let name = schema.ty_name(inner);
+                    if !tys.contains(&name) {
+                        tys.push(name);
+                    }
+                }
+            }
+            if tys.is_empty() {
+                // The set did not check: the type its uses had, if any.
+                for o in ix.references(&Sym::Local(span)).filter(|o| !o.decl) {
+                    for t in set.analysis.types_at(o.span) {
+                        let name = schema.ty_name(t);
+                        if !tys.contains(&name) {
+                            tys.push(name);
+                        }
+                    }
+                }
+            }
+            let word = if *all { "all" } else { "any" };
+            (tys.join(" | "), format!("Bound by `{word} {} in …`: each element of the set in turn.", l.name))
+        }
+    };
+    let shown = if ty.is_empty() { l.name.clone() } else { format!("{}: {ty}", l.name) };
+    Some(format!("{}\n\n{what}", code_block(&shown)))
 }
 
 /// Whether a module import refers to file `file` (a path import).
@@ -290,9 +330,11 @@ fn definition(s: &Server, p: GotoDefinitionParams) -> Option<GotoDefinitionRespo
     let ix = set.index();
     let mut locs: Vec<Location> = ix.decls_of(&o.sym).filter_map(|d| set.location(d.span, s.enc)).collect();
     if locs.is_empty() {
-        if let Sym::Fn(span) = &o.sym {
+        match &o.sym {
             // A function of the standard library: its declaration in the library's source.
-            locs.extend(set.location(*span, s.enc));
+            // A bound variable: where it is bound.
+            Sym::Fn(span) | Sym::Local(span) => locs.extend(set.location(*span, s.enc)),
+            _ => {}
         }
     }
     if locs.is_empty() { None } else { Some(GotoDefinitionResponse::Array(locs)) }
