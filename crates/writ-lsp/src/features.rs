@@ -457,6 +457,41 @@ fn suggestion(help: &str) -> Option<&str> {
     rest.strip_suffix("`?")
 }
 
+/// Where in the text under a diagnostic the suggestion goes: (offset in `written`, the
+/// name there, its replacement). The diagnostic is under the misspelt name (then `@` of an
+/// annotation and `module.` of a call are left out of the suggestion), or under a larger
+/// piece (`import std.tme`), where the dotted name with as many parts as the suggestion is
+/// replaced.
+fn replacement<'a>(written: &'a str, sugg: &'a str) -> Option<(u32, &'a str, &'a str)> {
+    let is_name = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut new = sugg.trim_start_matches('@');
+    if is_name(written) {
+        if let Some((_, last)) = new.rsplit_once('.') {
+            new = last;
+        }
+        return is_name(new).then_some((0, written, new));
+    }
+    // The runs of name characters and dots in the text, last first.
+    let parts = new.split('.').count();
+    let mut runs: Vec<(usize, &str)> = Vec::new();
+    let mut start = None;
+    for (i, c) in written.char_indices().chain(std::iter::once((written.len(), ' '))) {
+        let part = c.is_ascii_alphanumeric() || c == '_' || c == '.';
+        match (part, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s0)) => {
+                runs.push((s0, written.get(s0..i).unwrap_or("")));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let (at, name) = runs.into_iter().rev().find(|(_, r)| {
+        r.split('.').count() == parts && r.split('.').all(is_name) && *r != new
+    })?;
+    Some((u32::try_from(at).ok()?, name, new))
+}
+
 // `WorkspaceEdit::changes` is keyed by `Uri`, which clippy takes for mutable (it caches).
 #[allow(clippy::mutable_key_type)]
 fn code_actions(s: &Server, p: CodeActionParams) -> Option<CodeActionResponse> {
@@ -473,18 +508,9 @@ fn code_actions(s: &Server, p: CodeActionParams) -> Option<CodeActionResponse> {
         }
         let Some(sugg) = d.help.as_deref().and_then(suggestion) else { continue };
         let written = set.sources.snippet(sp);
-        // The diagnostic is under the misspelt name: replace it by the suggestion (without
-        // what the name does not cover: `@` of an annotation, `module.` of a call).
-        let is_name = !written.is_empty() && written.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !is_name {
-            continue;
-        }
-        let mut new = sugg.trim_start_matches('@');
-        if !written.contains('.') {
-            if let Some((_, last)) = new.rsplit_once('.') {
-                new = last;
-            }
-        }
+        let Some((at, written, new)) = replacement(written, sugg) else { continue };
+        let len = u32::try_from(written.len()).unwrap_or(0);
+        let sp = Span { file: sp.file, start: sp.start + at, end: sp.start + at + len };
         let Some(range) = set.range(sp, s.enc) else { continue };
         let edit = TextEdit { range, new_text: new.to_string() };
         let diag = diagnostic(s, &set, i);
