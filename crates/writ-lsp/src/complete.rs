@@ -766,7 +766,8 @@ fn expression(out: &mut Items, env: &Env<'_>, before: &[Token<'_>], set: &Checke
     };
     // An argument of a call: the parameter's type.
     if op_at.is_none() && matches!(last, Some(Tok::LParen | Tok::Comma)) {
-        if let Some((k, arg)) = open_bracket(before).filter(|(k, _)| matches!(before.get(*k), Some((_, Tok::LParen, _))))
+        if let Some((k, arg)) =
+            open_bracket(before).filter(|(k, _)| matches!(before.get(*k), Some((_, Tok::LParen, _))))
         {
             let chain = chain_before(before, k);
             let param = callee(env, set, aliases, &chain).and_then(|c| c.params.into_iter().nth(arg as usize));
@@ -895,7 +896,8 @@ fn callee(env: &Env<'_>, set: &Checked, aliases: &[(String, String)], chain: &[&
         }
         return set.analysis.fns.iter().find(|f| f.name == *name && !f.std).map(of_fn);
     }
-    if let Some((_, module)) = recv.first().filter(|_| recv.len() == 1).and_then(|a| aliases.iter().find(|(al, _)| al == a))
+    if let Some((_, module)) =
+        recv.first().filter(|_| recv.len() == 1).and_then(|a| aliases.iter().find(|(al, _)| al == a))
     {
         return set.analysis.fns.iter().find(|f| f.name == *name && set.sources.name(f.span.file) == module).map(of_fn);
     }
@@ -914,7 +916,8 @@ fn callee(env: &Env<'_>, set: &Checked, aliases: &[(String, String)], chain: &[&
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let n = named.get(i).filter(|_| named.len() == ps.len()).map_or_else(|| format!("arg{i}"), |n| n.to_string());
+            let n =
+                named.get(i).filter(|_| named.len() == ps.len()).map_or_else(|| format!("arg{i}"), |n| n.to_string());
             (format!("{n}: {}", schema.ty_name(p)), Some(p.clone()))
         })
         .collect();

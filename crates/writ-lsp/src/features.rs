@@ -486,9 +486,10 @@ fn replacement<'a>(written: &'a str, sugg: &'a str) -> Option<(u32, &'a str, &'a
             _ => {}
         }
     }
-    let (at, name) = runs.into_iter().rev().find(|(_, r)| {
-        r.split('.').count() == parts && r.split('.').all(is_name) && *r != new
-    })?;
+    let (at, name) = runs
+        .into_iter()
+        .rev()
+        .find(|(_, r)| r.split('.').count() == parts && r.split('.').all(is_name) && *r != new)?;
     Some((u32::try_from(at).ok()?, name, new))
 }
 

@@ -140,12 +140,8 @@ impl Index {
         // A bound variable is never anything else (the checker looks names up in the local
         // scope first), though a variable bound to a constant (`all l in [public, internal]`
         // is unrolled) reads as the constant's name in the analysis.
-        let bound: HashSet<Span> = ix
-            .occurrences
-            .iter()
-            .filter(|o| matches!(o.sym, Sym::Local(_)))
-            .map(|o| o.span)
-            .collect();
+        let bound: HashSet<Span> =
+            ix.occurrences.iter().filter(|o| matches!(o.sym, Sym::Local(_))).map(|o| o.span).collect();
         for (span, def) in &analysis.uses {
             if bound.contains(span) {
                 continue;
