@@ -321,7 +321,9 @@ fn completion_fits_where_the_cursor_is_even_in_broken_text() {
     assert!(item["documentation"]["value"].as_str().unwrap().contains("09:00"));
     let l = complete_after(&mut c, &mut text, "is_weekday(context.now) and intent == ");
     assert!(l.contains(&"triage".to_string()) && l.contains(&"none".to_string()), "{l:?}");
-    let l = complete_after(&mut c, &mut text, "triage and ");
+    let l = complete_after(&mut c, &mut text, "triage and principal in ");
+    assert_eq!(&l[..4], &["Human", "Team", "Agent", "Tool"], "entity types for `T::\"id\"`: {l:?}");
+    let l = complete_after(&mut c, &mut text, "Team::\"ops\" and ");
     assert!(
         l.contains(&"principal".to_string()) && l.contains(&"low".to_string()) && l.contains(&"not".to_string()),
         "{l:?}"
@@ -449,6 +451,11 @@ fn unreadable_and_vanished_files_are_diagnostics() {
     let bad = uri_of(&dir.join("latin1.writ"));
     let ds = c.diagnostics_until(&bad, |ds| !ds.is_empty());
     assert_eq!(ds[0]["code"], "P0009", "{ds:?}");
+    // The file vanishes (the client reports it): its diagnostics go away, nothing else.
+    std::fs::remove_file(dir.join("latin1.writ")).unwrap();
+    c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": bad, "type": 3 }] }));
+    c.diagnostics_until(&bad, |ds| ds.is_empty());
+    assert!(c.alive());
     // A module imported by path vanishes: the import is a diagnostic.
     let rules = uri_of(&dir.join("rules.writ"));
     std::fs::write(dir.join("extra.writ"), "fn one() -> Int = 1;\n").unwrap();

@@ -796,6 +796,8 @@ fn expression(out: &mut Items, env: &Env<'_>, before: &[Token<'_>], set: &Checke
                 out.add("none", CompletionItemKind::CONSTANT, Some("no intent declared".into()), None, 0);
             }
             Ty::Action => out.actions(schema),
+            // `principal in ` (an ancestor), `resource == `: an entity reference `T::"id"`.
+            Ty::Entity(_) => out.entity_types(schema),
             _ => {}
         }
     }
