@@ -511,7 +511,8 @@ fn code_actions(s: &Server, p: CodeActionParams) -> Option<CodeActionResponse> {
         let written = set.sources.snippet(sp);
         let Some((at, written, new)) = replacement(written, sugg) else { continue };
         let len = u32::try_from(written.len()).unwrap_or(0);
-        let sp = Span { file: sp.file, start: sp.start + at, end: sp.start + at + len };
+        let start = sp.start.saturating_add(at);
+        let sp = Span { file: sp.file, start, end: start.saturating_add(len) };
         let Some(range) = set.range(sp, s.enc) else { continue };
         let edit = TextEdit { range, new_text: new.to_string() };
         let diag = diagnostic(s, &set, i);
