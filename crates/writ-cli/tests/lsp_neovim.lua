@@ -1,9 +1,13 @@
 -- Driven by lsp_neovim.rs: Neovim (headless) opens a policy file with `writ lsp` attached,
 -- breaks an attribute name by editing the buffer (so Neovim sends an incremental change),
--- and writes what it got back as JSON: the diagnostics, a hover and a completion list.
+-- reads the diagnostics, a hover and a completion list, jumps to a definition with
+-- `vim.lsp.buf.definition()` (into another file), then opens a badly laid out file and
+-- formats it through the server (`vim.lsp.buf.format`, or `formatting_sync` before Neovim
+-- 0.8), and writes what it got back as JSON.
 -- Works with Neovim 0.7 and later (vim.lsp.start_client + buf_attach_client).
 local root = os.getenv("WRIT_ROOT")
 local file = os.getenv("WRIT_FILE")
+local messy = os.getenv("WRIT_MESSY")
 local out = os.getenv("WRIT_OUT")
 local writ = os.getenv("WRIT_BIN")
 local result = { errors = {} }
@@ -72,6 +76,27 @@ local ok, err = pcall(function()
     for _, it in ipairs(items) do table.insert(result.completion, it.label) end
     if resp.err then table.insert(result.errors, vim.inspect(resp.err)) end
   end
+
+  -- Go to definition of `risk` in `context.risk`: Neovim opens the schema and moves the
+  -- cursor to the field's declaration.
+  vim.api.nvim_win_set_cursor(0, { risk_row + 1, risk_col })
+  vim.lsp.buf.definition()
+  vim.wait(20000, function() return vim.api.nvim_get_current_buf() ~= buf end, 20)
+  local cursor = vim.api.nvim_win_get_cursor(0)
+  result.definition = { file = vim.api.nvim_buf_get_name(0), line = cursor[1] - 1, col = cursor[2] }
+
+  -- Format a badly laid out file: the buffer becomes what `writ fmt` writes.
+  vim.cmd("edit " .. vim.fn.fnameescape(messy))
+  local mbuf = vim.api.nvim_get_current_buf()
+  vim.lsp.buf_attach_client(mbuf, id)
+  if vim.lsp.buf.format then
+    vim.lsp.buf.format({ bufnr = mbuf, timeout_ms = 20000, async = false })
+  else
+    vim.lsp.buf.formatting_sync(nil, 20000)
+  end
+  local formatted = table.concat(vim.api.nvim_buf_get_lines(mbuf, 0, -1, false), "\n")
+  if vim.api.nvim_buf_get_option(mbuf, "eol") then formatted = formatted .. "\n" end
+  result.formatted = formatted
   vim.lsp.stop_client(id)
 end)
 if not ok then table.insert(result.errors, tostring(err)) end

@@ -321,7 +321,9 @@ fn completion_fits_where_the_cursor_is_even_in_broken_text() {
     assert!(item["documentation"]["value"].as_str().unwrap().contains("09:00"));
     let l = complete_after(&mut c, &mut text, "is_weekday(context.now) and intent == ");
     assert!(l.contains(&"triage".to_string()) && l.contains(&"none".to_string()), "{l:?}");
-    let l = complete_after(&mut c, &mut text, "triage and ");
+    let l = complete_after(&mut c, &mut text, "triage and principal in ");
+    assert_eq!(&l[..4], &["Human", "Team", "Agent", "Tool"], "entity types for `T::\"id\"`: {l:?}");
+    let l = complete_after(&mut c, &mut text, "Team::\"ops\" and ");
     assert!(
         l.contains(&"principal".to_string()) && l.contains(&"low".to_string()) && l.contains(&"not".to_string()),
         "{l:?}"
@@ -449,6 +451,11 @@ fn unreadable_and_vanished_files_are_diagnostics() {
     let bad = uri_of(&dir.join("latin1.writ"));
     let ds = c.diagnostics_until(&bad, |ds| !ds.is_empty());
     assert_eq!(ds[0]["code"], "P0009", "{ds:?}");
+    // The file vanishes (the client reports it): its diagnostics go away, nothing else.
+    std::fs::remove_file(dir.join("latin1.writ")).unwrap();
+    c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": bad, "type": 3 }] }));
+    c.diagnostics_until(&bad, |ds| ds.is_empty());
+    assert!(c.alive());
     // A module imported by path vanishes: the import is a diagnostic.
     let rules = uri_of(&dir.join("rules.writ"));
     std::fs::write(dir.join("extra.writ"), "fn one() -> Int = 1;\n").unwrap();
@@ -466,4 +473,329 @@ fn unreadable_and_vanished_files_are_diagnostics() {
     assert!(!ds.is_empty());
     assert!(c.alive());
     assert_eq!(c.finish(), Some(0));
+}
+
+/// A fn with parameters and a quantifier, and a rule with a quantifier over constants.
+const BOUND: &str = r#"/// True when every tag of the agent starts with the prefix.
+fn tagged(a: Agent, prefix: String) -> Bool = all t in a.tags: t.starts_with(prefix);
+
+@id("bound")
+permit Agent to call_tool on Tool
+  when tagged(principal, "x")
+   and (any l in [public, internal]: l == resource.sensitivity);
+"#;
+
+fn refs(c: &mut Client, uri: &str, p: Value, with_decl: bool) -> Vec<(String, Value)> {
+    let mut v = locations(&c.request(
+        "textDocument/references",
+        json!({ "textDocument": { "uri": uri }, "position": p, "context": { "includeDeclaration": with_decl } }),
+    ));
+    v.sort_by_key(|(f, p)| (f.clone(), p["line"].as_u64(), p["character"].as_u64()));
+    v
+}
+
+#[test]
+fn fn_parameters_and_quantifier_variables_go_to_their_binders() {
+    let dir = workspace(
+        "bound",
+        &[("schema.writ", SCHEMA), ("helpers.writ", HELPERS), ("rules.writ", RULES), ("bound.writ", BOUND)],
+    );
+    let (mut c, _) = Client::start(&dir, false);
+    let uri = uri_of(&dir.join("bound.writ"));
+    c.open(&uri, BOUND);
+    let here = |n: &str, i: usize, d: usize| ("bound.writ".to_string(), pos(BOUND, n, i, d));
+    let def = |c: &mut Client, p: Value| locations(&c.request("textDocument/definition", at(&uri, p)));
+    // A parameter read in the body: its declaration; its references: the declaration and
+    // every read.
+    assert_eq!(def(&mut c, pos(BOUND, "prefix)", 0, 1)), vec![here("prefix: String", 0, 0)]);
+    assert_eq!(def(&mut c, pos(BOUND, "a.tags", 0, 0)), vec![here("a: Agent", 0, 0)]);
+    assert_eq!(
+        refs(&mut c, &uri, pos(BOUND, "prefix: String", 0, 0), true),
+        vec![here("prefix: String", 0, 0), here("prefix)", 0, 0)]
+    );
+    // The quantifier's variable: bound by `all t in`, read in the body.
+    assert_eq!(def(&mut c, pos(BOUND, "t.starts_with", 0, 0)), vec![here("t in", 0, 0)]);
+    assert_eq!(refs(&mut c, &uri, pos(BOUND, "t in", 0, 0), false), vec![here("t.starts_with", 0, 0)]);
+    // Hover: the parameter's type, the element type of the set.
+    let h = |c: &mut Client, p: Value| hover_text(&c.request("textDocument/hover", at(&uri, p)));
+    let t = h(&mut c, pos(BOUND, "a.tags", 0, 0));
+    assert!(t.contains("a: Agent") && t.contains("parameter of `tagged`"), "{t}");
+    let t = h(&mut c, pos(BOUND, "t in", 0, 0));
+    assert!(t.contains("t: String") && t.contains("all t in"), "{t}");
+    // Over constants: `l` is the variable (of type Level), not an enum value.
+    let t = h(&mut c, pos(BOUND, "l ==", 0, 0));
+    assert!(t.contains("l: Level") && t.contains("any l in"), "{t}");
+    assert_eq!(def(&mut c, pos(BOUND, "l ==", 0, 0)), vec![here("l in", 0, 0)]);
+    assert_eq!(c.finish(), Some(0));
+}
+
+/// `$/cancelRequest` over the wire: a hover sent in one write with its cancellation (and a
+/// change before it, which the server checks first) is answered `RequestCancelled`; every
+/// other answer is a result, and the server goes on.
+#[test]
+fn a_cancelled_request_is_answered_request_cancelled() {
+    let dir = standard_workspace("cancel");
+    let (mut c, _) = Client::start(&dir, false);
+    let rules = uri_of(&dir.join("rules.writ"));
+    c.open(&rules, RULES);
+    let mut cancelled = 0;
+    // Each round has its cancellation arrive with its request. The server may read the
+    // request and answer it before it has read the cancellation (on a loaded machine): then
+    // another round, up to a bound.
+    for round in 0..40 {
+        if cancelled > 0 {
+            break;
+        }
+        let text = format!("{RULES}// round {round}\n");
+        let change = json!({ "jsonrpc": "2.0", "method": "textDocument/didChange", "params": {
+            "textDocument": { "uri": rules, "version": round + 2 }, "contentChanges": [{ "text": text }] } });
+        let id = 1000 + round;
+        let hover = json!({ "jsonrpc": "2.0", "id": id, "method": "textDocument/hover",
+            "params": at(&rules, pos(RULES, "risk", 0, 1)) });
+        let cancel = json!({ "jsonrpc": "2.0", "method": "$/cancelRequest", "params": { "id": id } });
+        c.send_all(&[change, hover, cancel]);
+        let r = c.response(id);
+        match r.get("error") {
+            Some(e) => {
+                assert_eq!(e["code"], -32800, "{r}");
+                cancelled += 1;
+            }
+            None => assert!(hover_text(&r["result"]).contains("context.risk"), "{r}"),
+        }
+    }
+    assert!(cancelled > 0, "no request was cancelled");
+    // The server still answers.
+    assert!(hover_text(&c.request("textDocument/hover", at(&rules, pos(RULES, "risk", 0, 1)))).contains("risk"));
+    assert_eq!(c.finish(), Some(0));
+}
+
+/// Saving and closing: a change saved to disk and closed is what the server reads from
+/// then on; a change on disk that the client reports (watched files) is read again.
+#[test]
+fn saved_and_closed_documents_are_read_from_disk() {
+    let dir = standard_workspace("save");
+    let (mut c, _) = Client::start(&dir, false);
+    let schema = uri_of(&dir.join("schema.writ"));
+    let rules = uri_of(&dir.join("rules.writ"));
+    c.open(&schema, SCHEMA);
+    let broken = SCHEMA.replace("risk: Int", "risky: Int");
+    c.change(&schema, 2, json!([{ "text": broken }]));
+    let ds = c.diagnostics_until(&rules, |ds| !ds.is_empty());
+    assert!(ds[0]["message"].as_str().unwrap().contains("`risk`"), "{ds:?}");
+    std::fs::write(dir.join("schema.writ"), &broken).unwrap();
+    c.notify("textDocument/didSave", json!({ "textDocument": { "uri": schema } }));
+    c.notify("textDocument/didClose", json!({ "textDocument": { "uri": schema } }));
+    // Closed, the schema is read from disk: still broken, the rules still say so.
+    let h = c.request("textDocument/hover", at(&rules, pos(RULES, "risk", 0, 1)));
+    assert!(!hover_text(&h).contains("risk: Int"), "{h}");
+    // Fixed on disk by another program: the client reports it, the diagnostics go away.
+    std::fs::write(dir.join("schema.writ"), SCHEMA).unwrap();
+    c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [{ "uri": schema, "type": 2 }] }));
+    c.diagnostics_until(&rules, |ds| ds.is_empty());
+    assert!(hover_text(&c.request("textDocument/hover", at(&rules, pos(RULES, "risk", 0, 1)))).contains("risk: Int"));
+    assert_eq!(c.finish(), Some(0));
+}
+
+/// Completion of the standard library's modules, of the words that may follow an
+/// annotation, of enum values for a parameter of enum type; signature help of a built-in
+/// method.
+#[test]
+fn completion_of_modules_keywords_and_typed_arguments() {
+    let dir = standard_workspace("complete2");
+    let (mut c, _) = Client::start(&dir, false);
+    let rules = uri_of(&dir.join("rules.writ"));
+    c.open(&rules, RULES);
+    let mut version = 1;
+    let mut at_end = |c: &mut Client, text: &str, method: &str| -> Value {
+        version += 1;
+        c.change(&rules, version, json!([{ "text": text }]));
+        let last = text.rsplit('\n').next().unwrap();
+        let p = json!({ "line": text.matches('\n').count(), "character": last.encode_utf16().count() });
+        c.request(method, at(&rules, p))
+    };
+    let items = at_end(&mut c, &format!("{RULES}import std."), "textDocument/completion");
+    let l = labels(&items);
+    assert!(["time", "net", "identity"].iter().all(|m| l.contains(&m.to_string())), "{l:?}");
+    assert!(items.as_array().unwrap().iter().all(|i| i["kind"] == 9), "modules: {items}");
+    let l = labels(&at_end(&mut c, &format!("{RULES}@id(\"new\")\n"), "textDocument/completion"));
+    assert_eq!(l, vec!["permit", "forbid", "escalate"]);
+    let l = labels(&at_end(
+        &mut c,
+        &format!("{RULES}permit Agent to call_tool on Tool\n  when low("),
+        "textDocument/completion",
+    ));
+    assert_eq!(&l[..3], &["public", "internal", "secret"], "enum values first: {l:?}");
+    assert!(l.contains(&"principal".to_string()), "{l:?}");
+    let l = labels(&at_end(
+        &mut c,
+        &format!("{RULES}permit Agent to call_tool on Tool\n  when principal.env."),
+        "textDocument/completion",
+    ));
+    assert!(l.contains(&"starts_with".to_string()), "{l:?}");
+    let sh = at_end(
+        &mut c,
+        &format!("{RULES}permit Agent to call_tool on Tool\n  when principal.env.starts_with("),
+        "textDocument/signatureHelp",
+    );
+    assert_eq!(sh["signatures"][0]["label"], "starts_with(prefix: String) -> Bool", "{sh}");
+    assert_eq!(sh["signatures"][0]["parameters"][0]["label"], "prefix: String");
+    assert_eq!(c.finish(), Some(0));
+}
+
+/// Every kind of did-you-mean has a quick fix that edits the misspelt name only.
+#[test]
+fn quick_fixes_apply_each_kind_of_did_you_mean() {
+    let dir = standard_workspace("fixes");
+    let (mut c, _) = Client::start(&dir, false);
+    let rules = uri_of(&dir.join("rules.writ"));
+    c.open(&rules, RULES);
+    let cases = [
+        ("call_tool on Tool\n", "cal_tool", "call_tool"),
+        ("permit Agent", "Agnt", "Agent"),
+        ("== secret", "secrte", "secret"),
+        ("low(resource", "lwo", "low"),
+        ("== triage", "triag", "triage"),
+        ("time.business_hours", "busines_hours", "business_hours"),
+        ("import std.time", "std.tme", "std.time"),
+        ("to tools", "tols", "tools"),
+    ];
+    for (version, (context, wrong, right)) in cases.into_iter().enumerate() {
+        let fixed_context = context.replacen(right, wrong, 1);
+        let broken = RULES.replacen(context, &fixed_context, 1);
+        assert_ne!(broken, RULES, "{context}");
+        c.change(&rules, version as i64 + 2, json!([{ "text": broken }]));
+        let fixable = |d: &Value| {
+            let m = d["message"].as_str().unwrap();
+            m.contains("did you mean") && m.contains(&format!("`{wrong}`"))
+        };
+        let ds = c.diagnostics_until(&rules, |ds| ds.iter().any(fixable));
+        let d = ds.iter().find(|d| fixable(d)).unwrap();
+        let actions = c.request(
+            "textDocument/codeAction",
+            json!({ "textDocument": { "uri": rules }, "range": d["range"], "context": { "diagnostics": [d] } }),
+        );
+        let a = &actions[0];
+        assert_eq!(a["kind"], "quickfix", "{wrong}: {actions}");
+        let edit = &a["edit"]["changes"][&rules][0];
+        assert_eq!(edit["newText"], right, "{wrong}: {actions}");
+        let start = pos(&broken, wrong, 0, 0);
+        assert_eq!(edit["range"]["start"], start, "{wrong}: {actions}");
+        let end =
+            json!({ "line": start["line"], "character": start["character"].as_u64().unwrap() + wrong.len() as u64 });
+        assert_eq!(edit["range"]["end"], end, "{wrong}: {actions}");
+    }
+    assert_eq!(c.finish(), Some(0));
+}
+
+/// Rename gives one workspace edit over every file: a fn's declaration and calls, an
+/// intent's declaration (in the schema's file) and uses.
+#[test]
+fn rename_edits_every_file() {
+    let dir = standard_workspace("rename");
+    let (mut c, _) = Client::start(&dir, false);
+    let rules = uri_of(&dir.join("rules.writ"));
+    let helpers = uri_of(&dir.join("helpers.writ"));
+    let schema = uri_of(&dir.join("schema.writ"));
+    c.open(&rules, RULES);
+    let edit = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": helpers }, "position": pos(HELPERS, "low", 0, 1), "newName": "is_low" }),
+    );
+    let ch = &edit["changes"];
+    assert_eq!(ch.as_object().unwrap().len(), 2, "{edit}");
+    assert_eq!(ch[&helpers][0]["range"]["start"], pos(HELPERS, "low", 0, 0));
+    assert_eq!(ch[&rules][0]["range"]["start"], pos(RULES, "low(", 0, 0));
+    assert_eq!(ch[&rules][0]["newText"], "is_low");
+    let edit = c.request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": rules }, "position": pos(RULES, "triage", 0, 2), "newName": "support" }),
+    );
+    let ch = &edit["changes"];
+    assert_eq!(ch[&schema][0]["range"]["start"], pos(SCHEMA, "triage", 0, 0), "{edit}");
+    assert_eq!(ch[&rules][0]["range"]["start"], pos(RULES, "triage", 0, 0), "{edit}");
+    // An invalid name is refused.
+    let id = c.send_request(
+        "textDocument/rename",
+        json!({ "textDocument": { "uri": rules }, "position": pos(RULES, "triage", 0, 2), "newName": "not a name" }),
+    );
+    assert_eq!(c.response(id)["error"]["code"], -32803);
+    assert_eq!(c.finish(), Some(0));
+}
+
+/// Workspace symbols: rules by id, schema members, intents and fns, each with its kind and
+/// where it is declared.
+#[test]
+fn workspace_symbols_name_rules_members_intents_and_fns() {
+    let dir = standard_workspace("wsym");
+    let (mut c, _) = Client::start(&dir, false);
+    let find = |c: &mut Client, q: &str| -> Vec<(String, u64, String, Value)> {
+        c.request("workspace/symbol", json!({ "query": q }))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let file = s["location"]["uri"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+                (
+                    s["name"].as_str().unwrap().to_string(),
+                    s["kind"].as_u64().unwrap(),
+                    file,
+                    s["location"]["range"]["start"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        find(&mut c, "no-sec"),
+        vec![("no-secrets".into(), 20, "rules.writ".into(), pos(RULES, "\"no-secrets\"", 0, 0))]
+    );
+    assert_eq!(find(&mut c, "triage"), vec![("triage".into(), 11, "schema.writ".into(), pos(SCHEMA, "triage", 0, 0))]);
+    assert_eq!(find(&mut c, "low"), vec![("low".into(), 12, "helpers.writ".into(), pos(HELPERS, "low", 0, 0))]);
+    let all = find(&mut c, "");
+    for (name, kind) in
+        [("Agent", 5), ("Level", 10), ("secret", 22), ("call_tool", 24), ("tools", 18), ("risk", 7), ("owner", 8)]
+    {
+        assert!(all.iter().any(|(n, k, _, _)| n == name && *k == kind), "{name}: {all:?}");
+    }
+    assert_eq!(c.finish(), Some(0));
+}
+
+/// Range formatting, applied as an editor applies it, gives the layout of `writ fmt` for
+/// the items in the range and leaves the others as they are.
+#[test]
+fn range_formatting_formats_the_items_in_the_range() {
+    let dir = standard_workspace("rangefmt");
+    let (mut c, _) = Client::start(&dir, false);
+    let uri = uri_of(&dir.join("messy.writ"));
+    let first = "@id(\"a\")   permit Agent to call_tool on Tool   when context.risk<50;\n";
+    let second = "@id(\"b\")   forbid Agent to call_tool on Tool   when context.risk>90;\n";
+    let text = format!("{first}\n{second}");
+    c.open(&uri, &text);
+    let edits = c.request(
+        "textDocument/rangeFormatting",
+        json!({"textDocument": {"uri": uri}, "range": {"start": {"line": 2, "character": 0}, "end": {"line": 2, "character": 3}},
+               "options": {"tabSize": 2, "insertSpaces": true}}),
+    );
+    let applied = apply(&text, edits.as_array().unwrap());
+    let want = format!("{first}\n{}", writ::unstable::fmt::format_source(second).unwrap());
+    assert_eq!(applied, want);
+    assert_eq!(c.finish(), Some(0));
+}
+
+/// Applies LSP text edits (UTF-16 positions, ASCII text here) as an editor does.
+fn apply(text: &str, edits: &[Value]) -> String {
+    let offset = |p: &Value| {
+        let line = p["line"].as_u64().unwrap() as usize;
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        start + p["character"].as_u64().unwrap() as usize
+    };
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| (offset(&e["range"]["start"]), offset(&e["range"]["end"]), e["newText"].as_str().unwrap()))
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_string();
+    for (a, b, t) in spans {
+        out.replace_range(a..b, t);
+    }
+    out
 }

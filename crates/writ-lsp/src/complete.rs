@@ -158,6 +158,19 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Whether the tokens end with an annotation (`@id("x")`, `@name`).
+fn after_annotation(before: &[Token<'_>]) -> bool {
+    let mut i = before.len();
+    if matches!(before.last(), Some((_, Tok::RParen, _))) {
+        match open_bracket(before.get(..i - 1).unwrap_or(&[])) {
+            Some((k, _)) => i = k,
+            None => return false,
+        }
+    }
+    let tok = |j: Option<usize>| j.and_then(|j| before.get(j)).map(|t| &t.1);
+    tok(i.checked_sub(1)).is_some_and(is_word) && matches!(tok(i.checked_sub(2)), Some(Tok::At))
+}
+
 fn in_comment(line: &str) -> bool {
     let mut in_str = false;
     let mut prev = ' ';
@@ -296,6 +309,15 @@ impl<'s> Env<'s> {
                 _ => return None,
             },
         })
+    }
+
+    /// The type written as `text` (`Level`, `Set<Tool>`, `Int?`), if the schema knows it.
+    fn type_of_text(&self, text: &str) -> Option<Ty> {
+        let t = text.trim().trim_end_matches('?');
+        match t.strip_prefix("Set<").and_then(|r| r.strip_suffix('>')) {
+            Some(inner) => self.type_of_text(inner).map(|i| Ty::Set(Box::new(i))),
+            None => self.named_type(t),
+        }
     }
 
     /// The types a root name has.
@@ -619,6 +641,9 @@ pub fn completion(s: &Server, p: CompletionParams) -> Option<CompletionResponse>
                     None,
                     0,
                 );
+            } else if after_annotation(before) {
+                // An annotation is followed by its rule.
+                out.keywords(&["permit", "forbid", "escalate"]);
             } else {
                 out.keywords(&["permit", "forbid", "escalate", "schema", "intent", "fn", "import"]);
             }
@@ -739,6 +764,18 @@ fn expression(out: &mut Items, env: &Env<'_>, before: &[Token<'_>], set: &Checke
         }
         _ => None,
     };
+    // An argument of a call: the parameter's type.
+    if op_at.is_none() && matches!(last, Some(Tok::LParen | Tok::Comma)) {
+        if let Some((k, arg)) =
+            open_bracket(before).filter(|(k, _)| matches!(before.get(*k), Some((_, Tok::LParen, _))))
+        {
+            let chain = chain_before(before, k);
+            let param = callee(env, set, aliases, &chain).and_then(|c| c.params.into_iter().nth(arg as usize));
+            if let Some((_, Some(t))) = param {
+                expected.push(t);
+            }
+        }
+    }
     if let Some(op) = op_at {
         let chain = chain_before(before, op);
         for t in env.chain(&chain) {
@@ -759,6 +796,8 @@ fn expression(out: &mut Items, env: &Env<'_>, before: &[Token<'_>], set: &Checke
                 out.add("none", CompletionItemKind::CONSTANT, Some("no intent declared".into()), None, 0);
             }
             Ty::Action => out.actions(schema),
+            // `principal in ` (an ancestor), `resource == `: an entity reference `T::"id"`.
+            Ty::Entity(_) => out.entity_types(schema),
             _ => {}
         }
     }
@@ -809,6 +848,86 @@ fn expression(out: &mut Items, env: &Env<'_>, before: &[Token<'_>], set: &Checke
 
 // ------------------------------------------------------------------ signature help
 
+/// The innermost bracket still open at the end of `before`, and the commas after it at its
+/// level: (its index, commas). `None` past the end of an item.
+fn open_bracket(before: &[Token<'_>]) -> Option<(usize, u32)> {
+    let mut depth = 0usize;
+    let mut commas = 0u32;
+    for k in (0..before.len()).rev() {
+        match before.get(k).map(|t| &t.1) {
+            Some(Tok::RParen | Tok::RBracket | Tok::RBrace) => depth += 1,
+            Some(Tok::LParen | Tok::LBracket | Tok::LBrace) => {
+                if depth == 0 {
+                    return Some((k, commas));
+                }
+                depth -= 1;
+            }
+            Some(Tok::Comma) if depth == 0 => commas += 1,
+            Some(Tok::Semi) => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A function being called: its signature, its parameters (label and type, when known) and
+/// its docs.
+struct Callee {
+    label: String,
+    params: Vec<(String, Option<Ty>)>,
+    doc: Option<String>,
+}
+
+/// The function called by `chain(`: a constructor, a fn of the workspace, a fn of an
+/// imported module, or a built-in method of the receiver's type.
+fn callee(env: &Env<'_>, set: &Checked, aliases: &[(String, String)], chain: &[&str]) -> Option<Callee> {
+    let (name, recv) = chain.split_last()?;
+    let schema = env.schema;
+    let of_fn = |f: &writ::unstable::sema::analysis::FnSummary| Callee {
+        label: f.signature.clone(),
+        params: f.params.iter().map(|(n, t)| (format!("{n}: {t}"), env.type_of_text(t))).collect(),
+        doc: f.doc.clone(),
+    };
+    if recv.is_empty() {
+        if let Some((_, sig, doc)) = CONSTRUCTORS.iter().find(|(n, _, _)| n == name) {
+            return Some(Callee {
+                label: sig.to_string(),
+                params: vec![("text: String".into(), Some(Ty::String))],
+                doc: Some(doc.to_string()),
+            });
+        }
+        return set.analysis.fns.iter().find(|f| f.name == *name && !f.std).map(of_fn);
+    }
+    if let Some((_, module)) =
+        recv.first().filter(|_| recv.len() == 1).and_then(|a| aliases.iter().find(|(al, _)| al == a))
+    {
+        return set.analysis.fns.iter().find(|f| f.name == *name && set.sources.name(f.span.file) == module).map(of_fn);
+    }
+    // A built-in method on the receiver's type; the parameters named as its docs name them.
+    let tys = env.chain(recv);
+    let t = tys.iter().find(|t| builtins::method(t, name).is_some())?;
+    let (_, ps, ret) = builtins::method(t, name)?;
+    let full = method_signature(t, name, schema);
+    let named: Vec<&str> = full
+        .as_deref()
+        .and_then(|d| d.split_once(&format!("{name}(")))
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inside, _)| inside.split(", ").filter_map(|p| p.split_once(':').map(|(n, _)| n.trim())).collect())
+        .unwrap_or_default();
+    let params: Vec<(String, Option<Ty>)> = ps
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let n =
+                named.get(i).filter(|_| named.len() == ps.len()).map_or_else(|| format!("arg{i}"), |n| n.to_string());
+            (format!("{n}: {}", schema.ty_name(p)), Some(p.clone()))
+        })
+        .collect();
+    let shown: Vec<&str> = params.iter().map(|(l, _)| l.as_str()).collect();
+    let label = format!("{name}({}) -> {}", shown.join(", "), schema.ty_name(&ret));
+    Some(Callee { label, params, doc: full })
+}
+
 pub fn signature_help(s: &Server, p: SignatureHelpParams) -> Option<SignatureHelp> {
     let pp = p.text_document_position_params;
     let (set, file, offset) = locate(s, &pp.text_document.uri, pp.position)?;
@@ -818,71 +937,32 @@ pub fn signature_help(s: &Server, p: SignatureHelpParams) -> Option<SignatureHel
     // With the word being typed: it is an argument, not the function.
     let before = cur.tokens.get(..cur.end + usize::from(cur.prefix.is_some())).unwrap_or(all);
     // The innermost open parenthesis and the commas after it.
-    let mut depth = 0usize;
-    let mut commas = 0u32;
-    let mut open = None;
-    for k in (0..before.len()).rev() {
-        match before.get(k).map(|t| &t.1) {
-            Some(Tok::RParen | Tok::RBracket | Tok::RBrace) => depth += 1,
-            Some(Tok::LParen) if depth == 0 => {
-                open = Some(k);
-                break;
-            }
-            Some(Tok::LBracket | Tok::LBrace | Tok::LParen) => {
-                if depth == 0 {
-                    return None;
-                }
-                depth -= 1;
-            }
-            Some(Tok::Comma) if depth == 0 => commas += 1,
-            Some(Tok::Semi) => return None,
-            _ => {}
-        }
+    let (open, commas) = open_bracket(before)?;
+    if !matches!(before.get(open), Some((_, Tok::LParen, _))) {
+        return None;
     }
-    let open = open?;
     let chain = chain_before(before, open);
-    let (name, recv) = chain.split_last()?;
     let schema = &set.analysis.schema;
     let aliases = aliases(&set, file, &cur.tokens);
-    let (label, params, doc): (String, Vec<String>, Option<String>) = if recv.is_empty() {
-        if let Some((_, sig, doc)) = CONSTRUCTORS.iter().find(|(n, _, _)| n == name) {
-            (sig.to_string(), vec!["text: String".into()], Some(doc.to_string()))
-        } else {
-            let f = set.analysis.fns.iter().find(|f| f.name == *name && !f.std)?;
-            (f.signature.clone(), f.params.iter().map(|(n, t)| format!("{n}: {t}")).collect(), f.doc.clone())
-        }
-    } else if let Some((_, module)) =
-        recv.first().filter(|_| recv.len() == 1).and_then(|a| aliases.iter().find(|(al, _)| al == a))
-    {
-        let f = set.analysis.fns.iter().find(|f| f.name == *name && set.sources.name(f.span.file) == module)?;
-        (f.signature.clone(), f.params.iter().map(|(n, t)| format!("{n}: {t}")).collect(), f.doc.clone())
-    } else {
-        // A built-in method on the receiver's type.
-        let mut env = Env::empty(schema);
-        if let Place::Rule { start } = cur.place() {
-            env = Env::for_rule(schema, &target(all.get(start..).unwrap_or(&[])));
-            locals(&mut env, all, start, false);
-        } else if let Place::Fn { start } = cur.place() {
-            locals(&mut env, all, start, true);
-        }
-        let tys = env.chain(recv);
-        let t = tys.iter().find(|t| builtins::method(t, name).is_some())?;
-        let (_, ps, ret) = builtins::method(t, name)?;
-        let params: Vec<String> =
-            ps.iter().enumerate().map(|(i, p)| format!("arg{i}: {}", schema.ty_name(p))).collect();
-        let full = method_signature(t, name, schema);
-        let label = format!("{name}({}) -> {}", params.join(", "), schema.ty_name(&ret));
-        (label, params, full)
-    };
-    let parameters = params
+    let mut env = Env::empty(schema);
+    if let Place::Rule { start } = cur.place() {
+        env = Env::for_rule(schema, &target(all.get(start..).unwrap_or(&[])));
+        locals(&mut env, all, start, false);
+    } else if let Place::Fn { start } = cur.place() {
+        locals(&mut env, all, start, true);
+    }
+    let c = callee(&env, &set, &aliases, &chain)?;
+    let parameters = c
+        .params
         .iter()
-        .map(|p| ParameterInformation { label: ParameterLabel::Simple(p.clone()), documentation: None })
+        .map(|(l, _)| ParameterInformation { label: ParameterLabel::Simple(l.clone()), documentation: None })
         .collect::<Vec<_>>();
-    let active = if params.is_empty() { None } else { Some(commas.min(u32::try_from(params.len() - 1).unwrap_or(0))) };
+    let n = c.params.len();
+    let active = if n == 0 { None } else { Some(commas.min(u32::try_from(n - 1).unwrap_or(0))) };
     Some(SignatureHelp {
         signatures: vec![SignatureInformation {
-            label,
-            documentation: doc.map(|d| {
+            label: c.label,
+            documentation: c.doc.map(|d| {
                 Documentation::MarkupContent(MarkupContent { kind: MarkupKind::Markdown, value: d.trim().to_string() })
             }),
             parameters: Some(parameters),

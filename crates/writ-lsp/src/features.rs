@@ -1,7 +1,7 @@
 //! The requests: hover, definition, references, symbols, completion, signature help, quick
 //! fixes, rename; and diagnostics in LSP's shape.
 
-use crate::index::{Decl, Kind, Occurrence, Sym};
+use crate::index::{Binder, Decl, Kind, Occurrence, Sym};
 use crate::workspace::Checked;
 use crate::{Failure, Server, assets, complete};
 use lsp_types::request::{self as req, Request as _};
@@ -148,6 +148,9 @@ fn type_at(set: &Checked, file: FileId, offset: u32) -> Option<(Span, String)> {
 
 fn describe(set: &Checked, sym: &Sym) -> Option<String> {
     let ix = set.index();
+    if let Sym::Local(span) = sym {
+        return describe_local(set, *span);
+    }
     if let Sym::Fn(span) = sym {
         let f = set.analysis.fns.iter().find(|f| f.span == *span)?;
         let mut out = code_block(&format!("fn {}", f.signature));
@@ -205,6 +208,43 @@ fn describe(set: &Checked, sym: &Sym) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// A fn parameter (its type as declared) or a quantifier variable (the element type of
+/// the set it ranges over, as checked).
+fn describe_local(set: &Checked, span: Span) -> Option<String> {
+    let ix = set.index();
+    let l = ix.local(span)?;
+    let schema = &set.analysis.schema;
+    let (ty, what) = match &l.binder {
+        Binder::Param { of, ty } => (ty.clone(), format!("A parameter of `{of}`.")),
+        Binder::Quant { all, set: over } => {
+            let mut tys: Vec<String> = Vec::new();
+            for t in set.analysis.types_at(*over) {
+                if let writ::unstable::ir::Ty::Set(inner) = t {
+                    let name = schema.ty_name(inner);
+                    if !tys.contains(&name) {
+                        tys.push(name);
+                    }
+                }
+            }
+            if tys.is_empty() {
+                // The set did not check: the type its uses had, if any.
+                for o in ix.references(&Sym::Local(span)).filter(|o| !o.decl) {
+                    for t in set.analysis.types_at(o.span) {
+                        let name = schema.ty_name(t);
+                        if !tys.contains(&name) {
+                            tys.push(name);
+                        }
+                    }
+                }
+            }
+            let word = if *all { "all" } else { "any" };
+            (tys.join(" | "), format!("Bound by `{word} {} in …`: each element of the set in turn.", l.name))
+        }
+    };
+    let shown = if ty.is_empty() { l.name.clone() } else { format!("{}: {ty}", l.name) };
+    Some(format!("{}\n\n{what}", code_block(&shown)))
 }
 
 /// Whether a module import refers to file `file` (a path import).
@@ -290,9 +330,11 @@ fn definition(s: &Server, p: GotoDefinitionParams) -> Option<GotoDefinitionRespo
     let ix = set.index();
     let mut locs: Vec<Location> = ix.decls_of(&o.sym).filter_map(|d| set.location(d.span, s.enc)).collect();
     if locs.is_empty() {
-        if let Sym::Fn(span) = &o.sym {
+        match &o.sym {
             // A function of the standard library: its declaration in the library's source.
-            locs.extend(set.location(*span, s.enc));
+            // A bound variable: where it is bound.
+            Sym::Fn(span) | Sym::Local(span) => locs.extend(set.location(*span, s.enc)),
+            _ => {}
         }
     }
     if locs.is_empty() { None } else { Some(GotoDefinitionResponse::Array(locs)) }
@@ -415,6 +457,42 @@ fn suggestion(help: &str) -> Option<&str> {
     rest.strip_suffix("`?")
 }
 
+/// Where in the text under a diagnostic the suggestion goes: (offset in `written`, the
+/// name there, its replacement). The diagnostic is under the misspelt name (then `@` of an
+/// annotation and `module.` of a call are left out of the suggestion), or under a larger
+/// piece (`import std.tme`), where the dotted name with as many parts as the suggestion is
+/// replaced.
+fn replacement<'a>(written: &'a str, sugg: &'a str) -> Option<(u32, &'a str, &'a str)> {
+    let is_name = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut new = sugg.trim_start_matches('@');
+    if is_name(written) {
+        if let Some((_, last)) = new.rsplit_once('.') {
+            new = last;
+        }
+        return is_name(new).then_some((0, written, new));
+    }
+    // The runs of name characters and dots in the text, last first.
+    let parts = new.split('.').count();
+    let mut runs: Vec<(usize, &str)> = Vec::new();
+    let mut start = None;
+    for (i, c) in written.char_indices().chain(std::iter::once((written.len(), ' '))) {
+        let part = c.is_ascii_alphanumeric() || c == '_' || c == '.';
+        match (part, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s0)) => {
+                runs.push((s0, written.get(s0..i).unwrap_or("")));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let (at, name) = runs
+        .into_iter()
+        .rev()
+        .find(|(_, r)| r.split('.').count() == parts && r.split('.').all(is_name) && *r != new)?;
+    Some((u32::try_from(at).ok()?, name, new))
+}
+
 // `WorkspaceEdit::changes` is keyed by `Uri`, which clippy takes for mutable (it caches).
 #[allow(clippy::mutable_key_type)]
 fn code_actions(s: &Server, p: CodeActionParams) -> Option<CodeActionResponse> {
@@ -431,18 +509,10 @@ fn code_actions(s: &Server, p: CodeActionParams) -> Option<CodeActionResponse> {
         }
         let Some(sugg) = d.help.as_deref().and_then(suggestion) else { continue };
         let written = set.sources.snippet(sp);
-        // The diagnostic is under the misspelt name: replace it by the suggestion (without
-        // what the name does not cover: `@` of an annotation, `module.` of a call).
-        let is_name = !written.is_empty() && written.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !is_name {
-            continue;
-        }
-        let mut new = sugg.trim_start_matches('@');
-        if !written.contains('.') {
-            if let Some((_, last)) = new.rsplit_once('.') {
-                new = last;
-            }
-        }
+        let Some((at, written, new)) = replacement(written, sugg) else { continue };
+        let len = u32::try_from(written.len()).unwrap_or(0);
+        let start = sp.start.saturating_add(at);
+        let sp = Span { file: sp.file, start, end: start.saturating_add(len) };
         let Some(range) = set.range(sp, s.enc) else { continue };
         let edit = TextEdit { range, new_text: new.to_string() };
         let diag = diagnostic(s, &set, i);

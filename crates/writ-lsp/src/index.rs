@@ -1,6 +1,7 @@
 //! The symbols of a policy set: every declaration and every use of a name, from the syntax
 //! trees (names the syntax alone resolves: entity types, actions in targets, intent and
-//! fn declarations, rule ids) and from the checker's analysis (names resolved by type:
+//! fn declarations, rule ids, fn parameters and quantifier variables with their uses, by
+//! scope) and from the checker's analysis (names resolved by type:
 //! attributes, context fields, enum values, intents and actions in expressions, calls).
 
 use std::collections::{HashMap, HashSet};
@@ -32,6 +33,8 @@ pub enum Sym {
     Module(Span),
     /// A rule, by its `@id`.
     Rule(String),
+    /// A fn parameter or a quantifier variable, by the span of its name where it is bound.
+    Local(Span),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +59,23 @@ pub struct Occurrence {
     pub span: Span,
     pub sym: Sym,
     pub decl: bool,
+}
+
+/// A fn parameter or a quantifier variable (not a symbol of the file: only its uses).
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub name: String,
+    /// The name where it is bound.
+    pub span: Span,
+    pub binder: Binder,
+}
+
+#[derive(Clone, Debug)]
+pub enum Binder {
+    /// A parameter of a fn (its name), with its type as written.
+    Param { of: String, ty: String },
+    /// `all x in S` / `any x in S`: the quantifier and the span of `S`.
+    Quant { all: bool, set: Span },
 }
 
 /// A declaration.
@@ -85,6 +105,8 @@ pub struct Index {
     pub decls: Vec<Decl>,
     /// Built-in method calls: the method name's span and its signature.
     pub methods: Vec<(Span, String)>,
+    /// Fn parameters and quantifier variables.
+    pub locals: Vec<Local>,
     /// The syntax tree of every file.
     pub trees: HashMap<FileId, ast::File>,
 }
@@ -115,7 +137,15 @@ impl Index {
                 b.item(item);
             }
         }
+        // A bound variable is never anything else (the checker looks names up in the local
+        // scope first), though a variable bound to a constant (`all l in [public, internal]`
+        // is unrolled) reads as the constant's name in the analysis.
+        let bound: HashSet<Span> =
+            ix.occurrences.iter().filter(|o| matches!(o.sym, Sym::Local(_))).map(|o| o.span).collect();
         for (span, def) in &analysis.uses {
+            if bound.contains(span) {
+                continue;
+            }
             let sym = match def {
                 Def::EnumValue { ty, value } => Sym::EnumValue(ty.clone(), value.clone()),
                 Def::Enum(t) => Sym::Type(t.clone()),
@@ -158,6 +188,11 @@ impl Index {
 
     pub fn references<'a>(&'a self, sym: &'a Sym) -> impl Iterator<Item = &'a Occurrence> + 'a {
         self.occurrences.iter().filter(move |o| o.sym == *sym)
+    }
+
+    /// The variable bound at `span`.
+    pub fn local(&self, span: Span) -> Option<&Local> {
+        self.locals.iter().find(|l| l.span == span)
     }
 }
 
@@ -253,11 +288,14 @@ impl Builder<'_> {
             Item::Fn(f) => {
                 let detail = format!("fn {}", self.header(f.span));
                 self.decl(Sym::Fn(f.name.span), Kind::Fn, &f.name, f.span, f.doc.as_ref(), detail, None, None);
+                let mut params = Vec::new();
                 for p in &f.params {
                     self.ty(&p.ty);
+                    let ty = self.snippet(p.ty.span);
+                    params.push(self.bind(&p.name, Binder::Param { of: f.name.node.clone(), ty }));
                 }
                 self.ty(&f.ret);
-                self.expr(&f.body);
+                self.expr(&f.body, params);
             }
             Item::Rule(r) => {
                 let head = self.snippet(r.effect.span.to(r.resource.span));
@@ -297,7 +335,9 @@ impl Builder<'_> {
                 self.scope(&r.resource.node);
                 for c in &r.clauses {
                     match c {
-                        ast::Clause::When(e) | ast::Clause::Unless(e) | ast::Clause::Grant(e) => self.expr(e),
+                        ast::Clause::When(e) | ast::Clause::Unless(e) | ast::Clause::Grant(e) => {
+                            self.expr(e, Vec::new())
+                        }
                         ast::Clause::Because(_) => {}
                     }
                 }
@@ -459,17 +499,51 @@ impl Builder<'_> {
         }
     }
 
-    /// Type names written in expressions (`is T`, `T::"id"`); the rest comes from the
-    /// checker. Iterative: expressions may be deep.
-    fn expr(&mut self, e: &Expr) {
-        let mut stack = vec![e];
-        while let Some(e) = stack.pop() {
+    /// A variable bound at `name`: its occurrence, and the frame entry for its scope.
+    fn bind(&mut self, name: &ast::Name, binder: Binder) -> (String, Span) {
+        self.ix.occurrences.push(Occurrence { span: name.span, sym: Sym::Local(name.span), decl: true });
+        self.ix.locals.push(Local { name: name.node.clone(), span: name.span, binder });
+        (name.node.clone(), name.span)
+    }
+
+    /// Type names written in expressions (`is T`, `T::"id"`) and the uses of bound
+    /// variables (`params` are the fn's); the rest comes from the checker. Iterative:
+    /// expressions may be deep.
+    fn expr(&mut self, e: &Expr, params: Vec<(String, Span)>) {
+        // Scopes as a tree of frames: each frame binds one name and points to the frame
+        // around it. The checker looks a bare name up innermost first, before anything else.
+        let mut frames: Vec<((String, Span), Option<usize>)> = Vec::new();
+        let mut top = None;
+        for p in params {
+            frames.push((p, top));
+            top = Some(frames.len() - 1);
+        }
+        let mut stack = vec![(e, top)];
+        while let Some((e, scope)) = stack.pop() {
             match &e.kind {
                 ExprKind::EntityRef(r) => self.occ(r.ty.span, Sym::Type(r.ty.node.clone())),
                 ExprKind::Is(_, n, _) => self.occ(n.span, Sym::Type(n.node.clone())),
+                ExprKind::Var(name) => {
+                    let mut at = scope;
+                    while let Some(((n, span), up)) = at.and_then(|i| frames.get(i)) {
+                        if n == name {
+                            let span = *span;
+                            self.occ(e.span, Sym::Local(span));
+                            break;
+                        }
+                        at = *up;
+                    }
+                }
+                ExprKind::Quant(q, x, set, body) => {
+                    let binder = self.bind(x, Binder::Quant { all: *q == ast::Quantifier::All, set: set.span });
+                    frames.push((binder, scope));
+                    stack.push((body, Some(frames.len() - 1)));
+                    stack.push((set, scope));
+                    continue;
+                }
                 _ => {}
             }
-            e.kind.for_each_child(|c| stack.push(c));
+            e.kind.for_each_child(|c| stack.push((c, scope)));
         }
     }
 }

@@ -4,9 +4,10 @@
 //! the notifications of a batch are applied in order (so a burst of `didChange`s is
 //! checked once, at its latest version: work for stale versions is never started), then
 //! the folders that changed are checked again and their diagnostics pushed, then the
-//! requests of the batch are answered. A request that a later `$/cancelRequest` cancels,
-//! or that a later request of the same kind for the same document supersedes, is answered
-//! with `RequestCancelled`; a request about a document that changed after it was sent, with
+//! requests of the batch are answered (what arrives meanwhile is the next batch). A request
+//! that a `$/cancelRequest` cancels before it is answered (also one that arrives while the
+//! batch is checked or answered) is answered with `RequestCancelled`; a request that a later
+//! request of the same kind about a newer text of the same document supersedes, with
 //! `ContentModified` (the client asks again). A handler that fails (it should not) answers
 //! `InternalError` and the server goes on.
 //!
@@ -222,9 +223,14 @@ impl Server {
     }
 
     fn main_loop(&mut self, conn: &Connection) -> ExitCode {
+        // Messages that arrived while a batch was being answered: the next batch.
+        let mut carried: Vec<Message> = Vec::new();
         loop {
-            let Ok(first) = conn.receiver.recv() else { return ExitCode::FAILURE };
-            let mut batch = vec![first];
+            let mut batch = std::mem::take(&mut carried);
+            if batch.is_empty() {
+                let Ok(first) = conn.receiver.recv() else { return ExitCode::FAILURE };
+                batch.push(first);
+            }
             batch.extend(conn.receiver.try_iter());
             let mut pending: Vec<Pending> = Vec::new();
             // Changes seen so far in this batch, per document.
@@ -275,7 +281,29 @@ impl Server {
             if !self.shutdown {
                 self.publish(conn);
             }
-            for p in pending {
+            let mut pending = std::collections::VecDeque::from(pending);
+            while !pending.is_empty() {
+                // A cancellation that arrived while the batch was checked or answered still
+                // counts; whatever else arrived waits for the next batch.
+                carried.extend(conn.receiver.try_iter());
+                carried.retain(|m| {
+                    let Message::Notification(n) = m else { return true };
+                    if n.method != notif::Cancel::METHOD {
+                        return true;
+                    }
+                    let id = n.params.get("id");
+                    let hit = pending
+                        .iter_mut()
+                        .find(|p| id.is_some() && serde_json::to_value(&p.req.id).ok().as_ref() == id);
+                    match hit {
+                        Some(p) => {
+                            p.cancelled = true;
+                            false
+                        }
+                        None => true,
+                    }
+                });
+                let Some(p) = pending.pop_front() else { break };
                 let id = p.req.id.clone();
                 let resp = if p.cancelled {
                     Response::new_err(id, ErrorCode::RequestCanceled as i32, "cancelled".into())

@@ -157,3 +157,119 @@ fn a_document_outside_every_folder_is_checked_alone_and_closing_it_clears_its_di
     client.sender.send(note("exit", Value::Null)).unwrap();
     assert_eq!(handle.join().unwrap(), ExitCode::SUCCESS);
 }
+
+/// Runs one batch about `text` (opened as `DOC`): the requests in order, then shutdown.
+fn ask(text: &str, requests: Vec<(&str, Value)>) -> Vec<Value> {
+    let mut msgs = vec![
+        req(1, "initialize", json!({ "processId": null, "rootUri": null, "capabilities": {} })),
+        note("initialized", json!({})),
+        note(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": DOC, "languageId": "writ", "version": 1, "text": text } }),
+        ),
+    ];
+    let n = requests.len();
+    for (i, (m, p)) in requests.into_iter().enumerate() {
+        msgs.push(req(100 + i as i32, m, p));
+    }
+    msgs.push(req(99, "shutdown", Value::Null));
+    msgs.push(note("exit", Value::Null));
+    let (out, code) = session(msgs);
+    assert_eq!(code, ExitCode::SUCCESS);
+    (0..n).map(|i| response(&out, 100 + i as i32)["result"].clone()).collect()
+}
+
+/// The position of the `nth` occurrence of `needle`, plus `delta` characters (ASCII text).
+fn pos_of(text: &str, needle: &str, nth: usize, delta: usize) -> Value {
+    let at = text.match_indices(needle).nth(nth).unwrap().0 + delta;
+    let line = text[..at].matches('\n').count();
+    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+    json!({ "textDocument": { "uri": DOC }, "position": { "line": line, "character": col } })
+}
+
+fn refs_of(text: &str, needle: &str, nth: usize, delta: usize, with_decl: bool) -> (&'static str, Value) {
+    let mut p = pos_of(text, needle, nth, delta);
+    p["context"] = json!({ "includeDeclaration": with_decl });
+    ("textDocument/references", p)
+}
+
+fn starts(v: &Value) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["range"]["start"]["line"].as_u64().unwrap(), l["range"]["start"]["character"].as_u64().unwrap()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn start_of(text: &str, needle: &str, nth: usize, delta: usize) -> (u64, u64) {
+    let p = pos_of(text, needle, nth, delta)["position"].clone();
+    (p["line"].as_u64().unwrap(), p["character"].as_u64().unwrap())
+}
+
+const LOCALS: &str = "schema {
+  enum Level { low, high }
+  entity User { level: Level, age: Int, friends: Set<User> }
+  action view: User -> User
+}
+/// Old enough.
+fn adult(u: User, min: Int) -> Bool = u.age >= min and (all f in u.friends: f.age >= min);
+permit User to view on User
+  when any f in principal.friends: f.level == high and (all f in f.friends: f.age > 1)
+   and (any l in [low, high]: l == resource.level) and adult(principal, 18);
+";
+
+#[test]
+fn fn_parameters_and_quantifier_variables_have_definitions_references_and_types() {
+    let t = LOCALS;
+    let out = ask(
+        t,
+        vec![
+            // `min` used in the body: goes to the parameter.
+            ("textDocument/definition", pos_of(t, "min)", 0, 1)),
+            refs_of(t, "min: Int", 0, 1, true),
+            refs_of(t, "min: Int", 0, 1, false),
+            ("textDocument/hover", pos_of(t, "u.age", 0, 0)),
+            ("textDocument/hover", pos_of(t, "min: Int", 0, 0)),
+            // The quantifier variable in the fn: its binder, its type from the set.
+            ("textDocument/definition", pos_of(t, "f.age >= min", 0, 0)),
+            ("textDocument/hover", pos_of(t, "all f in u", 0, 4)),
+            // Shadowing: the inner `all f in f.friends` binds a new `f`; its set reads the
+            // outer one.
+            ("textDocument/definition", pos_of(t, "f.friends:", 0, 0)),
+            ("textDocument/definition", pos_of(t, "f.age > 1", 0, 0)),
+            refs_of(t, "any f in", 0, 4, true),
+            // A variable over constants (unrolled by the checker) is the variable, not the
+            // enum value it stands for.
+            ("textDocument/definition", pos_of(t, "l == resource", 0, 0)),
+            ("textDocument/hover", pos_of(t, "l == resource", 0, 0)),
+            refs_of(t, "any l in", 0, 4, false),
+        ],
+    );
+    let def = |v: &Value| starts(v);
+    let min_decl = start_of(t, "min: Int", 0, 0);
+    assert_eq!(def(&out[0]), vec![min_decl]);
+    assert_eq!(starts(&out[1]), vec![min_decl, start_of(t, "min and", 0, 0), start_of(t, "min)", 0, 0)]);
+    assert_eq!(starts(&out[2]), vec![start_of(t, "min and", 0, 0), start_of(t, "min)", 0, 0)]);
+    let h = out[3]["contents"]["value"].as_str().unwrap();
+    assert!(h.contains("u: User") && h.contains("parameter of `adult`"), "{h}");
+    let h = out[4]["contents"]["value"].as_str().unwrap();
+    assert!(h.contains("min: Int"), "{h}");
+    assert_eq!(def(&out[5]), vec![start_of(t, "all f in u", 0, 4)]);
+    let h = out[6]["contents"]["value"].as_str().unwrap();
+    assert!(h.contains("f: User") && h.contains("all f in"), "{h}");
+    assert_eq!(def(&out[7]), vec![start_of(t, "any f in", 0, 4)]);
+    assert_eq!(def(&out[8]), vec![start_of(t, "all f in f", 0, 4)]);
+    // The outer `f` of the rule: bound, read in `f.level` and in the inner quantifier's
+    // set, not in the inner body (another `f`) nor in the fn.
+    assert_eq!(
+        starts(&out[9]),
+        vec![start_of(t, "any f in", 0, 4), start_of(t, "f.level", 0, 0), start_of(t, "f.friends:", 0, 0)]
+    );
+    assert_eq!(def(&out[10]), vec![start_of(t, "any l in", 0, 4)]);
+    let h = out[11]["contents"]["value"].as_str().unwrap();
+    assert!(h.contains("l: Level") && !h.contains("Level.l"), "{h}");
+    assert_eq!(starts(&out[12]), vec![start_of(t, "l == resource", 0, 0)]);
+}

@@ -115,6 +115,18 @@ impl Client {
         self.stdin.flush().unwrap();
     }
 
+    /// Sends several messages in one write (they reach the server together).
+    pub fn send_all(&mut self, msgs: &[Value]) {
+        let mut framed = Vec::new();
+        for msg in msgs {
+            let body = serde_json::to_vec(msg).unwrap();
+            framed.extend(format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes());
+            framed.extend(body);
+        }
+        self.stdin.write_all(&framed).expect("the server reads its stdin");
+        self.stdin.flush().unwrap();
+    }
+
     pub fn notify(&mut self, method: &str, params: Value) {
         self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
     }
