@@ -101,15 +101,22 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     stop: impl std::future::Future<Output = u8> + Send,
 ) -> std::io::Result<u8> {
+    // Small messages both ways: without TCP_NODELAY, Nagle's algorithm and delayed ACKs
+    // hold some answers for 40 ms.
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
     let proxy = Arc::new(Proxy {
         decider,
         upstream,
-        client: Client::builder(TokioExecutor::new()).build_http(),
+        client: Client::builder(TokioExecutor::new()).build(connector),
         sessions: Mutex::new(HashMap::new()),
         waiting: Mutex::new(HashMap::new()),
         next: AtomicU64::new(0),
     });
     let app = axum::Router::new().fallback(handle).with_state(proxy);
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tokio::select! {
         r = axum::serve(listener, app) => r.map(|()| 0),
         code = stop => Ok(code),
