@@ -1,4 +1,6 @@
-"""A small ticketing MCP server (stdio) to put behind `writ guard`.
+"""A small ticketing MCP server to put behind `writ guard`: on stdio, or with
+`--http PORT` on the streamable-HTTP transport at `http://127.0.0.1:PORT/mcp`
+(`MCP_JSON_RESPONSE=1`: answers as JSON instead of event streams).
 
 It knows nothing of policies: the guard decides which calls reach it. Every call that does
 reach it is appended, one JSON line per call, to the file named by `MCP_GUARD_LOG` (if set),
@@ -9,6 +11,7 @@ Runs with the official `mcp` Python SDK, 1.x (`FastMCP`) or 2.x (`MCPServer`).
 
 import json
 import os
+import sys
 
 try:
     from mcp.server.mcpserver import MCPServer as Server
@@ -58,4 +61,12 @@ def get_secret(name: str) -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        port, as_json = int(sys.argv[2]), os.environ.get("MCP_JSON_RESPONSE") == "1"
+        try:
+            server.run("streamable-http", host="127.0.0.1", port=port, json_response=as_json)
+        except TypeError:  # mcp 1.x: the settings are the server's
+            server.settings.host, server.settings.port, server.settings.json_response = "127.0.0.1", port, as_json
+            server.run(transport="streamable-http")
+    else:
+        server.run()

@@ -39,6 +39,12 @@ fn temp(name: &str) -> TempDir {
 
 /// Starts `writ guard` over the echo server with the test policy and `config` (TOML).
 fn start(name: &str, config: &str) -> Session {
+    start_with(name, config, &[])
+}
+
+/// [`start`] with more arguments of the guard (before `--`); the configuration file and the
+/// server's log are in the session's folder.
+fn start_with(name: &str, config: &str, extra: &[&str]) -> Session {
     let tmp = temp(name);
     let log = tmp.0.join("server.log");
     let cfg = tmp.0.join("guard.toml");
@@ -51,6 +57,7 @@ fn start(name: &str, config: &str) -> Session {
         .arg(dir().join("entities.json"))
         .arg("--config")
         .arg(&cfg)
+        .args(extra)
         .arg("--")
         .arg("python3")
         .arg(dir().join("echo_server.py"))
@@ -104,6 +111,11 @@ impl Session {
                        "params": {"protocolVersion": "2025-06-18", "capabilities": caps, "clientInfo": {"name": "t", "version": "1"}}});
         self.send(&m.to_string());
         assert_eq!(self.recv()["result"]["serverInfo"]["name"], "echo");
+    }
+
+    /// The session's folder (where the configuration is).
+    fn dir(&self) -> PathBuf {
+        self._tmp.0.clone()
     }
 
     /// Closes the client's input, waits for the guard, and returns its exit code, its
@@ -380,4 +392,155 @@ fn resources_and_prompts_are_decided_when_configured() {
     s.send(r#"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///secret"}}"#);
     assert_eq!(s.recv()["result"]["echo"], "resources/read");
     s.finish();
+}
+
+/// The lines of a decision log, parsed.
+fn log_lines(path: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.ends_with('\n'), "{text}");
+    text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn every_decision_goes_to_the_decision_log() {
+    // The log outlives the session's folder (`finish` removes it).
+    let tmp = temp("log-file");
+    let path = tmp.0.join("decisions.jsonl");
+    let config = format!(
+        "{CONFIG}[decision_log]\npath = {:?}\nmask = [\"context.args.text\", \"on_behalf_of\"]\n",
+        path.to_str().unwrap()
+    );
+    let mut s = start("log", &config);
+    s.init(true);
+    let a = s.call(1, "read_ticket", json!({"ticket_id": "T-1"}));
+    let echoed: Value = serde_json::from_str(&text(&a)).unwrap();
+    let b = s.call(2, "get_secret", json!({}));
+    let c = s.call(3, "read_ticket", json!({"ticket_id": "T-1", "text": "password 123", "code": "x"}));
+    assert_eq!(c["result"]["isError"], true);
+    // An escalation the human approves: two decisions for one call.
+    s.send(&json!({"jsonrpc": "2.0", "id": "e", "method": "tools/call", "params": {"name": "delete_ticket", "arguments": {"ticket_id": "T-9"}}}).to_string());
+    let ask = s.recv();
+    s.send(&json!({"jsonrpc": "2.0", "id": ask["id"], "result": {"action": "accept", "content": {}}}).to_string());
+    assert_eq!(s.recv()["id"], "e");
+    // Not decided, not logged.
+    s.send(r#"{"jsonrpc":"2.0","id":9,"method":"ping"}"#);
+    s.recv();
+    let (code, _, _) = s.finish();
+    assert_eq!(code, Some(0));
+    let lines = log_lines(&path);
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    let version = echoed["_meta"]["writ"]["policy_version"].clone();
+    for l in &lines {
+        assert_eq!((&l["source"], &l["policy_version"]), (&json!("guard"), &version), "{l}");
+        assert_eq!(l["mcp"]["method"], "tools/call");
+        assert_eq!(l["request"]["principal"], json!({"type": "Agent", "id": "bot"}));
+        assert_eq!(l["request"]["on_behalf_of"], "***");
+        assert!(l["time"].as_str().unwrap().ends_with('Z') && l["latency_us"].is_u64(), "{l}");
+    }
+    // The allowed call: its decision id is the one the server received.
+    assert_eq!(lines[0]["id"], echoed["_meta"]["writ"]["decision_id"]);
+    assert_eq!((&lines[0]["mcp"]["id"], &lines[0]["mcp"]["name"]), (&json!(1), &json!("read_ticket")));
+    assert_eq!(lines[0]["decision"], "allow");
+    assert_eq!(lines[0]["obligations"], json!({"ttl": "5m"}));
+    assert_eq!(lines[0]["request"]["context"]["args"], json!({"ticket_id": "T-1"}));
+    // The denied call: its reasons, and its id is the one the client was told.
+    assert_eq!(lines[1]["id"], b["result"]["_meta"]["writ"]["decision_id"]);
+    assert_eq!((&lines[1]["mcp"]["id"], &lines[1]["mcp"]["name"]), (&json!(2), &json!("get_secret")));
+    assert_eq!(lines[1]["decision"], "deny");
+    assert_eq!(lines[1]["reasons"][0]["rule"], "no-secrets");
+    assert_eq!(lines[1]["reasons"][0]["message"], "secrets are not for agents");
+    // Bad input: the error, and the masked argument.
+    assert_eq!(lines[2]["decision"], "deny");
+    assert_eq!(lines[2]["request"]["context"]["args"], json!({"ticket_id": "T-1", "text": "***", "code": "x"}));
+    assert!(lines[2]["errors"][0]["message"].as_str().unwrap().contains("context.args.code"), "{}", lines[2]);
+    // The escalation, then the decision with the approval.
+    assert_eq!((&lines[3]["decision"], &lines[3]["mcp"]["id"]), (&json!("escalate"), &json!("e")));
+    assert_eq!((&lines[4]["decision"], &lines[4]["request"]["context"]["approved"]), (&json!("allow"), &json!(true)));
+    let ids: std::collections::HashSet<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 5);
+}
+
+#[test]
+fn the_decision_log_flag_overrides_the_configured_path() {
+    let tmp = temp("log-flag");
+    let path = tmp.0.join("flag.jsonl");
+    let config = format!("{CONFIG}[decision_log]\npath = \"table.jsonl\"\nmask = [\"context.args\"]\n");
+    let mut s = start_with("log-flag-session", &config, &["--decision-log", path.to_str().unwrap()]);
+    let table = s.dir().join("table.jsonl");
+    s.call(1, "read_ticket", json!({"ticket_id": "T-1"}));
+    s.stdin = None;
+    assert_eq!(s.child.wait().unwrap().code(), Some(0));
+    // The relative path of the table would be next to the configuration: not used.
+    assert!(!table.exists());
+    s.finish();
+    let lines = log_lines(&path);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["request"]["context"]["args"], "***");
+    // Without the flag: the table's path, relative to the configuration's folder.
+    let mut s = start("log-relative", &config);
+    s.call(1, "read_ticket", json!({"ticket_id": "T-1"}));
+    s.stdin = None;
+    assert_eq!(s.child.wait().unwrap().code(), Some(0));
+    assert_eq!(log_lines(&s.dir().join("table.jsonl")).len(), 1);
+    s.finish();
+    // Without a table: the defaults.
+    let path = tmp.0.join("plain.jsonl");
+    let mut s = start_with("log-flag-plain", CONFIG, &["--decision-log", path.to_str().unwrap()]);
+    s.call(1, "get_secret", json!({}));
+    s.finish();
+    let lines = log_lines(&path);
+    assert_eq!((&lines[0]["decision"], &lines[0]["mcp"]["name"]), (&json!("deny"), &json!("get_secret")));
+    // A log that cannot be opened: an input error before the server starts.
+    let out = Command::new(env!("CARGO_BIN_EXE_writ"))
+        .args(["guard", "--policies"])
+        .arg(dir().join("policy.writ"))
+        .arg("--config")
+        .arg(dir().join("guard.toml"))
+        .arg("--decision-log")
+        .arg(dir().join("policy.writ").join("x.jsonl"))
+        .args(["--", "python3", "-c", "pass"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open the decision log"));
+}
+
+fn alive(pid: u64) -> bool {
+    // A reaped process is gone from /proc; a zombie would still show (it is not reaped).
+    PathBuf::from(format!("/proc/{pid}")).exists()
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill").arg(format!("-{sig}")).arg(child.id().to_string()).status().unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn sigterm_terminates_the_server_flushes_the_log_and_exits_143() {
+    let tmp = temp("sigterm-log");
+    let path = tmp.0.join("d.jsonl");
+    let mut s = start_with("sigterm", CONFIG, &["--decision-log", path.to_str().unwrap()]);
+    let pid =
+        serde_json::from_str::<Value>(&text(&s.call(1, "pid", json!({})))).map(|v| v["pid"].as_u64().unwrap()).unwrap();
+    assert!(alive(pid));
+    s.call(2, "get_secret", json!({}));
+    signal(&s.child, "TERM");
+    let status = s.child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    assert!(!alive(pid), "the server {pid} is still running");
+    // Both decisions are in the log (the stdin of the guard is still open).
+    let lines = log_lines(&path);
+    assert_eq!(lines.iter().map(|l| l["mcp"]["id"].clone()).collect::<Vec<_>>(), [json!(1), json!(2)]);
+}
+
+#[test]
+fn sigint_kills_a_server_that_ignores_sigterm_and_exits_130() {
+    let mut s = start("sigint", CONFIG);
+    let pid =
+        serde_json::from_str::<Value>(&text(&s.call(1, "pid", json!({})))).map(|v| v["pid"].as_u64().unwrap()).unwrap();
+    s.call(2, "ignore_term", json!({}));
+    signal(&s.child, "INT");
+    let status = s.child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(!alive(pid), "the server {pid} is still running");
 }

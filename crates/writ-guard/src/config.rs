@@ -124,6 +124,9 @@ pub struct Config {
     /// Whether `tools/list` leaves out the tools no permit could allow (default true).
     #[serde(default = "yes")]
     pub filter_tools_list: bool,
+    /// The decision log: the same table as `[log]` of `writ serve` (none when absent).
+    #[serde(default)]
+    pub decision_log: Option<writ_decision_log::LogSection>,
 }
 
 fn yes() -> bool {
@@ -134,6 +137,16 @@ impl Config {
     /// Reads the configuration from TOML text; errors name the line and column.
     pub fn from_toml(text: &str) -> Result<Config, String> {
         toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+    }
+
+    /// Reads the configuration file; a relative log path is taken from the file's folder.
+    pub fn from_file(path: &std::path::Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let mut c = Config::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(l) = c.decision_log.as_mut().filter(|l| l.path.is_relative()) {
+            l.path = path.parent().unwrap_or(std::path::Path::new(".")).join(&l.path);
+        }
+        Ok(c)
     }
 
     /// The static context fields as JSON.
@@ -169,6 +182,7 @@ mod tests {
         assert_eq!((c.args_field.as_str(), c.now_field.as_str()), ("args", "now"));
         assert_eq!(c.unknown_methods, Unknown::Pass);
         assert!(c.intent.is_none() && c.on_behalf_of.is_empty() && c.filter_tools_list);
+        assert!(c.decision_log.is_none());
     }
 
     #[test]
@@ -190,6 +204,11 @@ mod tests {
             authorize = true
             action = "read"
             resource_type = "Doc"
+            [decision_log]
+            path = "guard.jsonl"
+            max_bytes = 1000
+            on_full = "drop"
+            mask = ["context.args.password"]
             "#,
         )
         .unwrap();
@@ -201,6 +220,9 @@ mod tests {
         let ctx = c.context_json();
         assert_eq!(ctx["risk"], serde_json::json!(12));
         assert_eq!(ctx["when"], serde_json::json!("2026-11-23T10:15:00Z"));
+        let log = c.decision_log.unwrap().to_log_config();
+        assert_eq!((log.max_bytes, log.keep, log.on_full), (1000, 5, writ_decision_log::OnFull::Drop));
+        assert_eq!(log.mask, ["context.args.password"]);
     }
 
     #[test]

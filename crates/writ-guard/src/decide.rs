@@ -53,6 +53,9 @@ pub struct GuardDecision<'a> {
 pub trait DecisionSink: Send + Sync {
     /// Called once per decision, after it is made and before it is enforced.
     fn record(&self, decision: &GuardDecision<'_>);
+
+    /// Waits until every decision recorded so far is stored (called before the guard exits).
+    fn flush(&self) {}
 }
 
 /// A sink that drops every decision.
@@ -60,6 +63,28 @@ pub struct NoLog;
 
 impl DecisionSink for NoLog {
     fn record(&self, _: &GuardDecision<'_>) {}
+}
+
+/// The decision log of `writ serve` as a sink: one JSON line per decision, with the MCP
+/// request in `mcp` (`{"id", "method", "name"}`) and `source` `guard`.
+pub struct LogSink(pub writ_decision_log::DecisionLog);
+
+impl DecisionSink for LogSink {
+    fn record(&self, d: &GuardDecision<'_>) {
+        use writ_decision_log::{Record, RequestData};
+        let mut r =
+            Record::new(d.decision_id, "guard", RequestData::Json(d.request.clone()), d.decision.clone(), d.latency);
+        r.mcp = Some(serde_json::json!({
+            "id": d.mcp_id.cloned().unwrap_or(serde_json::Value::Null),
+            "method": d.method,
+            "name": d.name,
+        }));
+        self.0.record(r);
+    }
+
+    fn flush(&self) {
+        self.0.flush();
+    }
 }
 
 /// The policies, entities and mapping of one guard.

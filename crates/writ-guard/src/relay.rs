@@ -19,7 +19,7 @@ use writ::Verdict;
 pub type Sink = Mutex<Option<Box<dyn Write + Send>>>;
 
 /// The methods of the protocol the guard knows (requests; notifications always pass).
-const KNOWN: &[&str] = &[
+pub const KNOWN: &[&str] = &[
     "initialize",
     "ping",
     "tools/list",
@@ -36,19 +36,26 @@ const KNOWN: &[&str] = &[
 ];
 
 /// JSON-RPC error codes.
-const PARSE_ERROR: i64 = -32700;
-const INVALID_REQUEST: i64 = -32600;
-const METHOD_NOT_FOUND: i64 = -32601;
-const INVALID_PARAMS: i64 = -32602;
+pub const PARSE_ERROR: i64 = -32700;
+pub const INVALID_REQUEST: i64 = -32600;
+pub const METHOD_NOT_FOUND: i64 = -32601;
+pub const INVALID_PARAMS: i64 = -32602;
 /// The guard refused a `resources/read` or `prompts/get` (no tool-result shape there).
 pub const DENIED: i64 = -32003;
 
 /// A call waiting for a human's answer to an elicitation.
-struct Pending {
+pub struct Pending {
     message: Value,
     kind: Kind,
     name: String,
     first: Decided,
+}
+
+impl Pending {
+    /// The JSON-RPC id of the waiting call.
+    pub fn call_id(&self) -> Option<&Value> {
+        self.message.get("id")
+    }
 }
 
 #[derive(Default)]
@@ -125,11 +132,7 @@ impl Relay {
     }
 
     fn error(&self, id: &Value, code: i64, message: &str, data: Option<Value>) {
-        let mut e = json!({"code": code, "message": message});
-        if let (Some(d), Value::Object(o)) = (data, &mut e) {
-            o.insert("data".into(), d);
-        }
-        self.to_client(&json!({"jsonrpc": "2.0", "id": id, "error": e}));
+        self.to_client(&error_answer(id, code, message, data));
     }
 
     /// One line from the client (with its newline, if it had one).
@@ -168,13 +171,7 @@ impl Relay {
             }
             return;
         };
-        let kind = match method {
-            "tools/call" => Some(Kind::Tool),
-            "resources/read" if self.decider.config.resources.authorize => Some(Kind::Resource),
-            "prompts/get" if self.decider.config.prompts.authorize => Some(Kind::Prompt),
-            _ => None,
-        };
-        if let Some(kind) = kind {
+        if let Some(kind) = kind_of(&self.decider, method) {
             self.authorize(kind, msg);
             return;
         }
@@ -211,15 +208,13 @@ impl Relay {
     pub fn from_server(&self, line: &[u8]) {
         let filtering = !self.state().tool_lists.is_empty();
         if filtering {
-            if let Ok(Value::Object(mut o)) = serde_json::from_slice::<Value>(line) {
+            if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(line) {
                 let key = o.get("id").map(Value::to_string);
                 let is_response = !o.contains_key("method");
                 if key.is_some_and(|k| is_response && self.state().tool_lists.remove(&k)) {
-                    if let Some(Value::Array(tools)) = o.get_mut("result").and_then(|r| r.get_mut("tools")) {
-                        tools.retain(|t| {
-                            t.get("name").and_then(Value::as_str).is_some_and(|n| self.decider.may_offer(n))
-                        });
-                        self.to_client(&Value::Object(o));
+                    let mut v = Value::Object(o);
+                    if filter_tools(&self.decider, &mut v) {
+                        self.to_client(&v);
                         return;
                     }
                 }
@@ -228,131 +223,204 @@ impl Relay {
         self.client_bytes(line, false);
     }
 
-    /// Decides a request of the client, then forwards it, answers it, or asks the human.
-    fn authorize(&self, kind: Kind, msg: Value) {
-        let id = msg.get("id").cloned();
-        let params = msg.get("params");
-        let field = if kind == Kind::Resource { "uri" } else { "name" };
-        let Some(name) = params.and_then(|p| p.get(field)).and_then(Value::as_str).map(str::to_string) else {
-            if let Some(id) = &id {
-                let m = format!("writ guard: `params.{field}` of `{}` must be a string", kind.method());
-                self.error(id, INVALID_PARAMS, &m, None);
-            }
-            return;
-        };
-        if params.and_then(|p| p.get("_meta")).is_some_and(|m| !m.is_object()) {
-            if let Some(id) = &id {
-                self.error(id, INVALID_PARAMS, "writ guard: `params._meta` must be an object", None);
-            }
-            return;
-        }
-        let args = params.and_then(|p| p.get("arguments"));
-        let d = self.decider.decide(kind, id.as_ref(), &name, args, false);
-        match d.decision.decision {
-            Verdict::Allow => self.forward(msg, &d),
-            Verdict::Deny => self.deny(&msg, kind, &name, &d, None),
-            Verdict::Escalate => {
-                let elicitation = self.state().elicitation;
-                if !elicitation || id.is_none() {
-                    let why = "a human must approve this call, and the client did not declare the `elicitation` capability to ask one";
-                    self.deny(&msg, kind, &name, &d, Some(why));
-                    return;
-                }
-                let gid = {
-                    let mut s = self.state();
-                    s.next += 1;
-                    // Unlikely to be an id of the server's own requests to the client.
-                    format!("writ-guard-{}-{}", std::process::id(), s.next)
-                };
-                let request = json!({
-                    "jsonrpc": "2.0",
-                    "id": gid,
-                    "method": "elicitation/create",
-                    "params": {
-                        "mode": "form",
-                        "message": approval_message(kind, &name, args, &d),
-                        "requestedSchema": {"type": "object", "properties": {}},
-                    },
-                });
-                self.state()
-                    .pending
-                    .insert(Value::String(gid).to_string(), Pending { message: msg, kind, name, first: d });
+    /// Does what a step says.
+    fn run(&self, step: Step) {
+        match step {
+            Step::Forward(m) => self.server_bytes(m.to_string().as_bytes(), true),
+            Step::Answer(v) => self.to_client(&v),
+            Step::Drop => {}
+            Step::Ask(request, p) => {
+                let key = request.get("id").map(Value::to_string).unwrap_or_default();
+                self.state().pending.insert(key, *p);
                 self.to_client(&request);
             }
         }
     }
 
+    /// Decides a request of the client, then forwards it, answers it, or asks the human.
+    fn authorize(&self, kind: Kind, msg: Value) {
+        let elicitation = self.state().elicitation;
+        let step = authorize(&self.decider, kind, msg, elicitation, || {
+            let mut s = self.state();
+            s.next += 1;
+            guard_request_id(s.next)
+        });
+        self.run(step);
+    }
+
     /// The client answered an elicitation: accept re-decides with the approval.
     fn answered(&self, p: Pending, response: &Value) {
-        let action = response.pointer("/result/action").and_then(Value::as_str);
-        if action != Some("accept") {
-            let why = match action {
-                Some("decline") => "the human declined the approval".to_string(),
-                Some("cancel") => "the human cancelled the approval".to_string(),
-                _ => "the approval request failed".to_string(),
-            };
-            self.deny(&p.message, p.kind, &p.name, &p.first, Some(&why));
-            return;
-        }
-        let id = p.message.get("id");
-        let args = p.message.get("params").and_then(|x| x.get("arguments"));
-        let d = self.decider.decide(p.kind, id, &p.name, args, true);
-        match d.decision.decision {
-            Verdict::Allow => self.forward(p.message, &d),
-            Verdict::Deny => self.deny(&p.message, p.kind, &p.name, &d, None),
-            Verdict::Escalate => self.deny(
-                &p.message,
-                p.kind,
-                &p.name,
-                &d,
-                Some("the call still needs an approval after the human approved it"),
-            ),
-        }
+        self.run(answered(&self.decider, p, response));
     }
+}
 
-    /// Forwards an allowed request with the decision in `params._meta.writ`.
-    fn forward(&self, mut msg: Value, d: &Decided) {
-        let writ = json!({
-            "decision_id": d.id,
-            "policy_version": d.decision.policy_version(),
-            "obligations": serde_json::to_value(&d.decision.obligations).unwrap_or(Value::Null),
-        });
-        let inserted = msg
-            .as_object_mut()
-            .and_then(|o| o.entry("params").or_insert_with(|| json!({})).as_object_mut())
-            .and_then(|p| p.entry("_meta").or_insert_with(|| json!({})).as_object_mut())
-            .map(|m| m.insert("writ".into(), writ))
-            .is_some();
-        if inserted {
-            self.server_bytes(msg.to_string().as_bytes(), true);
-        } else if let Some(id) = msg.get("id") {
-            self.error(id, INVALID_PARAMS, "writ guard: `params` must be an object", None);
-        }
+/// What the guard does with a client request it authorizes.
+pub enum Step {
+    /// Send this message to the server: the allowed call with the decision in `_meta.writ`.
+    Forward(Value),
+    /// Answer the client with this message; the server never sees the request.
+    Answer(Value),
+    /// Nothing to send (a denied call sent as a notification).
+    Drop,
+    /// Ask the human: the `elicitation/create` request for the client, and the call that
+    /// waits for the answer ([`answered`]).
+    Ask(Value, Box<Pending>),
+}
+
+/// The id of the guard's `n`th request to the client (unlikely to be an id of the server's
+/// own requests to the client).
+pub fn guard_request_id(n: u64) -> String {
+    format!("writ-guard-{}-{n}", std::process::id())
+}
+
+/// The kind of a client method, when the configuration has the guard decide it.
+pub fn kind_of(decider: &Decider, method: &str) -> Option<Kind> {
+    match method {
+        "tools/call" => Some(Kind::Tool),
+        "resources/read" if decider.config.resources.authorize => Some(Kind::Resource),
+        "prompts/get" if decider.config.prompts.authorize => Some(Kind::Prompt),
+        _ => None,
     }
+}
 
-    /// Answers a denied request for the server; the server never sees it.
-    fn deny(&self, msg: &Value, kind: Kind, name: &str, d: &Decided, why: Option<&str>) {
-        let Some(id) = msg.get("id") else { return };
-        let text = deny_message(kind, name, d, why);
-        let mut meta = serde_json::from_str::<Value>(&d.decision.to_json()).unwrap_or(Value::Null);
-        if let Value::Object(o) = &mut meta {
-            o.insert("decision".into(), json!("deny"));
-            o.insert("decision_id".into(), json!(d.id));
-            o.insert("policy_version".into(), json!(d.decision.policy_version()));
-            if let Some(w) = why {
-                o.insert("guard".into(), json!(w));
+/// A JSON-RPC error answer.
+pub fn error_answer(id: &Value, code: i64, message: &str, data: Option<Value>) -> Value {
+    let mut e = json!({"code": code, "message": message});
+    if let (Some(d), Value::Object(o)) = (data, &mut e) {
+        o.insert("data".into(), d);
+    }
+    json!({"jsonrpc": "2.0", "id": id, "error": e})
+}
+
+/// In an answer to `tools/list`, leaves out the tools no permit could allow; whether the
+/// message was such an answer.
+pub fn filter_tools(decider: &Decider, answer: &mut Value) -> bool {
+    let Some(Value::Array(tools)) = answer.get_mut("result").and_then(|r| r.get_mut("tools")) else {
+        return false;
+    };
+    tools.retain(|t| t.get("name").and_then(Value::as_str).is_some_and(|n| decider.may_offer(n)));
+    true
+}
+
+/// Decides a request of the client (`msg`, of `kind`): forward it, answer it, or ask the
+/// human (when the client declared `elicitation`; `next_id` names the guard's request).
+pub fn authorize(
+    decider: &Decider,
+    kind: Kind,
+    msg: Value,
+    elicitation: bool,
+    next_id: impl FnOnce() -> String,
+) -> Step {
+    let id = msg.get("id").cloned();
+    let params = msg.get("params");
+    let field = if kind == Kind::Resource { "uri" } else { "name" };
+    let refuse = |m: &str| id.as_ref().map_or(Step::Drop, |id| Step::Answer(error_answer(id, INVALID_PARAMS, m, None)));
+    let Some(name) = params.and_then(|p| p.get(field)).and_then(Value::as_str).map(str::to_string) else {
+        return refuse(&format!("writ guard: `params.{field}` of `{}` must be a string", kind.method()));
+    };
+    if params.and_then(|p| p.get("_meta")).is_some_and(|m| !m.is_object()) {
+        return refuse("writ guard: `params._meta` must be an object");
+    }
+    let args = params.and_then(|p| p.get("arguments"));
+    let d = decider.decide(kind, id.as_ref(), &name, args, false);
+    match d.decision.decision {
+        Verdict::Allow => forward(msg, &d),
+        Verdict::Deny => deny(&msg, kind, &name, &d, None),
+        Verdict::Escalate => {
+            if !elicitation || id.is_none() {
+                let why = "a human must approve this call, and the client did not declare the `elicitation` capability to ask one";
+                return deny(&msg, kind, &name, &d, Some(why));
             }
-        }
-        if kind == Kind::Tool {
-            self.to_client(&json!({
+            let request = json!({
                 "jsonrpc": "2.0",
-                "id": id,
-                "result": {"content": [{"type": "text", "text": text}], "isError": true, "_meta": {"writ": meta}},
-            }));
-        } else {
-            self.error(id, DENIED, &text, Some(json!({"writ": meta})));
+                "id": next_id(),
+                "method": "elicitation/create",
+                "params": {
+                    "mode": "form",
+                    "message": approval_message(kind, &name, args, &d),
+                    "requestedSchema": {"type": "object", "properties": {}},
+                },
+            });
+            Step::Ask(request, Box::new(Pending { message: msg, kind, name, first: d }))
         }
     }
+}
+
+/// The client answered the guard's elicitation for a waiting call: accept re-decides with
+/// the approval; anything else denies.
+pub fn answered(decider: &Decider, p: Pending, response: &Value) -> Step {
+    let action = response.pointer("/result/action").and_then(Value::as_str);
+    if action != Some("accept") {
+        let why = match action {
+            Some("decline") => "the human declined the approval",
+            Some("cancel") => "the human cancelled the approval",
+            _ => "the approval request failed",
+        };
+        return deny(&p.message, p.kind, &p.name, &p.first, Some(why));
+    }
+    let id = p.message.get("id");
+    let args = p.message.get("params").and_then(|x| x.get("arguments"));
+    let d = decider.decide(p.kind, id, &p.name, args, true);
+    match d.decision.decision {
+        Verdict::Allow => forward(p.message, &d),
+        Verdict::Deny => deny(&p.message, p.kind, &p.name, &d, None),
+        Verdict::Escalate => {
+            deny(&p.message, p.kind, &p.name, &d, Some("the call still needs an approval after the human approved it"))
+        }
+    }
+}
+
+/// A waiting call whose human did not answer (the client went away, cancelled the call, or
+/// took too long): the deny to answer it with.
+pub fn unanswered(p: &Pending, why: &str) -> Step {
+    deny(&p.message, p.kind, &p.name, &p.first, Some(why))
+}
+
+/// An allowed request with the decision in `params._meta.writ`.
+fn forward(mut msg: Value, d: &Decided) -> Step {
+    let writ = json!({
+        "decision_id": d.id,
+        "policy_version": d.decision.policy_version(),
+        "obligations": serde_json::to_value(&d.decision.obligations).unwrap_or(Value::Null),
+    });
+    let inserted = msg
+        .as_object_mut()
+        .and_then(|o| o.entry("params").or_insert_with(|| json!({})).as_object_mut())
+        .and_then(|p| p.entry("_meta").or_insert_with(|| json!({})).as_object_mut())
+        .map(|m| m.insert("writ".into(), writ))
+        .is_some();
+    if inserted {
+        Step::Forward(msg)
+    } else {
+        match msg.get("id") {
+            Some(id) => Step::Answer(error_answer(id, INVALID_PARAMS, "writ guard: `params` must be an object", None)),
+            None => Step::Drop,
+        }
+    }
+}
+
+/// The guard's answer to a denied request; the server never sees the request.
+fn deny(msg: &Value, kind: Kind, name: &str, d: &Decided, why: Option<&str>) -> Step {
+    let Some(id) = msg.get("id") else { return Step::Drop };
+    let text = deny_message(kind, name, d, why);
+    let mut meta = serde_json::from_str::<Value>(&d.decision.to_json()).unwrap_or(Value::Null);
+    if let Value::Object(o) = &mut meta {
+        o.insert("decision".into(), json!("deny"));
+        o.insert("decision_id".into(), json!(d.id));
+        o.insert("policy_version".into(), json!(d.decision.policy_version()));
+        if let Some(w) = why {
+            o.insert("guard".into(), json!(w));
+        }
+    }
+    Step::Answer(if kind == Kind::Tool {
+        json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "result": {"content": [{"type": "text", "text": text}], "isError": true, "_meta": {"writ": meta}},
+        })
+    } else {
+        error_answer(id, DENIED, &text, Some(json!({"writ": meta})))
+    })
 }
 
 fn what(kind: Kind, name: &str) -> String {

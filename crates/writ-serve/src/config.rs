@@ -7,8 +7,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::decision_log::{LogConfig, OnFull};
-
 /// Everything `writ serve` runs with. `Config::default()` serves nothing until `policies`
 /// is set; the defaults of the other fields are those of `docs/serve.md`.
 #[derive(Clone, Debug, Deserialize)]
@@ -150,44 +148,8 @@ impl Default for AuthzenConfig {
     }
 }
 
-/// The `[log]` table: the decision log.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LogSection {
-    pub path: PathBuf,
-    pub max_bytes: u64,
-    pub keep: usize,
-    pub queue: usize,
-    pub on_full: OnFull,
-    pub mask: Vec<String>,
-}
-
-impl Default for LogSection {
-    fn default() -> LogSection {
-        let d = LogConfig::new(PathBuf::from("decisions.jsonl"));
-        LogSection {
-            path: d.path,
-            max_bytes: d.max_bytes,
-            keep: d.keep,
-            queue: d.queue,
-            on_full: d.on_full,
-            mask: d.mask,
-        }
-    }
-}
-
-impl LogSection {
-    pub fn to_log_config(&self) -> LogConfig {
-        LogConfig {
-            path: self.path.clone(),
-            max_bytes: self.max_bytes,
-            keep: self.keep,
-            queue: self.queue,
-            on_full: self.on_full,
-            mask: self.mask.clone(),
-        }
-    }
-}
+/// The `[log]` table: the decision log (the same table as the guard's `[decision_log]`).
+pub use crate::decision_log::LogSection;
 
 impl Config {
     /// Reads a config file. Relative paths in it are taken from the file's folder.

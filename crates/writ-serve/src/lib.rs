@@ -10,7 +10,8 @@
 
 pub mod authzen;
 pub mod config;
-pub mod decision_log;
+/// The decision log (its own crate, shared with `writ guard`).
+pub use writ_decision_log as decision_log;
 pub mod metrics;
 mod server;
 mod state;

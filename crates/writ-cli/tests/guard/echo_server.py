@@ -3,9 +3,12 @@ it receives to the file named by its first argument (so tests see what reached i
 
 initialize -> capabilities; tools/list -> the tools of the example; tools/call -> a text
 result echoing the params; the tool `exit` ends the server with the code in its
-`arguments.code`; `say` writes `arguments.text` to stderr; anything else with an id is
+`arguments.code`; `say` writes `arguments.text` to stderr; `pid` answers the server's process id;
+`ignore_term` makes it ignore SIGTERM (then only a kill ends it); anything else with an id is
 echoed back as the result. Ends at the end of its input."""
 import json
+import os
+import signal
 import sys
 
 log = open(sys.argv[1], "ab", buffering=0)
@@ -37,6 +40,10 @@ for raw in sys.stdin.buffer:
         args = params.get("arguments") or {}
         if params.get("name") == "exit":
             sys.exit(int(args.get("code", 0)))
+        if params.get("name") == "pid":
+            params = {"pid": os.getpid()}
+        if params.get("name") == "ignore_term":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         if params.get("name") == "say":
             sys.stderr.write(args.get("text", "") + "\n")
             sys.stderr.flush()

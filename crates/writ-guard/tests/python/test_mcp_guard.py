@@ -25,6 +25,11 @@ def writ_bin() -> str:
     return str(target / "debug" / "writ")
 
 
+def decisions_path(log: Path) -> Path:
+    """The guard's decision log next to the server's call log."""
+    return log.with_name(log.name + ".decisions.jsonl")
+
+
 def guard_params(log: Path) -> StdioServerParameters:
     return StdioServerParameters(
         command=writ_bin(),
@@ -33,10 +38,26 @@ def guard_params(log: Path) -> StdioServerParameters:
             "--policies", str(EXAMPLE / "policies"),
             "--entities", str(EXAMPLE / "entities.json"),
             "--config", str(EXAMPLE / "guard.toml"),
+            "--decision-log", str(decisions_path(log)),
             "--", sys.executable, str(EXAMPLE / "server.py"),
         ],
         env={"MCP_GUARD_LOG": str(log)},
     )
+
+
+def decisions(log: Path) -> list[tuple[str, str]]:
+    """(tool, decision) of every line of the guard's decision log, after checking each line."""
+    path = decisions_path(log)
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        d = json.loads(line)
+        assert d["source"] == "guard" and d["mcp"]["method"] == "tools/call", d
+        assert d["request"]["principal"] == {"type": "Agent", "id": "support-bot"}, d
+        assert len(d["policy_version"]) == 32 and d["id"], d
+        out.append((d["mcp"]["name"], d["decision"]))
+    return out
 
 
 def received(log: Path) -> list[dict]:
@@ -82,6 +103,8 @@ def test_lists_only_the_tools_the_policy_could_allow(tmp_path):
         assert names == ["comment_ticket", "delete_ticket", "read_ticket"]
 
     run(tmp_path / "log", body)
+    # Listing decides nothing.
+    assert decisions(tmp_path / "log") == []
 
 
 def test_allowed_calls_reach_the_server(tmp_path):
@@ -98,6 +121,7 @@ def test_allowed_calls_reach_the_server(tmp_path):
         {"tool": "read_ticket", "args": {"ticket_id": "T-1"}},
         {"tool": "comment_ticket", "args": {"ticket_id": "T-1", "text": "on it"}},
     ]
+    assert decisions(log) == [("read_ticket", "allow"), ("comment_ticket", "allow")]
 
 
 def test_denied_calls_never_reach_the_server(tmp_path):
@@ -118,6 +142,9 @@ def test_denied_calls_never_reach_the_server(tmp_path):
 
     run(log, body)
     assert received(log) == [{"tool": "read_ticket", "args": {"ticket_id": "T-2"}}]
+    assert decisions(log) == [
+        ("get_secret", "deny"), ("comment_ticket", "deny"), ("read_ticket", "deny"), ("read_ticket", "allow"),
+    ]
 
 
 def test_escalations_ask_the_human(tmp_path):
@@ -133,6 +160,8 @@ def test_escalations_ask_the_human(tmp_path):
 
     run(log, body, answers=["accept", "decline"])
     assert received(log) == [{"tool": "delete_ticket", "args": {"ticket_id": "T-2"}}]
+    # The escalation, then the decision with the human's approval; a declined one is decided once.
+    assert decisions(log) == [("delete_ticket", "escalate"), ("delete_ticket", "allow"), ("delete_ticket", "escalate")]
 
 
 def test_escalations_without_elicitation_are_denied(tmp_path):
@@ -144,6 +173,7 @@ def test_escalations_without_elicitation_are_denied(tmp_path):
 
     run(log, body)
     assert received(log) == []
+    assert decisions(log) == [("delete_ticket", "escalate")]
 
 
 if __name__ == "__main__":

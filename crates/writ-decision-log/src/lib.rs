@@ -1,6 +1,7 @@
 //! The decision log: one JSON line per decision, written by a thread of its own.
 //!
-//! Usable without the HTTP server (the MCP guard logs through it too). A host calls
+//! A crate of its own without an async runtime: `writ serve` and `writ guard` (whose stdio
+//! relay has no runtime) both log through it. A host calls
 //! [`DecisionLog::record`] on its decision path; that only moves the record into a bounded
 //! queue. The writer thread masks the configured request fields, serializes, and appends
 //! whole lines: every write is a buffer of complete lines from the one writer, so lines are
@@ -10,7 +11,7 @@
 //! (`drop`).
 //!
 //! ```
-//! use writ_serve::decision_log::{DecisionLog, LogConfig, Record, RequestData};
+//! use writ_decision_log::{DecisionLog, LogConfig, Record, RequestData};
 //! let dir = std::env::temp_dir().join(format!("writ-log-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;
 //! let mut config = LogConfig::new(dir.join("decisions.jsonl"));
@@ -78,6 +79,53 @@ impl LogConfig {
     }
 }
 
+/// The configuration table of a decision log (`[log]` of `writ serve`, `[decision_log]` of
+/// `writ guard`): [`LogConfig`] with defaults for every key and unknown keys refused.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSection {
+    /// The log file.
+    pub path: PathBuf,
+    /// Rotate before a write would make the file larger than this many bytes.
+    pub max_bytes: u64,
+    /// How many rotated files to keep.
+    pub keep: usize,
+    /// How many records may wait for the writer.
+    pub queue: usize,
+    /// What a full queue does.
+    pub on_full: OnFull,
+    /// Request fields to replace by `"***"`.
+    pub mask: Vec<String>,
+}
+
+impl Default for LogSection {
+    fn default() -> LogSection {
+        let d = LogConfig::new(PathBuf::from("decisions.jsonl"));
+        LogSection {
+            path: d.path,
+            max_bytes: d.max_bytes,
+            keep: d.keep,
+            queue: d.queue,
+            on_full: d.on_full,
+            mask: d.mask,
+        }
+    }
+}
+
+impl LogSection {
+    /// The log's configuration.
+    pub fn to_log_config(&self) -> LogConfig {
+        LogConfig {
+            path: self.path.clone(),
+            max_bytes: self.max_bytes,
+            keep: self.keep,
+            queue: self.queue,
+            on_full: self.on_full,
+            mask: self.mask.clone(),
+        }
+    }
+}
+
 /// The request as the host received it.
 #[derive(Clone, Debug)]
 pub enum RequestData {
@@ -97,6 +145,8 @@ pub struct Record {
     pub request: RequestData,
     pub decision: writ::Decision,
     pub latency: Duration,
+    /// The MCP request the guard decided (`{"id", "method", "name"}`), logged as `mcp`.
+    pub mcp: Option<serde_json::Value>,
 }
 
 impl Record {
@@ -108,7 +158,7 @@ impl Record {
         decision: writ::Decision,
         latency: Duration,
     ) -> Record {
-        Record { id: id.into(), time: SystemTime::now(), source, request, decision, latency }
+        Record { id: id.into(), time: SystemTime::now(), source, request, decision, latency, mcp: None }
     }
 }
 
@@ -337,7 +387,7 @@ fn line_json(r: &Record, mask: &[String]) -> serde_json::Value {
         mask_path(&mut request, &parts);
     }
     let d = &r.decision;
-    serde_json::json!({
+    let mut line = serde_json::json!({
         "id": r.id,
         "time": rfc3339(r.time),
         "policy_version": d.policy_version(),
@@ -348,7 +398,11 @@ fn line_json(r: &Record, mask: &[String]) -> serde_json::Value {
         "reasons": d.reasons,
         "obligations": d.obligations,
         "errors": d.errors,
-    })
+    });
+    if let (Some(m), serde_json::Value::Object(o)) = (&r.mcp, &mut line) {
+        o.insert("mcp".into(), m.clone());
+    }
+    line
 }
 
 /// Replaces the values at a dotted path by `"***"` (`*` matches every key or element).
@@ -380,7 +434,7 @@ fn mask_path(v: &mut serde_json::Value, path: &[&str]) {
 ///
 /// ```
 /// let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_428_900_123);
-/// assert_eq!(writ_serve::decision_log::rfc3339(t), "2026-11-23T10:15:00.123Z");
+/// assert_eq!(writ_decision_log::rfc3339(t), "2026-11-23T10:15:00.123Z");
 /// ```
 pub fn rfc3339(t: SystemTime) -> String {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
