@@ -438,7 +438,22 @@ fn mask_path(v: &mut serde_json::Value, path: &[&str]) {
 /// ```
 pub fn rfc3339(t: SystemTime) -> String {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
+    format!("{}.{:03}Z", civil(since.as_secs()), since.subsec_millis())
+}
+
+/// A time as RFC 3339 text in UTC to the second (`2026-11-23T10:15:00Z`): a request's
+/// `context.now` (`writ guard`).
+///
+/// ```
+/// let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_795_428_900_123);
+/// assert_eq!(writ_decision_log::rfc3339_seconds(t), "2026-11-23T10:15:00Z");
+/// ```
+pub fn rfc3339_seconds(t: SystemTime) -> String {
+    format!("{}Z", civil(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of a count of seconds since the Unix epoch, in UTC.
+fn civil(secs: u64) -> String {
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     // Civil from days (Howard Hinnant's algorithm).
@@ -451,13 +466,7 @@ pub fn rfc3339(t: SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 #[cfg(test)]
