@@ -908,3 +908,45 @@ fn symbolic_links_cannot_leave_the_policy_root() {
     let (codes, shown, _, _) = check_dir(&[t.0.join("policies")]);
     assert_eq!(codes, Vec::<&str>::new(), "{shown}");
 }
+
+/// An editor hands the trees of unchanged files back to the next check
+/// (`check_with_analysis_reusing`): the result is the same as parsing them again, files
+/// whose parse reported something are never handed out, and a changed file is parsed.
+#[test]
+fn reused_syntax_trees_check_like_fresh_parses() {
+    use writ::unstable::sema;
+    let files = [
+        ("schema.writ", "schema {\n  entity User { level: Int }\n  entity Doc\n  action read: User -> Doc\n}\n"),
+        ("rules.writ", "@id(\"r\")\npermit User to read on Doc when principal.level > 2;\n"),
+        ("broken.writ", "@id(\"b\")\npermit User to read on Doc when principal.levl > ;\n"),
+    ];
+    let run = |texts: &[(&str, &str)], reuse: &sema::Reuse<'_>| {
+        let mut sources = SourceMap::new();
+        let ids: Vec<FileId> = texts.iter().map(|(n, t)| sources.add(n.to_string(), t.to_string())).collect();
+        let (checked, analysis) = sema::check_with_analysis_reusing(&mut sources, &ids, &mut sema::NoFiles, reuse);
+        (checked.diagnostics, analysis, ids)
+    };
+    let (fresh, first, ids) = run(&files, &|_, _, _| None);
+    assert!(!fresh.is_empty(), "the broken file reports");
+    // Only the files that parsed cleanly keep a tree to hand back.
+    let kept: BTreeSet<FileId> = first.trees.keys().copied().collect();
+    assert_eq!(kept, ids[..2].iter().copied().collect());
+    let handed = std::cell::Cell::new(0);
+    let reuse = |id: FileId, _: &str, _: &str| {
+        let t = first.trees.get(&id).cloned();
+        handed.set(handed.get() + usize::from(t.is_some()));
+        t
+    };
+    let (again, _, _) = run(&files, &reuse);
+    assert_eq!(handed.get(), 2);
+    assert_eq!(again, fresh, "reused trees check as fresh parses do");
+    // The rules file changes: the editor hands out only the schema's tree.
+    let edited =
+        [files[0], ("rules.writ", "@id(\"r\")\npermit User to read on Doc when principal.lvl > 2;\n"), files[2]];
+    let only_schema =
+        |id: FileId, name: &str, _: &str| if name == "schema.writ" { first.trees.get(&id).cloned() } else { None };
+    let (with_reuse, _, _) = run(&edited, &only_schema);
+    let (without, _, _) = run(&edited, &|_, _, _| None);
+    assert_eq!(with_reuse, without);
+    assert!(with_reuse.iter().any(|d| d.message.contains("lvl")), "{with_reuse:?}");
+}

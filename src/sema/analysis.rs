@@ -12,7 +12,7 @@
 use crate::ir::schema::Schema;
 use crate::ir::{self, ExprKind as K, Ty, Value, builtins};
 use crate::syntax::ast::{self, ExprKind as A};
-use crate::syntax::span::Span;
+use crate::syntax::span::{FileId, Span};
 use std::collections::HashMap;
 
 /// What a name in an expression denotes.
@@ -78,6 +78,11 @@ pub struct Analysis {
     pub imports: Vec<(String, Span)>,
     /// The schema as built (also when the policy set has errors).
     pub schema: Schema,
+    /// The syntax tree of every file the checker parsed without a diagnostic (the policy
+    /// files, the modules they import): editors need them too, and parsing again costs what
+    /// the checker's own parse did; an unchanged file's tree can be handed to the next
+    /// check ([`super::check_with_analysis_reusing`]).
+    pub trees: HashMap<FileId, std::sync::Arc<ast::File>>,
 }
 
 impl Analysis {

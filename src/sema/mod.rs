@@ -90,7 +90,9 @@ pub(crate) struct Module {
 
 struct Unit {
     file: FileId,
-    ast: ast::File,
+    ast: Arc<ast::File>,
+    /// Its parse reported nothing (a tree an editor may hand back: [`Reuse`]).
+    clean: bool,
     /// `None` for a policy file, the module's id for a module.
     module: Option<ModuleId>,
     scope: ScopeId,
@@ -99,7 +101,7 @@ struct Unit {
 /// Parses and checks a policy set: `files` are its files (already in `sources`); imported
 /// modules are added to `sources` as they are found.
 pub fn check(sources: &mut SourceMap, files: &[FileId], resolver: &mut dyn Resolver) -> Checked {
-    check_inner(sources, files, resolver, None).0
+    check_inner(sources, files, resolver, None, &|_, _, _| None).0
 }
 
 /// [`check`], also recording what editors need to know ([`analysis::Analysis`]).
@@ -108,7 +110,24 @@ pub fn check_with_analysis(
     files: &[FileId],
     resolver: &mut dyn Resolver,
 ) -> (Checked, analysis::Analysis) {
-    let (checked, analysis) = check_inner(sources, files, resolver, Some(Box::default()));
+    check_with_analysis_reusing(sources, files, resolver, &|_, _, _| None)
+}
+
+/// Syntax trees an editor kept from an earlier check ([`analysis::Analysis::trees`]), by
+/// file id, name and text: a tree it returns must be what parsing exactly that text as that
+/// file id gives, with no diagnostics (the trees of `Analysis::trees` of a check of the
+/// same file, same id and same text are).
+pub type Reuse<'a> = dyn Fn(FileId, &str, &str) -> Option<Arc<ast::File>> + 'a;
+
+/// [`check_with_analysis`], taking the trees of unchanged policy files from `reuse`
+/// instead of parsing them again.
+pub fn check_with_analysis_reusing(
+    sources: &mut SourceMap,
+    files: &[FileId],
+    resolver: &mut dyn Resolver,
+    reuse: &Reuse<'_>,
+) -> (Checked, analysis::Analysis) {
+    let (checked, analysis) = check_inner(sources, files, resolver, Some(Box::default()), reuse);
     (checked, analysis.map(|a| *a).unwrap_or_default())
 }
 
@@ -117,9 +136,10 @@ fn check_inner(
     files: &[FileId],
     resolver: &mut dyn Resolver,
     analysis: Option<Box<analysis::Analysis>>,
+    reuse: &Reuse<'_>,
 ) -> (Checked, Option<Box<analysis::Analysis>>) {
     let mut cx = Checker { analysis, ..Checker::default() };
-    cx.load(sources, files, resolver);
+    cx.load(sources, files, resolver, reuse);
     let sources: &SourceMap = sources;
     cx.build_schema(sources);
     cx.declare_fns();
@@ -128,7 +148,10 @@ fn check_inner(
     cx.warn_unused();
     let mut diags = std::mem::take(&mut cx.diags);
     dedup(&mut diags);
-    let analysis = cx.finish_analysis();
+    let mut analysis = cx.finish_analysis();
+    if let Some(a) = analysis.as_mut() {
+        a.trees = std::mem::take(&mut cx.units).into_iter().filter(|u| u.clean).map(|u| (u.file, u.ast)).collect();
+    }
     let policy = if crate::diag::has_errors(&diags) {
         None
     } else {
@@ -149,7 +172,7 @@ pub fn lower_function(
     name: &str,
 ) -> (Option<ir::Expr>, Vec<Diagnostic>) {
     let mut cx = Checker::default();
-    cx.load(sources, files, resolver);
+    cx.load(sources, files, resolver, &|_, _, _| None);
     cx.build_schema(sources);
     cx.declare_fns();
     cx.check_fns();
@@ -175,7 +198,7 @@ pub fn lower_expr(
     shape: (&str, &str, &str),
 ) -> (Option<(ir::Expr, u32)>, Vec<Diagnostic>) {
     let mut cx = Checker::default();
-    cx.load(sources, files, resolver);
+    cx.load(sources, files, resolver, &|_, _, _| None);
     cx.build_schema(sources);
     cx.declare_fns();
     cx.check_fns();
@@ -286,15 +309,23 @@ impl Checker {
 
     // ------------------------------------------------------------------ loading
 
-    fn load(&mut self, sources: &mut SourceMap, files: &[FileId], resolver: &mut dyn Resolver) {
+    fn load(&mut self, sources: &mut SourceMap, files: &[FileId], resolver: &mut dyn Resolver, reuse: &Reuse<'_>) {
         let global = self.new_scope();
         let mut module_keys: HashMap<String, ModuleId> = HashMap::new();
         let mut policy_units: HashMap<String, usize> = HashMap::new();
         for &file in files {
-            let parsed = crate::syntax::parse_file(file, sources.get(file).map_or("", |f| f.text.as_str()));
-            self.diags.extend(parsed.diagnostics);
-            policy_units.insert(sources.name(file).to_string(), self.units.len());
-            self.units.push(Unit { file, ast: parsed.file, module: None, scope: global });
+            let (name, text) = sources.get(file).map_or(("", ""), |f| (f.name.as_str(), f.text.as_str()));
+            let (ast, clean) = match reuse(file, name, text) {
+                Some(tree) => (tree, true),
+                None => {
+                    let parsed = crate::syntax::parse_file(file, text);
+                    let clean = parsed.diagnostics.is_empty();
+                    self.diags.extend(parsed.diagnostics);
+                    (Arc::new(parsed.file), clean)
+                }
+            };
+            policy_units.insert(name.to_string(), self.units.len());
+            self.units.push(Unit { file, ast, clean, module: None, scope: global });
         }
         // Resolve imports over a work list: units appended as modules are found are
         // processed in turn. A policy file that another file imports by path becomes a
@@ -351,9 +382,16 @@ impl Checker {
                             } else {
                                 crate::syntax::Parsed { file: ast::File::default(), diagnostics: vec![] }
                             };
+                            let clean = parsed.diagnostics.is_empty();
                             self.diags.extend(parsed.diagnostics);
                             let mscope = self.new_scope();
-                            self.units.push(Unit { file: mfile, ast: parsed.file, module: Some(id), scope: mscope });
+                            self.units.push(Unit {
+                                file: mfile,
+                                ast: Arc::new(parsed.file),
+                                clean,
+                                module: Some(id),
+                                scope: mscope,
+                            });
                         }
                         id
                     }

@@ -4,7 +4,7 @@
 //! scope) and from the checker's analysis (names resolved by type:
 //! attributes, context fields, enum values, intents and actions in expressions, calls).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use writ::unstable::sema::analysis::{Analysis, Def};
 use writ::unstable::syntax::ast::{
     self, ActionScope, AttrDecl, Expr, ExprKind, Item, SchemaMember, Scope, Type, TypeKind,
@@ -107,17 +107,22 @@ pub struct Index {
     pub methods: Vec<(Span, String)>,
     /// Fn parameters and quantifier variables.
     pub locals: Vec<Local>,
-    /// The syntax tree of every file.
-    pub trees: HashMap<FileId, ast::File>,
 }
 
 impl Index {
     pub fn build(sources: &SourceMap, analysis: &Analysis) -> Index {
         let mut ix = Index::default();
-        let mut trees = Vec::new();
-        for (id, f) in sources.files() {
-            trees.push((id, syntax::parse_file(id, &f.text).file));
-        }
+        // The checker's trees; a file it did not parse (unreadable, not UTF-8) is parsed here.
+        let parsed: Vec<ast::File> = sources
+            .files()
+            .filter(|(id, _)| !analysis.trees.contains_key(id))
+            .map(|(id, f)| syntax::parse_file(id, &f.text).file)
+            .collect();
+        let mut more = parsed.iter();
+        let trees: Vec<(FileId, &ast::File)> = sources
+            .files()
+            .filter_map(|(id, _)| analysis.trees.get(&id).map(|t| &**t).or_else(|| more.next()).map(|t| (id, t)))
+            .collect();
         // Action and group names, to tell them apart in target lists.
         let mut groups = HashSet::new();
         for (_, t) in &trees {
@@ -170,7 +175,6 @@ impl Index {
         // report their names once per shape.
         let mut seen = HashSet::new();
         ix.occurrences.retain(|o| seen.insert((o.span, o.sym.clone())));
-        ix.trees = trees.into_iter().collect();
         ix
     }
 

@@ -223,7 +223,7 @@ impl Workspace {
                     }
                     sets.push(set.clone());
                 }
-                None => sets.push(Arc::new(check_set(input, hash, &old.closed, &mut closed))),
+                None => sets.push(Arc::new(check_set(input, hash, &old.sets, &old.closed, &mut closed))),
             }
         }
         let mut per_uri: BTreeMap<String, Publish> = BTreeMap::new();
@@ -394,9 +394,10 @@ impl SetInput {
     }
 }
 
-/// Checks one policy set. `was` is what `close_broken_items` made of file texts last time;
-/// `now` receives it for this set's files.
-fn check_set(input: SetInput, hash: u64, was: &Closed, now: &mut Closed) -> Checked {
+/// Checks one policy set. `before` are the folder's sets of the last check: a file whose
+/// text is what it was there keeps its syntax tree. `was` is what `close_broken_items`
+/// made of file texts last time; `now` receives it for this set's files.
+fn check_set(input: SetInput, hash: u64, before: &[Arc<Checked>], was: &Closed, now: &mut Closed) -> Checked {
     let mut sources = SourceMap::new();
     let mut ids = Vec::new();
     let mut diagnostics = Vec::new();
@@ -450,7 +451,14 @@ fn check_set(input: SetInput, hash: u64, was: &Closed, now: &mut Closed) -> Chec
         }
     }
     let mut resolver = BufferResolver { root: input.root.clone(), overlays };
-    let (checked, analysis) = sema::check_with_analysis(&mut sources, &ids, &mut resolver);
+    // A tree of the last check is the parse of the same text under the same file id.
+    let reuse = |id: FileId, name: &str, text: &str| {
+        before.iter().find_map(|set| {
+            set.sources.get(id).filter(|f| f.name == name && f.text == text)?;
+            set.analysis.trees.get(&id).cloned()
+        })
+    };
+    let (checked, analysis) = sema::check_with_analysis_reusing(&mut sources, &ids, &mut resolver, &reuse);
     diagnostics.extend(checked.diagnostics);
     writ::diag::sort(&mut diagnostics);
     // Files the checker added (modules imported by path, the standard library).
