@@ -88,8 +88,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P]) -> Loaded {
                 loaded.fail(p, "cannot resolve the directory".into());
                 continue;
             };
-            let mut found = Vec::new();
-            walk(p, 0, &mut found);
+            let found = writ_files(p, &Walk::POLICIES);
             if found.is_empty() {
                 loaded.fail(p, "directory contains no `.writ` files".into());
             }
@@ -194,8 +193,40 @@ fn within(path: &Path, root: &Root) -> bool {
     std::fs::canonicalize(path).is_ok_and(|real| real.starts_with(&root.real))
 }
 
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    if depth > MAX_DIR_DEPTH {
+/// How [`writ_files`] walks a directory.
+#[derive(Clone, Copy, Debug)]
+pub struct Walk {
+    /// How deep it goes (guards against pathological trees).
+    pub max_depth: usize,
+    /// How many files it returns at the most.
+    pub max_files: usize,
+    /// Directories it does not enter, by name.
+    pub skip_dir: fn(&std::ffi::OsStr) -> bool,
+    /// Whether a symbolic link to a file counts (a link to a directory is never followed).
+    pub file_links: bool,
+}
+
+impl Walk {
+    /// How a policy set is loaded: hidden directories (`.git`, editors' backups, the
+    /// timestamped copies of a Kubernetes ConfigMap volume) hold no policies of the set;
+    /// links to files count.
+    pub const POLICIES: Walk = Walk {
+        max_depth: MAX_DIR_DEPTH,
+        max_files: usize::MAX,
+        skip_dir: |name| name.to_string_lossy().starts_with('.'),
+        file_links: true,
+    };
+}
+
+/// Every `*.writ` file below `dir`, sorted by name within each directory.
+pub fn writ_files(dir: &Path, how: &Walk) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    walk(dir, how, 0, &mut out);
+    out
+}
+
+fn walk(dir: &Path, how: &Walk, depth: usize, out: &mut Vec<PathBuf>) {
+    if depth > how.max_depth || out.len() >= how.max_files {
         return;
     }
     let Ok(entries) = std::fs::read_dir(dir) else { return };
@@ -205,12 +236,13 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         let path = e.path();
         let Ok(ty) = e.file_type() else { continue };
         if ty.is_dir() {
-            // Hidden directories (`.git`, editors' backups, the timestamped copies of a
-            // Kubernetes ConfigMap volume) hold no policies of the set.
-            if !e.file_name().to_string_lossy().starts_with('.') {
-                walk(&path, depth + 1, out);
+            if !(how.skip_dir)(&e.file_name()) {
+                walk(&path, how, depth + 1, out);
             }
-        } else if path.extension().is_some_and(|x| x == "writ") && path.is_file() {
+        } else if path.extension().is_some_and(|x| x == "writ")
+            && (ty.is_file() || (how.file_links && ty.is_symlink() && path.is_file()))
+            && out.len() < how.max_files
+        {
             out.push(path);
         }
     }

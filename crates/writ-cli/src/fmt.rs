@@ -17,9 +17,11 @@ use std::path::{Path, PathBuf};
 use writ::SourceMap;
 use writ::diag::render;
 use writ::unstable::fmt::{FormatError, format_source, verify};
+use writ::unstable::load::{Walk, writ_files};
 
-/// How deep directories are searched.
-const MAX_DIR_DEPTH: usize = 64;
+/// How directories are searched for `*.writ` files: every directory (up to 64 deep),
+/// symbolic links not followed (the formatter writes the files it finds).
+const WALK: Walk = Walk { max_depth: 64, max_files: usize::MAX, skip_dir: |_| false, file_links: false };
 
 /// What a run printed and its exit code, for the caller to write out.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -63,9 +65,7 @@ pub fn run(paths: &[PathBuf], check: bool, stdin: &mut dyn Read, color: bool) ->
                 out.fail(2, format!("cannot read `{}`: {e}\n", path.display()));
                 continue;
             }
-            let mut found = Vec::new();
-            walk(path, 0, &mut found);
-            found
+            writ_files(path, &WALK)
         } else if path.exists() {
             vec![path.clone()]
         } else {
@@ -163,23 +163,4 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
-}
-
-/// Every `*.writ` file below `dir`, sorted; symbolic links are not followed.
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    if depth > MAX_DIR_DEPTH {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let path = e.path();
-        let Ok(ty) = e.file_type() else { continue };
-        if ty.is_dir() {
-            walk(&path, depth + 1, out);
-        } else if ty.is_file() && path.extension().is_some_and(|x| x == "writ") {
-            out.push(path);
-        }
-    }
 }

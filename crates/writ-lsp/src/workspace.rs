@@ -16,15 +16,21 @@ use std::hash::{Hash, Hasher};
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use writ::diag::{Diagnostic, codes};
-use writ::unstable::load::normalize;
+use writ::unstable::load::{self, normalize};
 use writ::unstable::sema::analysis::Analysis;
 use writ::unstable::sema::{self, ImportError, Resolver};
 use writ::unstable::syntax::lexer::{self, Tok};
 use writ::unstable::syntax::{self, FileId, SourceMap, Span};
 
-/// How deep folder walking goes, and how many files a folder may hold.
-const MAX_DEPTH: usize = 32;
-const MAX_FILES: usize = 20_000;
+/// How a workspace folder is searched for `*.writ` files: 32 directories deep, 20,000
+/// files at the most, not into hidden directories, `target` or `node_modules`, symbolic
+/// links not followed.
+const WALK: load::Walk = load::Walk {
+    max_depth: 32,
+    max_files: 20_000,
+    skip_dir: |name| name.to_str().is_some_and(|n| n.starts_with('.') || n == "target" || n == "node_modules"),
+    file_links: false,
+};
 
 /// An open document.
 #[derive(Debug)]
@@ -276,7 +282,7 @@ impl Workspace {
     fn collect(&self, dir: &Path, key: &str, recursive: bool) -> Vec<SetInput> {
         let mut paths: Vec<PathBuf> = Vec::new();
         if recursive {
-            walk(dir, 0, &mut paths);
+            paths = load::writ_files(dir, &WALK);
         } else if let Ok(entries) = std::fs::read_dir(dir) {
             let mut v: Vec<PathBuf> = entries
                 .flatten()
@@ -328,26 +334,6 @@ impl Workspace {
     /// Every checked set.
     pub fn sets(&self) -> impl Iterator<Item = &Arc<Checked>> {
         self.state.values().flat_map(|f| f.sets.iter())
-    }
-}
-
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    if depth > MAX_DEPTH || out.len() >= MAX_FILES {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let path = e.path();
-        let Ok(ty) = e.file_type() else { continue };
-        let name = e.file_name();
-        let hidden = name.to_str().is_some_and(|n| n.starts_with('.') || n == "target" || n == "node_modules");
-        if ty.is_dir() && !hidden {
-            walk(&path, depth + 1, out);
-        } else if ty.is_file() && path.extension().is_some_and(|x| x == "writ") && out.len() < MAX_FILES {
-            out.push(path);
-        }
     }
 }
 
