@@ -69,6 +69,20 @@ impl Ty {
         Ty::Entity(vec![t])
     }
 
+    /// The built-in type of this name without type arguments (`Int`, `Ip`, …; not `Set`).
+    pub fn builtin(name: &str) -> Option<Ty> {
+        Some(match name {
+            "Bool" => Ty::Bool,
+            "Int" => Ty::Int,
+            "String" => Ty::String,
+            "Duration" => Ty::Duration,
+            "Timestamp" => Ty::Timestamp,
+            "Ip" => Ty::Ip,
+            "Intent" => Ty::Intent,
+            _ => return None,
+        })
+    }
+
     pub fn is_error(&self) -> bool {
         matches!(self, Ty::Error)
     }

@@ -863,22 +863,16 @@ impl Checker {
                     }
                 }
             }
-            ast::TypeKind::Named(n) => match n.node.as_str() {
-                "Bool" => Ty::Bool,
-                "Int" => Ty::Int,
-                "String" => Ty::String,
-                "Duration" => Ty::Duration,
-                "Timestamp" => Ty::Timestamp,
-                "Ip" => Ty::Ip,
-                "Intent" => Ty::Intent,
-                "Set" => {
+            ast::TypeKind::Named(n) => match (Ty::builtin(&n.node), n.node.as_str()) {
+                (Some(t), _) => t,
+                (None, "Set") => {
                     self.err(
                         Diagnostic::new(codes::WRONG_ARITY, n.span, "`Set` needs an element type")
                             .with_help("write `Set<String>`, `Set<Agent>`, …"),
                     );
                     Ty::Error
                 }
-                name => {
+                (None, name) => {
                     if let Some(id) = self.schema.entity_id(name) {
                         Ty::entity(id)
                     } else if let Some(id) = self.schema.enum_id(name) {

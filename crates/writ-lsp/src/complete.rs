@@ -295,19 +295,10 @@ impl<'s> Env<'s> {
     }
 
     fn named_type(&self, name: &str) -> Option<Ty> {
-        Some(match name {
-            "Bool" => Ty::Bool,
-            "Int" => Ty::Int,
-            "String" => Ty::String,
-            "Duration" => Ty::Duration,
-            "Timestamp" => Ty::Timestamp,
-            "Ip" => Ty::Ip,
-            "Intent" => Ty::Intent,
-            n => match (self.schema.entity_id(n), self.schema.enum_id(n)) {
-                (Some(e), _) => Ty::entity(e),
-                (None, Some(e)) => Ty::Enum(e),
-                _ => return None,
-            },
+        Ty::builtin(name).or_else(|| match (self.schema.entity_id(name), self.schema.enum_id(name)) {
+            (Some(e), _) => Some(Ty::entity(e)),
+            (None, Some(e)) => Some(Ty::Enum(e)),
+            _ => None,
         })
     }
 
