@@ -427,10 +427,12 @@ async fn read_body(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Bytes,
     }
 }
 
-/// Parses a JSON body; a syntax error is a 400 naming line and column.
+/// A JSON body read ([`read_body`]) and parsed; a syntax error is a 400 naming line and
+/// column.
 #[allow(clippy::result_large_err)]
-fn parse_json(s: &Shared, bytes: &[u8]) -> Result<Value, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
+async fn json_body(s: &Shared, headers: &HeaderMap, body: Body) -> Result<Value, Response> {
+    let bytes = read_body(s, headers, body).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
         field_error(s, &FieldError { field: String::new(), message: format!("the body is not valid JSON: {e}") })
     })
 }
@@ -475,11 +477,7 @@ fn versioned(mut d: Decision, snap: &Snapshot) -> Decision {
 
 async fn authzen_evaluation(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
     let start = Instant::now();
-    let bytes = match read_body(&s, &headers, body).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let value = match parse_json(&s, &bytes) {
+    let value = match json_body(&s, &headers, body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -495,11 +493,7 @@ async fn authzen_evaluation(State(s): State<Arc<Shared>>, headers: HeaderMap, bo
 
 async fn authzen_evaluations(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
     let start = Instant::now();
-    let bytes = match read_body(&s, &headers, body).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let value = match parse_json(&s, &bytes) {
+    let value = match json_body(&s, &headers, body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
