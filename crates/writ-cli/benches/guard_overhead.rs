@@ -43,18 +43,7 @@ impl Peer {
     }
 
     fn measure(&mut self, tool: &str) -> Vec<Duration> {
-        let mut times = Vec::with_capacity(CALLS);
-        for i in 0..WARMUP + CALLS {
-            let line = format!(
-                "{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"tools/call\",\"params\":{{\"name\":\"{tool}\",\"arguments\":{{\"ticket_id\":\"T-{i}\"}}}}}}\n"
-            );
-            let t = self.round_trip(&line);
-            if i >= WARMUP {
-                times.push(t);
-            }
-        }
-        times.sort();
-        times
+        measure(tool, "\n", |line| self.round_trip(line))
     }
 }
 
@@ -63,6 +52,23 @@ impl Drop for Peer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The sorted round-trip times of `CALLS` calls of `tool` (after `WARMUP` more), each
+/// message ending with `end`.
+fn measure(tool: &str, end: &str, mut round_trip: impl FnMut(&str) -> Duration) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(CALLS);
+    for i in 0..WARMUP + CALLS {
+        let message = format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"tools/call\",\"params\":{{\"name\":\"{tool}\",\"arguments\":{{\"ticket_id\":\"T-{i}\"}}}}}}{end}"
+        );
+        let t = round_trip(&message);
+        if i >= WARMUP {
+            times.push(t);
+        }
+    }
+    times.sort();
+    times
 }
 
 fn pct(times: &[Duration], p: f64) -> f64 {
@@ -101,18 +107,7 @@ impl HttpPeer {
     }
 
     fn measure(&mut self, tool: &str) -> Vec<Duration> {
-        let mut times = Vec::with_capacity(CALLS);
-        for i in 0..WARMUP + CALLS {
-            let body = format!(
-                "{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"tools/call\",\"params\":{{\"name\":\"{tool}\",\"arguments\":{{\"ticket_id\":\"T-{i}\"}}}}}}"
-            );
-            let t = self.round_trip(&body);
-            if i >= WARMUP {
-                times.push(t);
-            }
-        }
-        times.sort();
-        times
+        measure(tool, "", |body| self.round_trip(body))
     }
 }
 
